@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class BookingsConfig(AppConfig):
+    """Managed events, delivery strategies by access mode, the invitation outbox and reply ingestion."""
+
+    name = "bookings"
+    verbose_name = "Bookings"

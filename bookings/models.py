@@ -1,0 +1,1 @@
+"""Managed events, their attendees and the invitation outbox (the booking domain has no tables yet)."""

@@ -1,0 +1,1 @@
+"""Framework-level helpers shared by every app: public ids, encryption at rest, domain names."""

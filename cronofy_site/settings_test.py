@@ -1,0 +1,30 @@
+"""Test settings: the production settings with fixed test keys, fast hashing and inline tasks."""
+
+import os
+
+# Two keys so every test runs with rotation in place: the first encrypts, both decrypt.
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
+os.environ.setdefault(
+    "FIELD_ENCRYPTION_KEYS",
+    "tPj0QCa2C7c3xG0Zb2U8TZ9m5W0C3m8X8b0Nn1FQy2k=,Wq8M0r3cT3bV1c4u8g3Kx0Ff2n5Qe7Rw9Ys1Zx4Cv6A=",
+)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+
+from .settings import *
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+LOGGING["root"]["level"] = "WARNING"
+# Static files straight from the apps: tests never run collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
+
+# A file, not SQLite's in-memory database: the live server of the browser tests then opens its own
+# connections per thread, as a real server does, instead of sharing the test's connection.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
