@@ -1,0 +1,309 @@
+"""Organizations, their members and the audit trail in the IT-admin console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Count, Q
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from accounts.models import AuditEvent, Membership, Organization, Role, User
+from accounts.services import (
+    member_create,
+    membership_remove,
+    membership_set,
+    organization_create,
+    organization_update,
+    user_create,
+    user_save_changes,
+)
+from calendars.admin import CalendarServiceInline
+from conferencing.admin import ConferencingServiceInline
+from cronofy_site.admin_mixins import (
+    OrganizationScopedAdmin,
+    ScopedInline,
+    ServiceBackedAdmin,
+    administered_ids,
+    data_shared_context,
+)
+from directory.admin import DirectoryServiceInline
+
+
+class MembershipInline(ScopedInline, admin.TabularInline):
+    model = Membership
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["user"]
+    extra = 0
+    verbose_name_plural = "Members"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._parent_in_scope(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._parent_in_scope(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._parent_in_scope(request, obj)
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).select_related("user")
+
+
+class OrganizationForm(ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["name", "parent"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
+    organization_path = "pk"
+    form = OrganizationForm
+    list_display = ["name", "parent", "public_id", "member_count", "calendar_service_count"]
+    search_fields = ["name", "public_id"]
+    list_select_related = ["parent"]
+    readonly_fields = ["public_id", "created_at"]
+    inlines = [MembershipInline, CalendarServiceInline, DirectoryServiceInline, ConferencingServiceInline]
+
+    change_form_template = "admin/accounts/organization/change_form.html"
+
+    def get_fieldsets(self, request: HttpRequest, obj: Organization | None = None) -> list:
+        if obj is None:
+            return [(None, {"fields": ["name", "parent"]})]
+        return [(None, {"fields": ["name", "parent", "public_id", "created_at"]})]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # The overview comes after the connection lists, so the template renders it, not a field.
+        organization = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "data_shared_overview": self.data_shared_overview(organization),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _members=Count("memberships", distinct=True),
+                _calendar_services=Count(
+                    "calendarservices", filter=~Q(calendarservices__status="disconnected"), distinct=True
+                ),
+            )
+        )
+
+    def get_form(self, request: HttpRequest, obj: Organization | None = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        if not request.user.is_superuser and "parent" in form.base_fields:
+            # Admins create units inside the ones they administer; only superusers create top-level ones.
+            is_own_top_level = obj is not None and obj.parent_id is None
+            form.base_fields["parent"].required = not is_own_top_level
+            form.base_fields["parent"].disabled = is_own_top_level
+        return form
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    @admin.display(description="Members", ordering="_members")
+    def member_count(self, obj: Organization) -> int:
+        return obj._members
+
+    @admin.display(description="Calendar services", ordering="_calendar_services")
+    def calendar_service_count(self, obj: Organization) -> int:
+        return obj._calendar_services
+
+    def data_shared_overview(self, obj: Organization) -> SafeString:
+        connections = [
+            *obj.calendarservices.exclude(status="disconnected").prefetch_related("domain_claims"),
+            *obj.directoryservices.exclude(status="disconnected"),
+            *obj.conferencingservices.exclude(status="disconnected"),
+        ]
+        return render_to_string(
+            "admin/cronofy_site/data_shared_overview.html",
+            {"panels": [data_shared_context(connection) for connection in connections]},
+        )
+
+    def create_with_service(self, request: HttpRequest, form: ModelForm) -> Organization:
+        return organization_create(
+            name=form.cleaned_data["name"], parent=form.cleaned_data.get("parent"), actor=request.user
+        )
+
+    def update_with_service(self, request: HttpRequest, obj: Organization, form: ModelForm) -> Organization:
+        return organization_update(
+            organization=obj,
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            parent=form.cleaned_data.get("parent"),
+        )
+
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool) -> None:
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        organization = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.deleted_forms:
+            if inline_form.instance.pk:
+                membership_remove(membership=inline_form.instance, actor=request.user)
+                formset.deleted_objects.append(inline_form.instance)
+        for inline_form in formset.forms:
+            if inline_form in formset.deleted_forms or not inline_form.has_changed():
+                continue
+            membership = inline_form.instance
+            user, role = inline_form.cleaned_data["user"], inline_form.cleaned_data["role"]
+            if membership.pk and "user" in inline_form.changed_data:
+                membership_remove(membership=Membership.objects.get(pk=membership.pk), actor=request.user)
+                membership.pk = None
+            saved = membership_set(organization=organization, user=user, role=role, actor=request.user)
+            if membership.pk:
+                formset.changed_objects.append((saved, inline_form.changed_data))
+            else:
+                formset.new_objects.append(saved)
+        return None
+
+
+class UserAddForm(forms.ModelForm):
+    """Adding a person: for organization admins always into one of their organizations."""
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), required=False)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+    class Meta:
+        model = User
+        fields = ["email", "name"]
+
+
+@admin.register(User)
+class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
+    organization_path = "memberships__organization"
+    add_form = UserAddForm
+    ordering = ["email"]
+    list_display = ["email", "name", "public_id", "is_active", "is_staff", "last_login"]
+    list_filter = ["is_active", "is_staff", "is_superuser"]
+    search_fields = ["email", "name", "public_id"]
+    readonly_fields = ["public_id", "last_login", "date_joined", "memberships_list"]
+    filter_horizontal = ["groups", "user_permissions"]
+    superuser_fieldsets = [
+        (None, {"fields": ["email", "password", "public_id"]}),
+        ("Profile", {"fields": ["name", "default_tzid"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Organizations", {"fields": ["memberships_list"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    admin_fieldsets = [
+        (None, {"fields": ["email", "public_id"]}),
+        ("Profile", {"fields": ["name", "default_tzid", "is_active"]}),
+        ("Organizations", {"fields": ["memberships_list"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"fields": ["email", "name", "organization", "role"]})]
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.distinct()
+
+    def organization_id_of(self, obj: models.Model) -> int | None:
+        raise NotImplementedError  # users belong to several organizations: see _in_scope
+
+    def _in_scope(self, request: HttpRequest, obj: Any) -> bool:
+        ids = administered_ids(request)
+        if not ids:
+            return False
+        return obj is None or obj.memberships.filter(organization_id__in=ids).exists()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if request.user.is_superuser:
+            return True
+        if obj is None:
+            return self._in_scope(request, None)
+        # Changing a person other organizations share, or a superuser, is for superusers.
+        ids = administered_ids(request)
+        return (
+            not obj.is_superuser
+            and obj.memberships.exists()
+            and not obj.memberships.exclude(organization_id__in=ids).exists()
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        if obj is None:
+            return self.add_fieldsets
+        return self.superuser_fieldsets if request.user.is_superuser else self.admin_fieldsets
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None:
+            organizations = Organization.objects.all()
+            if not request.user.is_superuser:
+                organizations = organizations.filter(pk__in=administered_ids(request))
+            form.base_fields["organization"].queryset = organizations
+            form.base_fields["organization"].required = not request.user.is_superuser
+        return form
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        # An organization admin setting an owner's password would become that owner.
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
+    @admin.display(description="Memberships")
+    def memberships_list(self, obj: User) -> str:
+        return (
+            ", ".join(
+                f"{m.organization} ({m.get_role_display()})" for m in obj.memberships.select_related("organization")
+            )
+            or "None"
+        )
+
+    def save_form(self, request: HttpRequest, form: ModelForm, change: bool) -> User:
+        if change:
+            return super().save_form(request, form, change)
+        data = form.cleaned_data
+        if data.get("organization"):
+            return member_create(
+                organization=data["organization"],
+                email=data["email"],
+                name=data["name"],
+                role=data["role"],
+                actor=request.user,
+            )
+        return user_create(email=data["email"], name=data["name"], actor=request.user)
+
+    def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
+        if change:
+            # Profile and access fields only; roles change on the organization page.
+            user_save_changes(user=obj, actor=request.user, changed_fields=form.changed_data)
+
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+        if change:
+            super().save_related(request, form, formsets, change)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(OrganizationScopedAdmin):
+    list_display = ["created_at", "organization", "actor", "action", "target_repr"]
+    list_filter = ["action", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["organization", "actor"]
+    search_fields = ["target_repr", "actor__email", "action"]
+    fields = ["created_at", "organization", "actor", "action", "target_type", "target_repr", "changes"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

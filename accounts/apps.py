@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    """Users, Organizational Units and roles, the audit trail; later integrator applications and consent."""
+
+    name = "accounts"
+    verbose_name = "Organizations and people"

@@ -1,0 +1,284 @@
+"""Accounts, Organizational Units, roles, the audit trail, and the base of every organization connection."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from cronofy_site.lib.encryption import EncryptedJSONField
+from cronofy_site.lib.public_ids import PublicIdField
+
+if TYPE_CHECKING:
+    from calendars.scopes import ScopeRow
+
+# Deeper nesting than this is a modelling mistake, and the bound keeps tree walks cheap.
+MAX_ORGANIZATION_DEPTH = 8
+
+
+def validate_tzid(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            "“%(value)s” is not a known time zone (for example Europe/London).",
+            params={"value": value},
+            code="invalid_tzid",
+        )
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("Users are identified by their email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: an end user with calendars, an IT admin, or both. Cronofy calls this an account.
+
+    The email address is the login and is unique whatever its case.
+    """
+
+    public_id = PublicIdField(prefix="acc", verbose_name="account id")
+    email = models.EmailField(
+        "email address",
+        max_length=254,
+        unique=True,
+        error_messages={"unique": "A user with this email address already exists."},
+    )
+    name = models.CharField(max_length=150, blank=True)
+    default_tzid = models.CharField("default time zone", max_length=64, default="Etc/UTC", validators=[validate_tzid])
+    is_staff = models.BooleanField(
+        "admin console access",
+        default=False,
+        help_text="Kept in step with the user's organization roles: owners and admins reach the console.",
+    )
+    is_active = models.BooleanField(
+        default=True,
+        help_text="Inactive users cannot sign in; offboarding clears this.",
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = "user"
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.strip().lower()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Stored lower-case, so the unique index is case-insensitive in effect on every database.
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return self.name.split(" ")[0] if self.name else self.email
+
+
+class Organization(models.Model):
+    """An Organizational Unit: the customer whose IT admins connect calendar, directory and
+    conferencing services. Units nest (a company, its subsidiaries, their departments); admins of a
+    unit also administer the units below it.
+    """
+
+    public_id = PublicIdField(prefix="org", verbose_name="organization id")
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        help_text="The unit this one belongs to, if any.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(parent=models.F("pk")),
+                name="organization_not_own_parent",
+                violation_error_message="An organization cannot be its own parent.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        self._check_ancestry()
+
+    def _check_ancestry(self) -> None:
+        depth = 1
+        ancestor = self.parent
+        while ancestor is not None:
+            if self.pk is not None and ancestor.pk == self.pk:
+                raise ValidationError(
+                    {"parent": "An organization cannot be placed inside itself or one of its own sub-units."}
+                )
+            depth += 1
+            if depth > MAX_ORGANIZATION_DEPTH:
+                raise ValidationError({"parent": f"Organizations nest at most {MAX_ORGANIZATION_DEPTH} levels deep."})
+            ancestor = ancestor.parent
+
+    def ancestors(self) -> list[Organization]:
+        chain: list[Organization] = []
+        ancestor = self.parent
+        while ancestor is not None and len(chain) < MAX_ORGANIZATION_DEPTH:
+            chain.append(ancestor)
+            ancestor = ancestor.parent
+        return chain
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+    @classmethod
+    def administering(cls) -> tuple[str, ...]:
+        return (cls.OWNER, cls.ADMIN)
+
+
+class Membership(models.Model):
+    """A user's place in an organization.
+
+    Owners and admins manage the organization's connections and members in the admin console;
+    only owners grant or revoke the owner role. Members are the people whose calendars are scheduled.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"],
+                name="membership_once_per_organization",
+                violation_error_message="This user is already a member of the organization.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.get_role_display()})"
+
+    @property
+    def is_administering(self) -> bool:
+        return self.role in Role.administering()
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object of an organization, and when: connections made and dropped,
+    access modes changed, roles granted. Written by services, never edited. Never holds a secret.
+    """
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=64)
+    target_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=200)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_by_target")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_repr}"
+
+
+class ConnectionStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting authorization"
+    ACTIVE = "active", "Connected"
+    ERROR = "error", "Needs attention"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class OrganizationConnection(models.Model):
+    """What every organization-level connection (calendar, directory, conferencing service) has:
+    its provider, status, who connected it and when, and credentials encrypted at rest.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="%(class)ss")
+    status = models.CharField(max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.PENDING)
+    credentials = EncryptedJSONField(null=True, blank=True, help_text="Provider tokens or keys, encrypted at rest.")
+    granted_scopes = models.JSONField(
+        default=list, blank=True, help_text="Scopes as the provider reported granting them."
+    )
+    external_id = models.CharField(
+        "provider tenant",
+        max_length=200,
+        blank=True,
+        help_text="The provider's id for the organization (Microsoft tenant, Google customer, SuccessFactors company).",
+    )
+    last_error = models.TextField(blank=True)
+    connected_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_live(self) -> bool:
+        """Not disconnected: pending, active and failing connections all hold their place."""
+        return self.status != ConnectionStatus.DISCONNECTED
+
+    def requested_scope_rows(self) -> tuple[ScopeRow, ...]:
+        """The provider scopes this connection asks for, from the scope registry."""
+        raise NotImplementedError
+
+    def stored_data_summary(self) -> list[str]:
+        """Plain-language lines on what the system keeps from this connection."""
+        raise NotImplementedError

@@ -1,0 +1,58 @@
+"""Reads for accounts and organizations, scoped to what the caller may see."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.models import MAX_ORGANIZATION_DEPTH, Membership, Organization, Role, User
+
+
+def administered_organization_ids(*, user: User) -> frozenset[int]:
+    """Organizations the user administers: where they are owner or admin, and every unit below those.
+
+    One query per level of nesting, bounded by MAX_ORGANIZATION_DEPTH; independent of how many
+    organizations there are.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    administered = set(
+        Membership.objects.filter(user=user, role__in=Role.administering()).values_list("organization_id", flat=True)
+    )
+    frontier = set(administered)
+    for _ in range(MAX_ORGANIZATION_DEPTH):
+        if not frontier:
+            break
+        children = set(Organization.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
+        frontier = children - administered
+        administered |= frontier
+    return frozenset(administered)
+
+
+def request_administered_organization_ids(request: HttpRequest) -> frozenset[int]:
+    """administered_organization_ids for the request's user, computed once per request."""
+    cached = getattr(request, "_administered_organization_ids", None)
+    if cached is None:
+        cached = administered_organization_ids(user=request.user)
+        request._administered_organization_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def users_of_organizations(*, organization_ids: frozenset[int] | set[int]) -> QuerySet[User]:
+    return User.objects.filter(memberships__organization_id__in=organization_ids).distinct()
+
+
+def user_is_owner(*, user: User, organization: Organization) -> bool:
+    """Owner of the organization or of a unit above it (owners of a parent own its sub-units)."""
+    if user.is_superuser:
+        return True
+    lineage = [organization.pk, *(ancestor.pk for ancestor in organization.ancestors())]
+    return Membership.objects.filter(user=user, organization_id__in=lineage, role=Role.OWNER).exists()
+
+
+def organization_owner_count(*, organization: Organization) -> int:
+    return Membership.objects.filter(organization=organization, role=Role.OWNER).count()
+
+
+def user_has_console_role(*, user: User) -> bool:
+    return Membership.objects.filter(user=user, role__in=Role.administering()).exists()

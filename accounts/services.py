@@ -1,0 +1,327 @@
+"""Writes for accounts, organizations, memberships, the audit trail, and the lifecycle every
+organization connection shares (credentials stored, failure, disconnect)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from allauth.account.models import EmailAddress
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from accounts.models import (
+    AuditEvent,
+    ConnectionStatus,
+    Membership,
+    Organization,
+    OrganizationConnection,
+    Role,
+    User,
+)
+from accounts.selectors import organization_owner_count, user_has_console_role, user_is_owner
+
+#
+# Audit trail
+#
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    target: models.Model,
+    action: str,
+    organization: Organization | None = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append to the audit trail. `changes` must never hold a secret; callers pass names and modes."""
+    if organization is None:
+        organization = target if isinstance(target, Organization) else getattr(target, "organization", None)
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        target_type=ContentType.objects.get_for_model(target),
+        target_id=str(target.pk),
+        target_repr=str(target)[:200],
+        changes=changes or {},
+    )
+
+
+#
+# Users
+#
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    name: str = "",
+    password: str | None = None,
+    email_verified: bool = False,
+    actor: User | None = None,
+) -> User:
+    """Create a user who signs in with this email address (an unusable password when none is given:
+    they set one through "forgot password" or sign in through a provider)."""
+    user = User(email=email, name=name)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
+    audit_record(actor=actor, target=user, action="user_created")
+    return user
+
+
+# Fields whose change is worth an audit line; secrets (the password) are never recorded.
+_AUDITED_USER_FIELDS = ("email", "name", "default_tzid", "is_active", "is_staff", "is_superuser")
+
+
+@transaction.atomic
+def user_save_changes(*, user: User, actor: User | None, changed_fields: list[str]) -> User:
+    """Save profile or access changes already applied to `user` (by an admin form)."""
+    user.full_clean(exclude=["password"])
+    user.save()
+    if "email" in changed_fields:
+        # allauth signs people in by their EmailAddress rows; a new address must be verified again.
+        EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).delete()
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"primary": True, "verified": False}
+        )
+    audited = {field: getattr(user, field) for field in changed_fields if field in _AUDITED_USER_FIELDS}
+    if audited:
+        audit_record(actor=actor, target=user, action="user_updated", changes=audited)
+    return user
+
+
+def _sync_console_access(user: User) -> None:
+    """Owners and admins reach the admin console; nobody else does (superusers always do)."""
+    should_be_staff = user.is_superuser or user_has_console_role(user=user)
+    if user.is_staff != should_be_staff:
+        user.is_staff = should_be_staff
+        user.save(update_fields=["is_staff"])
+
+
+#
+# Organizations and memberships
+#
+
+
+@transaction.atomic
+def organization_create(*, name: str, actor: User | None, parent: Organization | None = None) -> Organization:
+    organization = Organization(name=name, parent=parent)
+    organization.full_clean()
+    organization.save()
+    audit_record(
+        actor=actor,
+        target=organization,
+        action="organization_created",
+        changes={"name": name, "parent": str(parent) if parent else None},
+    )
+    return organization
+
+
+@transaction.atomic
+def organization_update(
+    *, organization: Organization, actor: User | None, name: str, parent: Organization | None
+) -> Organization:
+    changes = {}
+    if organization.name != name:
+        changes["name"] = [organization.name, name]
+    if organization.parent_id != (parent.pk if parent else None):
+        changes["parent"] = [
+            str(organization.parent) if organization.parent else None,
+            str(parent) if parent else None,
+        ]
+    organization.name, organization.parent = name, parent
+    organization.full_clean()
+    organization.save()
+    if changes:
+        audit_record(actor=actor, target=organization, action="organization_updated", changes=changes)
+    return organization
+
+
+def _check_owner_change(
+    *, organization: Organization, actor: User | None, old_role: str | None, new_role: str | None
+) -> None:
+    touches_owner = Role.OWNER in (old_role, new_role) and old_role != new_role
+    if not touches_owner:
+        return
+    if actor is not None and not user_is_owner(user=actor, organization=organization):
+        raise ValidationError(
+            "Only an owner of the organization can grant or revoke the owner role.", code="owner_required"
+        )
+    if old_role == Role.OWNER and organization_owner_count(organization=organization) <= 1:
+        raise ValidationError(
+            "%(organization)s would be left without an owner. Make someone else owner first.",
+            code="last_owner",
+            params={"organization": organization},
+        )
+
+
+@transaction.atomic
+def membership_set(*, organization: Organization, user: User, role: str, actor: User | None) -> Membership:
+    """Add the user to the organization with this role, or change their role.
+
+    Only owners grant or revoke the owner role, and an organization always keeps an owner once it has
+    one. Console access follows the roles. `actor=None` is the system itself (seeding, directory sync).
+    """
+    if role not in Role.values:
+        raise ValidationError("“%(role)s” is not a role.", code="invalid_role", params={"role": role})
+    membership = Membership.objects.select_for_update().filter(organization=organization, user=user).first()
+    old_role = membership.role if membership else None
+    if old_role == role:
+        return membership  # type: ignore[return-value]
+    _check_owner_change(organization=organization, actor=actor, old_role=old_role, new_role=role)
+    if membership is None:
+        membership = Membership(organization=organization, user=user, role=role)
+        membership.full_clean()
+        membership.save()
+        audit_record(
+            actor=actor,
+            target=membership,
+            action="member_added",
+            organization=organization,
+            changes={"user": user.email, "role": role},
+        )
+    else:
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit_record(
+            actor=actor,
+            target=membership,
+            action="member_role_changed",
+            organization=organization,
+            changes={"user": user.email, "role": [old_role, role]},
+        )
+    _sync_console_access(user)
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: User | None) -> None:
+    _check_owner_change(organization=membership.organization, actor=actor, old_role=membership.role, new_role=None)
+    user, organization = membership.user, membership.organization
+    audit_record(
+        actor=actor,
+        target=membership,
+        action="member_removed",
+        organization=organization,
+        changes={"user": user.email, "role": membership.role},
+    )
+    membership.delete()
+    _sync_console_access(user)
+
+
+@transaction.atomic
+def member_create(*, organization: Organization, email: str, name: str, role: str, actor: User | None) -> User:
+    """A new person in an organization, as an IT admin adds them."""
+    user = user_create(email=email, name=name, actor=actor)
+    membership_set(organization=organization, user=user, role=role, actor=actor)
+    return user
+
+
+#
+# The lifecycle every organization connection shares
+#
+
+ConnectionT = TypeVar("ConnectionT", bound=OrganizationConnection)
+
+
+@transaction.atomic
+def organization_connection_create(
+    *,
+    model: type[ConnectionT],
+    organization: Organization,
+    provider: str,
+    connected_by: User | None,
+    external_id: str = "",
+) -> ConnectionT:
+    """Start connecting a service: it waits for the provider's authorization."""
+    connection = model(organization=organization, provider=provider, connected_by=connected_by, external_id=external_id)
+    connection.full_clean()
+    connection.save()
+    audit_record(actor=connected_by, target=connection, action="connected", changes={"provider": provider})
+    return connection
+
+
+@transaction.atomic
+def organization_connection_set_external_id(
+    *, connection: ConnectionT, actor: User | None, external_id: str
+) -> ConnectionT:
+    """Record the provider's id for the organization (tenant, customer, company)."""
+    if connection.external_id != external_id:
+        audit_record(
+            actor=actor,
+            target=connection,
+            action="updated",
+            changes={"external_id": [connection.external_id, external_id]},
+        )
+        connection.external_id = external_id
+        connection.full_clean()
+        connection.save(update_fields=["external_id", "updated_at"])
+    return connection
+
+
+@transaction.atomic
+def organization_connection_store_credentials(
+    *,
+    connection: OrganizationConnection,
+    credentials: dict[str, Any] | None,
+    granted_scopes: list[str],
+    external_id: str = "",
+    actor: User | None,
+) -> OrganizationConnection:
+    """The provider authorized the connection: keep its credentials (encrypted) and the scopes it granted."""
+    if not connection.is_live:
+        raise ValidationError(
+            "A disconnected service cannot be authorized again; connect a new one.", code="disconnected"
+        )
+    connection.credentials = credentials
+    connection.granted_scopes = list(granted_scopes)
+    if external_id:
+        connection.external_id = external_id
+    connection.status = ConnectionStatus.ACTIVE
+    connection.last_error = ""
+    connection.connected_at = timezone.now()
+    if actor is not None:
+        connection.connected_by = actor
+    connection.full_clean()
+    connection.save()
+    audit_record(
+        actor=actor,
+        target=connection,
+        action="authorized",
+        changes={"granted_scopes": connection.granted_scopes},
+    )
+    return connection
+
+
+@transaction.atomic
+def organization_connection_mark_failed(*, connection: OrganizationConnection, error: str) -> OrganizationConnection:
+    """The provider refused us (revoked grant, expired key...): an admin has to look."""
+    connection.status = ConnectionStatus.ERROR
+    connection.last_error = error[:2000]
+    connection.save(update_fields=["status", "last_error", "updated_at"])
+    audit_record(actor=None, target=connection, action="failed", changes={"error": connection.last_error})
+    return connection
+
+
+@transaction.atomic
+def organization_connection_disconnect(
+    *, connection: OrganizationConnection, actor: User | None
+) -> OrganizationConnection:
+    """Stop using the connection and forget its credentials; the row stays for the record."""
+    if not connection.is_live:
+        return connection
+    connection.status = ConnectionStatus.DISCONNECTED
+    connection.credentials = None
+    connection.granted_scopes = []
+    connection.disconnected_at = timezone.now()
+    connection.save(update_fields=["status", "credentials", "granted_scopes", "disconnected_at", "updated_at"])
+    audit_record(actor=actor, target=connection, action="disconnected")
+    return connection

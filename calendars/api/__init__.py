@@ -1,0 +1,1 @@
+"""DRF views and serializers of the calendars app's `/v1` endpoints: thin, Input/Output serializers."""

@@ -1,0 +1,298 @@
+"""Writes for calendar services and calendar profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import ConnectionStatus, Organization, User
+from accounts.services import (
+    audit_record,
+    organization_connection_disconnect,
+    organization_connection_store_credentials,
+)
+from calendars.access_modes import policy_for
+from calendars.choices import PROVIDER_NAMES_BY_ACCESS_MODE, ProfileProviderName, ProfileStatus
+from calendars.models import Calendar, CalendarProfile, CalendarService, CalendarServiceDomain
+from calendars.selectors import calendar_domains_claimed_elsewhere
+from cronofy_site.lib.domains import parse_domain_list
+
+#
+# Calendar services
+#
+
+
+def _domains_or_error(raw: list[str] | str) -> list[str]:
+    try:
+        domains = parse_domain_list(raw)
+    except ValidationError as error:
+        raise ValidationError({"domains": error.messages}) from None
+    if not domains:
+        raise ValidationError({"domains": "List at least one domain this service serves (for example acme.com)."})
+    return domains
+
+
+def calendar_domains_check_free(
+    *, domains: list[str], organization: Organization, service: CalendarService | None = None
+) -> None:
+    """Refuse, readably, domains another live service serves. Another organization's service is not
+    named: that would tell one customer about another."""
+    claims = calendar_domains_claimed_elsewhere(domains=domains, service=service)
+    if not claims:
+        return
+    messages = []
+    for claim in sorted(claims, key=lambda claim: claim.domain):
+        if claim.service.organization_id == organization.pk:
+            messages.append(
+                f"{claim.domain} is already served by this organization's calendar service "
+                f"“{claim.service}”. Remove it there first."
+            )
+        else:
+            messages.append(f"{claim.domain} is already served by another organization's calendar service.")
+    raise ValidationError({"domains": messages})
+
+
+def _claim_domains(*, service: CalendarService, domains: list[str]) -> None:
+    try:
+        with transaction.atomic():
+            CalendarServiceDomain.objects.bulk_create(
+                [CalendarServiceDomain(service=service, domain=domain) for domain in domains]
+            )
+    except IntegrityError:
+        # Another admin claimed one of these domains between our check and our insert.
+        calendar_domains_check_free(domains=domains, organization=service.organization, service=service)
+        raise ValidationError(
+            {"domains": "One of these domains was just claimed by another calendar service."}
+        ) from None
+
+
+@transaction.atomic
+def calendar_service_connect(
+    *,
+    organization: Organization,
+    provider: str,
+    access_mode: str,
+    domains: list[str] | str,
+    connected_by: User | None,
+) -> CalendarService:
+    """Connect an organization's calendar service for these domains in one access mode.
+
+    No Access is live at once (there is nothing to authorize); the other modes wait for the provider's
+    authorization. Each domain must not be served by another live service.
+    """
+    domain_list = _domains_or_error(domains)
+    service = CalendarService(
+        organization=organization,
+        provider=provider,
+        access_mode=access_mode,
+        connected_by=connected_by,
+        status=ConnectionStatus.PENDING,
+    )
+    service.full_clean()
+    if not service.policy.needs_provider_authorization:
+        service.status, service.connected_at = ConnectionStatus.ACTIVE, timezone.now()
+    calendar_domains_check_free(domains=domain_list, organization=organization, service=service)
+    service.save()
+    _claim_domains(service=service, domains=domain_list)
+    audit_record(
+        actor=connected_by,
+        target=service,
+        action="connected",
+        changes={"provider": provider, "access_mode": access_mode, "domains": domain_list},
+    )
+    return service
+
+
+@transaction.atomic
+def calendar_service_update(
+    *,
+    service: CalendarService,
+    actor: User | None,
+    domains: list[str] | str | None = None,
+    access_mode: str | None = None,
+) -> CalendarService:
+    """Change the domains a service serves, or its access mode.
+
+    A new mode needs new provider scopes, so the service forgets its credentials and waits for a new
+    authorization (No Access needs none and is live at once).
+    """
+    if not service.is_live:
+        raise ValidationError(
+            "A disconnected calendar service cannot be changed; connect a new one.", code="disconnected"
+        )
+    changes: dict[str, Any] = {}
+    if domains is not None:
+        wanted = _domains_or_error(domains)
+        current = set(service.domain_claims.values_list("domain", flat=True))
+        added = [domain for domain in wanted if domain not in current]
+        removed = sorted(current - set(wanted))
+        if added or removed:
+            calendar_domains_check_free(domains=added, organization=service.organization, service=service)
+            service.domain_claims.filter(domain__in=removed).delete()
+            _claim_domains(service=service, domains=added)
+            changes["domains"] = {"added": added, "removed": removed}
+    if access_mode is not None and access_mode != service.access_mode:
+        changes["access_mode"] = [service.access_mode, access_mode]
+        service.access_mode = access_mode
+        service.credentials = None
+        service.granted_scopes = []
+        needs_authorization = policy_for(access_mode).needs_provider_authorization
+        service.status = ConnectionStatus.PENDING if needs_authorization else ConnectionStatus.ACTIVE
+        service.connected_at = None if needs_authorization else timezone.now()
+        service.full_clean()
+        service.save()
+    if changes:
+        audit_record(actor=actor, target=service, action="updated", changes=changes)
+    return service
+
+
+@transaction.atomic
+def calendar_service_authorize(
+    *,
+    service: CalendarService,
+    credentials: dict[str, Any],
+    granted_scopes: list[str],
+    external_id: str = "",
+    actor: User | None,
+) -> CalendarService:
+    """The provider granted the service's scopes (Google delegation, Microsoft admin consent)."""
+    if not service.policy.needs_provider_authorization:
+        raise ValidationError(
+            "A No Access calendar service authorizes nothing and holds no credentials.", code="no_access"
+        )
+    organization_connection_store_credentials(
+        connection=service,
+        credentials=credentials,
+        granted_scopes=granted_scopes,
+        external_id=external_id,
+        actor=actor,
+    )
+    return service
+
+
+@transaction.atomic
+def calendar_service_disconnect(*, service: CalendarService, actor: User | None) -> CalendarService:
+    """Stop serving the domains: credentials forgotten, domains released for another service, and the
+    profiles that came through this service disconnected with it."""
+    if not service.is_live:
+        return service
+    organization_connection_disconnect(connection=service, actor=actor)
+    now = timezone.now()
+    service.domain_claims.filter(released_at__isnull=True).update(released_at=now)
+    service.profiles.exclude(status=ProfileStatus.DISCONNECTED).update(
+        status=ProfileStatus.DISCONNECTED, disconnected_at=now, updated_at=now
+    )
+    return service
+
+
+#
+# Calendar profiles
+#
+
+
+def access_mode_of_provider_name(provider_name: str) -> str:
+    for mode, names in PROVIDER_NAMES_BY_ACCESS_MODE.items():
+        if provider_name in names:
+            return mode
+    raise ValidationError(
+        "“%(name)s” is not a provider name.", code="invalid_provider_name", params={"name": provider_name}
+    )
+
+
+@transaction.atomic
+def calendar_profile_connect(
+    *,
+    user: User,
+    provider_name: str,
+    profile_name: str,
+    provider_account_id: str = "",
+    provider_service: str = "",
+    credentials: dict[str, Any] | None = None,
+    granted_scopes: list[str] | None = None,
+    calendar_service: CalendarService | None = None,
+) -> CalendarProfile:
+    """Connect (or reconnect) a user's calendar account. The provider name fixes the access mode.
+
+    Reconnecting the same provider account refreshes the profile in place, so its id, calendars and
+    history survive a relink. A No Access profile gets a hosted calendar.
+    """
+    access_mode = access_mode_of_provider_name(provider_name)
+    if calendar_service is not None:
+        if calendar_service.access_mode != access_mode or not calendar_service.is_live:
+            raise ValidationError(
+                "The profile does not match its organization's calendar service.", code="service_mismatch"
+            )
+        credentials = None  # the service's credentials are used
+    existing = None
+    if provider_name == ProfileProviderName.CRONOFY:
+        existing = (
+            CalendarProfile.objects.select_for_update()
+            .filter(user=user, provider_name=provider_name)
+            .exclude(status=ProfileStatus.DISCONNECTED)
+            .first()
+        )
+    elif provider_account_id:
+        existing = (
+            CalendarProfile.objects.select_for_update()
+            .filter(provider_name=provider_name, provider_account_id=provider_account_id)
+            .exclude(status=ProfileStatus.DISCONNECTED)
+            .first()
+        )
+    if existing is not None and existing.user_id != user.pk:
+        raise ValidationError("This calendar account is already connected to another user.", code="connected_elsewhere")
+    profile = existing or CalendarProfile(user=user, provider_name=provider_name)
+    profile.access_mode = access_mode
+    profile.profile_name = profile_name
+    profile.provider_account_id = provider_account_id
+    profile.provider_service = provider_service or provider_name
+    profile.credentials = credentials
+    profile.granted_scopes = list(granted_scopes or [])
+    profile.calendar_service = calendar_service
+    profile.organization = calendar_service.organization if calendar_service else profile.organization
+    profile.status = ProfileStatus.CONNECTED
+    profile.last_error = ""
+    profile.full_clean()
+    profile.save()
+    if provider_name == ProfileProviderName.CRONOFY and not profile.calendars.exists():
+        Calendar.objects.create(
+            profile=profile,
+            provider_calendar_id=f"hosted:{profile.public_id}",
+            name="Calendar",
+            is_primary=True,
+        )
+    audit_record(
+        actor=user,
+        target=profile,
+        action="profile_relinked" if existing else "profile_connected",
+        changes={
+            "provider_name": provider_name,
+            "access_mode": access_mode,
+            "granted_scopes": profile.granted_scopes,
+        },
+    )
+    return profile
+
+
+@transaction.atomic
+def calendar_profile_mark_relink_required(*, profile: CalendarProfile, error: str) -> CalendarProfile:
+    """The provider no longer accepts the profile's grant; the user has to relink."""
+    profile.status = ProfileStatus.RELINK_REQUIRED
+    profile.last_error = error[:2000]
+    profile.save(update_fields=["status", "last_error", "updated_at"])
+    audit_record(actor=None, target=profile, action="profile_relink_required", changes={"error": profile.last_error})
+    return profile
+
+
+@transaction.atomic
+def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | None) -> CalendarProfile:
+    if profile.status == ProfileStatus.DISCONNECTED:
+        return profile
+    profile.status = ProfileStatus.DISCONNECTED
+    profile.credentials = None
+    profile.disconnected_at = timezone.now()
+    profile.save(update_fields=["status", "credentials", "disconnected_at", "updated_at"])
+    audit_record(actor=actor, target=profile, action="profile_disconnected")
+    return profile

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ConferencingConfig(AppConfig):
+    """Conferencing services and meeting creation."""
+
+    name = "conferencing"
+    verbose_name = "Conferencing"

@@ -1,0 +1,117 @@
+"""Personas shared by every test.
+
+Alice is a member of Acme (the usual user). Bob is Acme's IT admin (owner). Dave is another Acme
+admin who is not an owner. Charlie administers Globex, another customer, and must see nothing of
+Acme. Root is the platform's superuser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from accounts.models import Organization, Role, User
+from accounts.services import membership_set, organization_create, user_create
+from calendars.choices import AccessMode, CalendarProvider
+from calendars.models import CalendarService
+from calendars.services import calendar_service_connect
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(email: str, name: str = "") -> User:
+    return user_create(email=email, name=name, password=PASSWORD, email_verified=True)
+
+
+@pytest.fixture
+def acme(db) -> Organization:
+    return organization_create(name="Acme", actor=None)
+
+
+@pytest.fixture
+def globex(db) -> Organization:
+    return organization_create(name="Globex", actor=None)
+
+
+@pytest.fixture
+def alice(acme) -> User:
+    user = make_user("alice@acme.example", "Alice")
+    membership_set(organization=acme, user=user, role=Role.MEMBER, actor=None)
+    return user
+
+
+@pytest.fixture
+def bob(acme) -> User:
+    user = make_user("bob@acme.example", "Bob")
+    membership_set(organization=acme, user=user, role=Role.OWNER, actor=None)
+    return user
+
+
+@pytest.fixture
+def dave(acme, bob) -> User:
+    user = make_user("dave@acme.example", "Dave")
+    membership_set(organization=acme, user=user, role=Role.ADMIN, actor=bob)
+    return user
+
+
+@pytest.fixture
+def charlie(globex) -> User:
+    user = make_user("charlie@globex.example", "Charlie")
+    membership_set(organization=globex, user=user, role=Role.OWNER, actor=None)
+    return user
+
+
+@pytest.fixture
+def root(db) -> User:
+    return User.objects.create_superuser("root@platform.example", PASSWORD)
+
+
+@pytest.fixture
+def acme_services(acme, bob) -> dict[str, CalendarService]:
+    """Acme's three calendar services, one per access mode."""
+    return {
+        AccessMode.READ_WRITE: calendar_service_connect(
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=AccessMode.READ_WRITE,
+            domains=["acme.example"],
+            connected_by=bob,
+        ),
+        AccessMode.FREE_BUSY: calendar_service_connect(
+            organization=acme,
+            provider=CalendarProvider.MICROSOFT,
+            access_mode=AccessMode.FREE_BUSY,
+            domains=["emea.acme.example"],
+            connected_by=bob,
+        ),
+        AccessMode.NO_ACCESS: calendar_service_connect(
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=AccessMode.NO_ACCESS,
+            domains=["legal.acme.example"],
+            connected_by=bob,
+        ),
+    }
+
+
+@pytest.fixture
+def globex_service(globex, charlie) -> CalendarService:
+    return calendar_service_connect(
+        organization=globex,
+        provider=CalendarProvider.MICROSOFT,
+        access_mode=AccessMode.READ_WRITE,
+        domains=["globex.example"],
+        connected_by=charlie,
+    )
+
+
+@pytest.fixture
+def client_for(db) -> Callable[[User], Client]:
+    def make(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
