@@ -1,0 +1,54 @@
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Organization, User
+from calendars.choices import AccessMode
+from calendars.models import CalendarService
+
+pytestmark = pytest.mark.django_db
+
+
+def seed_json() -> dict:
+    out = io.StringIO()
+    call_command("seed_demo", "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_the_demo_has_a_calendar_service_in_each_mode_and_is_idempotent():
+    first = seed_json()
+    second = seed_json()
+    assert first == second
+    acme = Organization.objects.get(name="Acme Corporation")
+    assert sorted(CalendarService.objects.filter(organization=acme).values_list("access_mode", flat=True)) == sorted(
+        AccessMode.values
+    )
+    assert Organization.objects.count() == 2
+    assert User.objects.count() == 7
+
+
+def test_the_json_names_each_user_with_id_organization_and_mode():
+    demo = seed_json()
+    users = {user["email"]: user for user in demo["users"]}
+    assert users["erin@emea.acme.example"]["access_mode"] == "free_busy"
+    assert users["nina@legal.acme.example"]["access_mode"] == "no_access"
+    assert users["alice@acme.example"]["organization"] == "Acme Corporation"
+    assert all(user["public_id"].startswith("acc_") for user in users.values())
+    assert users["bob@acme.example"]["role"] == "owner"
+    assert demo["admin_url"].endswith("/admin/")
+
+
+def test_demo_users_can_sign_in(client):
+    demo = seed_json()
+    response = client.post("/accounts/login/", {"login": "bob@acme.example", "password": demo["password"]})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_the_human_output_says_how_to_log_in():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "Sign in at" in out.getvalue()
+    assert "bob@acme.example" in out.getvalue()
