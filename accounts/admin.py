@@ -76,6 +76,10 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
 
     change_form_template = "admin/accounts/organization/change_form.html"
 
+    def get_inlines(self, request: HttpRequest, obj: Organization | None) -> list:
+        # Connections are made on their own pages once the organization exists.
+        return self.inlines if obj is not None else [MembershipInline]
+
     def get_fieldsets(self, request: HttpRequest, obj: Organization | None = None) -> list:
         if obj is None:
             return [(None, {"fields": ["name", "parent"]})]
@@ -116,9 +120,6 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
             form.base_fields["parent"].required = not is_own_top_level
             form.base_fields["parent"].disabled = is_own_top_level
         return form
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
 
     @admin.display(description="Members", ordering="_members")
     def member_count(self, obj: Organization) -> int:
@@ -217,10 +218,8 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
         queryset = super().get_queryset(request)
         return queryset if request.user.is_superuser else queryset.distinct()
 
-    def organization_id_of(self, obj: models.Model) -> int | None:
-        raise NotImplementedError  # users belong to several organizations: see _in_scope
-
     def _in_scope(self, request: HttpRequest, obj: Any) -> bool:
+        # A user belongs to several organizations: in scope when one of them is administered.
         ids = administered_ids(request)
         if not ids:
             return False

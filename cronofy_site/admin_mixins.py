@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from accounts.models import AuditEvent, Organization
+from accounts.models import AuditEvent, Organization, User
 from accounts.selectors import request_administered_organization_ids, users_of_organizations
 from calendars.scopes import meaning_of
 
@@ -83,7 +83,7 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         if not request.user.is_superuser:
             if db_field.related_model is Organization:
                 kwargs["queryset"] = Organization.objects.filter(pk__in=administered_ids(request))
-            elif db_field.related_model._meta.label == "accounts.User":
+            elif db_field.related_model is User:
                 kwargs["queryset"] = users_of_organizations(organization_ids=administered_ids(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -13,7 +13,21 @@ python=".venv/bin/python"
 $python manage.py migrate --noinput
 $python manage.py seed_demo
 
-$python manage.py qcluster &
+# The worker runs in its own session so that Ctrl-C reaches it once, from us: django-q2's cluster can
+# hang when a second stop signal arrives while it is already stopping.
+setsid $python manage.py qcluster &
 worker=$!
-trap 'kill "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true' EXIT INT TERM
-$python manage.py runserver "$host:$port"
+$python manage.py runserver --noreload "$host:$port" &
+web=$!
+
+stop() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 1 40); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.25
+  done
+  kill -KILL "$1" 2>/dev/null || true
+}
+trap 'stop "$web"; stop "$worker"' EXIT
+trap 'exit 130' INT TERM
+wait "$web"

@@ -233,3 +233,27 @@ def test_an_admin_adds_a_member_into_their_organization(client_for, bob, acme):
     assert response.status_code == 302, response.context["adminform"].form.errors
     user = User.objects.get(email="newcomer@acme.example")
     assert user.memberships.get().organization == acme
+
+
+def test_the_console_index_offers_an_admin_only_their_own_sections(client_for, bob):
+    page = client_for(bob).get(reverse("admin:index")).content.decode()
+    for section in ("Calendar services", "Directory services", "Conferencing services", "Organizations", "Users"):
+        assert section in page
+    for platform_only in ("Groups", "Social accounts", "Scheduled tasks", "Email addresses"):
+        assert platform_only not in page
+
+
+def test_an_admin_creates_units_inside_their_organization_only(client_for, charlie, globex, acme):
+    client, url = client_for(charlie), reverse("admin:accounts_organization_add")
+    no_members = {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    response = client.post(url, {"name": "Top level", "parent": "", **no_members})
+    assert response.status_code == 200
+    assert "parent" in response.context["adminform"].form.errors
+    response = client.post(url, {"name": "Inside Acme", "parent": acme.pk, **no_members})
+    assert "parent" in response.context["adminform"].form.errors
+    response = client.post(url, {"name": "Globex Labs", "parent": globex.pk, **no_members})
+    assert response.status_code == 302
+    labs = Organization.objects.get(name="Globex Labs")
+    assert labs.parent == globex
+    assert client.get(change_url(labs)).status_code == 200
+    assert not Organization.objects.filter(name__in=["Top level", "Inside Acme"]).exists()

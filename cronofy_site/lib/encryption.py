@@ -24,7 +24,7 @@ class DecryptionError(Exception):
 
 
 @functools.cache
-def _multi_fernet() -> MultiFernet:
+def multi_fernet() -> MultiFernet:
     keys = settings.FIELD_ENCRYPTION_KEYS
     if not keys:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS is empty.")
@@ -40,16 +40,16 @@ def _multi_fernet() -> MultiFernet:
 @receiver(setting_changed)
 def _forget_keys(*, setting: str, **kwargs: Any) -> None:
     if setting == "FIELD_ENCRYPTION_KEYS":
-        _multi_fernet.cache_clear()
+        multi_fernet.cache_clear()
 
 
 def encrypt(plaintext: str) -> str:
-    return _multi_fernet().encrypt(plaintext.encode()).decode()
+    return multi_fernet().encrypt(plaintext.encode()).decode()
 
 
 def decrypt(token: str) -> str:
     try:
-        return _multi_fernet().decrypt(token.encode()).decode()
+        return multi_fernet().decrypt(token.encode()).decode()
     except InvalidToken:
         # Never include the token: even ciphertext does not belong in logs.
         raise DecryptionError("Stored credentials cannot be decrypted with the configured keys.") from None
@@ -58,7 +58,7 @@ def decrypt(token: str) -> str:
 def reencrypt(token: str) -> str:
     """The same plaintext under the current primary key."""
     try:
-        return _multi_fernet().rotate(token.encode()).decode()
+        return multi_fernet().rotate(token.encode()).decode()
     except InvalidToken:
         raise DecryptionError("Stored credentials cannot be decrypted with the configured keys.") from None
 
