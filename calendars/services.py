@@ -276,6 +276,12 @@ def calendar_profile_connect(
     return profile
 
 
+def calendar_profile_store_credentials(*, profile: CalendarProfile, credentials: dict[str, Any]) -> None:
+    """Keep refreshed provider tokens (encrypted on save). Routine, so not audited."""
+    profile.credentials = credentials
+    profile.save(update_fields=["credentials", "updated_at"])
+
+
 @transaction.atomic
 def calendar_profile_mark_relink_required(*, profile: CalendarProfile, error: str) -> CalendarProfile:
     """The provider no longer accepts the profile's grant; the user has to relink."""

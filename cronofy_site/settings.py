@@ -53,7 +53,7 @@ def envlist(name: str, default: list[str]) -> list[str]:
 DEBUG = envbool("DEBUG", False)
 
 # A development key only when DEBUG is on: production must bring its own.
-_DEVELOPMENT_SECRET_KEY = "insecure-development-key-do-not-use-in-production-7c1f0b9e"  # noqa: S105
+_DEVELOPMENT_SECRET_KEY = "insecure-development-key-do-not-use-in-production-7c1f0b9e"  # noqa: S105  # development only
 SECRET_KEY = env("SECRET_KEY") or (_DEVELOPMENT_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "directory",
     "conferencing",
     "bookings",
+    "sandbox",
 ]
 
 MIDDLEWARE = [
@@ -287,6 +288,52 @@ LOGGING = {
         "msal": {"level": "WARNING"},
     },
 }
+
+# Calendar providers. The sandbox (sandbox/) serves local stand-ins for Google and Microsoft: it is on
+# in development, the demo and tests, and production turns it on only explicitly. Provider URLs
+# default to the real hosts, or to the sandbox when it is on; each can be overridden.
+SANDBOX_ENABLED = envbool("SANDBOX_ENABLED", DEBUG)
+SANDBOX_URL = env("SANDBOX_URL", f"{SITE_URL}/sandbox").rstrip("/")
+SANDBOX_CONTROL_TOKEN = env("SANDBOX_CONTROL_TOKEN")
+# MSAL insists on an https authority; the sandbox advertises Microsoft's real host and the product's
+# MSAL seam (calendars/providers/http.py) routes it to SANDBOX_URL.
+SANDBOX_MICROSOFT_PUBLISHED_LOGIN_URL = "https://login.microsoftonline.com"
+SANDBOX_GOOGLE_CLIENT_ID = "sandbox-client.apps.googleusercontent.com"
+SANDBOX_GOOGLE_CLIENT_SECRET = "sandbox-google-client-secret"  # noqa: S105  # public demo value
+SANDBOX_MICROSOFT_CLIENT_ID = "5a2d9c61-0b7e-4f3a-9d41-6c1f3e8b7a20"
+SANDBOX_MICROSOFT_CLIENT_SECRET = "sandbox-microsoft-client-secret"  # noqa: S105  # public demo value
+SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_ID = "9e41c7d2-3f58-4a06-b1e9-2d7c5a0f6b31"
+SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_SECRET = "sandbox-microsoft-free-busy-secret"  # noqa: S105  # public demo value
+
+GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", SANDBOX_GOOGLE_CLIENT_ID if SANDBOX_ENABLED else "")
+GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", SANDBOX_GOOGLE_CLIENT_SECRET if SANDBOX_ENABLED else "")
+MICROSOFT_CLIENT_ID = env("MICROSOFT_CLIENT_ID", SANDBOX_MICROSOFT_CLIENT_ID if SANDBOX_ENABLED else "")
+MICROSOFT_CLIENT_SECRET = env("MICROSOFT_CLIENT_SECRET", SANDBOX_MICROSOFT_CLIENT_SECRET if SANDBOX_ENABLED else "")
+# Application permissions are fixed per app registration, so Free/Busy organizations consent to a
+# second registration that holds only Calendars.ReadBasic.All (least privilege, as Cronofy does).
+MICROSOFT_FREE_BUSY_CLIENT_ID = env(
+    "MICROSOFT_FREE_BUSY_CLIENT_ID", SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_ID if SANDBOX_ENABLED else MICROSOFT_CLIENT_ID
+)
+MICROSOFT_FREE_BUSY_CLIENT_SECRET = env(
+    "MICROSOFT_FREE_BUSY_CLIENT_SECRET",
+    SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_SECRET if SANDBOX_ENABLED else MICROSOFT_CLIENT_SECRET,
+)
+PROVIDER_URL_OVERRIDES = {
+    name: env(name)
+    for name in (
+        "GOOGLE_AUTHORIZE_URL",
+        "GOOGLE_TOKEN_URL",
+        "GOOGLE_REVOKE_URL",
+        "GOOGLE_USERINFO_URL",
+        "GOOGLE_CALENDAR_API_URL",
+        "MICROSOFT_LOGIN_URL",
+        "MICROSOFT_GRAPH_URL",
+    )
+    if env(name)
+}
+PROVIDER_HTTP_TIMEOUT = envint("PROVIDER_HTTP_TIMEOUT", 30)
+PROVIDER_MAX_ATTEMPTS = envint("PROVIDER_MAX_ATTEMPTS", 4)
+PROVIDER_MAX_RETRY_WAIT = envint("PROVIDER_MAX_RETRY_WAIT", 30)
 
 # Demo: the password every seeded demo user gets (development only).
 DEMO_PASSWORD = env("DEMO_PASSWORD", "demo-password-2026")

@@ -12,6 +12,8 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+os.environ.setdefault("SANDBOX_ENABLED", "1")
+os.environ.setdefault("SANDBOX_CONTROL_TOKEN", "test-sandbox-control-token")
 
 from .settings import *
 

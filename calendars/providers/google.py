@@ -1,0 +1,367 @@
+"""Google Calendar through google-api-python-client (static discovery) and google-auth, for user
+grants and for service accounts with domain-wide delegation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import google.auth.exceptions
+import httplib2
+from django.conf import settings
+from google.oauth2 import credentials as user_credentials
+from google.oauth2 import service_account
+from google_auth_httplib2 import AuthorizedHttp
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from calendars.providers import endpoints
+from calendars.providers.base import (
+    Attendee,
+    BusyChanges,
+    BusyPeriod,
+    BusyStatus,
+    EventDetails,
+    EventSpec,
+    FreeBusyResult,
+    ProviderAuthError,
+    ProviderCalendar,
+    ProviderError,
+    ProviderEvent,
+    ProviderNotFound,
+    ProviderPermissionError,
+    SyncCursorExpired,
+    WatchChannel,
+    WrittenEvent,
+)
+from calendars.providers.retry import retry_after_seconds, with_retries
+
+RESPONSES = {"needsAction": "needs_action", "accepted": "accepted", "tentative": "tentative", "declined": "declined"}
+RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+
+
+def event_id_for(key: str) -> str:
+    """A Google event id (base32hex, a-v and 0-9) derived from our key: a retried insert reuses it."""
+    digest = hashlib.sha256(key.encode()).digest()[:20]
+    return base64.b32hexencode(digest).decode().lower().rstrip("=")
+
+
+def _translate(error: HttpError) -> ProviderError:
+    status = error.resp.status
+    retry_after = retry_after_seconds(error.resp.get("retry-after"))
+    reason = ""
+    try:
+        details = json.loads(error.content or b"{}").get("error", {})
+        reason = (details.get("errors") or [{}])[0].get("reason", "")
+    except (ValueError, AttributeError):
+        details = {}
+    message = f"Google Calendar answered {status} {reason}".strip()
+    if status == 401:
+        return ProviderAuthError(message, status=status)
+    if status == 403 and reason in RATE_REASONS:
+        return ProviderError(message, retryable=True, retry_after=retry_after, status=status)
+    if status == 403:
+        return ProviderPermissionError(message, status=status)
+    if status == 404:
+        return ProviderNotFound(message, status=status)
+    if status == 410 and reason in ("fullSyncRequired", "updatedMinTooLongAgo", ""):
+        return SyncCursorExpired(message)
+    if status == 410:
+        return ProviderNotFound(message, status=status)  # the event was deleted already
+    if status in (408, 429, 500, 502, 503, 504):
+        return ProviderError(message, retryable=True, retry_after=retry_after, status=status)
+    return ProviderError(message, retryable=False, status=status)
+
+
+class GoogleCalendarClient:
+    """A Google calendar account, reached with a user's own grant or as the organization's service
+    account acting for one of its users.
+
+    `credentials` is what we store (encrypted) for the grant; when google-auth refreshes the access
+    token, `on_credentials_changed` receives the new value to store again.
+    """
+
+    def __init__(
+        self,
+        credentials: dict[str, Any],
+        *,
+        subject: str | None = None,
+        scopes: list[str] | None = None,
+        on_credentials_changed: Callable[[dict[str, Any]], None] | None = None,
+        include_details: bool = False,
+    ) -> None:
+        self._stored = dict(credentials)
+        self._on_changed = on_credentials_changed
+        self.include_details = include_details
+        if credentials.get("kind") == "google_service_account":
+            if not subject:
+                raise ValueError("A service account acts for a user: give the subject's email address.")
+            info = {**credentials["key"], "token_uri": endpoints.google_token_url()}
+            self._auth = service_account.Credentials.from_service_account_info(
+                info, scopes=scopes or credentials.get("scopes"), subject=subject
+            )
+        else:
+            expiry = credentials.get("expires_at")
+            self._auth = user_credentials.Credentials(
+                token=credentials.get("access_token"),
+                refresh_token=credentials.get("refresh_token"),
+                token_uri=endpoints.google_token_url(),
+                client_id=settings.GOOGLE_CLIENT_ID,
+                client_secret=settings.GOOGLE_CLIENT_SECRET,
+                scopes=credentials.get("scopes"),
+                # google-auth compares expiry as naive UTC
+                expiry=datetime.fromisoformat(expiry).astimezone(UTC).replace(tzinfo=None) if expiry else None,
+            )
+        http = AuthorizedHttp(self._auth, http=httplib2.Http(timeout=settings.PROVIDER_HTTP_TIMEOUT))
+        self._service = build(
+            "calendar",
+            "v3",
+            http=http,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": endpoints.google_calendar_api_url()},
+        )
+
+    #
+    # Plumbing
+    #
+
+    def _execute(self, make_request: Callable[[], Any]) -> Any:
+        def attempt() -> Any:
+            try:
+                return make_request().execute(num_retries=0)
+            except HttpError as error:
+                raise _translate(error) from None
+            except google.auth.exceptions.RefreshError as error:
+                if getattr(error, "retryable", False):
+                    raise ProviderError("Google's token endpoint is unavailable.", retryable=True) from None
+                raise ProviderAuthError("Google refused to refresh the grant (revoked or expired).") from None
+            except (httplib2.HttpLib2Error, OSError) as error:
+                raise ProviderError(f"Google Calendar unreachable: {type(error).__name__}", retryable=True) from None
+
+        try:
+            return with_retries(attempt)
+        finally:
+            self._remember_token()
+
+    def _remember_token(self) -> None:
+        if self._stored.get("kind") == "google_service_account" or self._on_changed is None:
+            return
+        if self._auth.token and self._auth.token != self._stored.get("access_token"):
+            self._stored["access_token"] = self._auth.token
+            if self._auth.expiry:
+                self._stored["expires_at"] = self._auth.expiry.replace(tzinfo=UTC).isoformat()
+            if self._auth.refresh_token:
+                self._stored["refresh_token"] = self._auth.refresh_token
+            self._on_changed(dict(self._stored))
+
+    #
+    # The provider interface
+    #
+
+    def list_calendars(self) -> list[ProviderCalendar]:
+        calendars, page = [], None
+        while True:
+            response = self._execute(
+                lambda page=page: self._service.calendarList().list(pageToken=page, maxResults=250)
+            )
+            for item in response.get("items", []):
+                solutions = (item.get("conferenceProperties") or {}).get("allowedConferenceSolutionTypes", [])
+                calendars.append(
+                    ProviderCalendar(
+                        provider_id=item["id"],
+                        name=item.get("summaryOverride") or item.get("summary", item["id"]),
+                        is_primary=bool(item.get("primary")),
+                        is_readonly=item.get("accessRole") not in ("owner", "writer"),
+                        time_zone=item.get("timeZone", "UTC"),
+                        integrated_conferencing="hangoutsMeet" in solutions,
+                    )
+                )
+            page = response.get("nextPageToken")
+            if not page:
+                return calendars
+
+    def busy_changes(self, calendar_id: str, *, cursor: str | None, start: datetime, end: datetime) -> BusyChanges:
+        query: dict[str, Any] = {"calendarId": calendar_id, "singleEvents": True, "maxResults": 2500}
+        if cursor:
+            query["syncToken"] = cursor
+        else:
+            query.update(timeMin=start.isoformat(), timeMax=end.isoformat())
+        events: list[ProviderEvent] = []
+        removed: list[str] = []
+        page = None
+        while True:
+            response = self._execute(lambda page=page: self._service.events().list(**query, pageToken=page))
+            zone = ZoneInfo(response.get("timeZone") or "UTC")
+            for item in response.get("items", []):
+                if item.get("status") == "cancelled":
+                    removed.append(item["id"])
+                else:
+                    events.append(self._event(item, zone))
+            page = response.get("nextPageToken")
+            if not page:
+                return BusyChanges(
+                    events=tuple(events),
+                    removed_ids=tuple(removed),
+                    cursor=response["nextSyncToken"],
+                    full=cursor is None,
+                )
+
+    def _event(self, item: dict[str, Any], zone: ZoneInfo) -> ProviderEvent:
+        start, all_day = _moment(item["start"], zone)
+        end, _ = _moment(item["end"], zone)
+        own = next((a for a in item.get("attendees", []) if a.get("self")), {})
+        if item.get("transparency") == "transparent" or own.get("responseStatus") == "declined":
+            status = BusyStatus.FREE
+        elif item.get("status") == "tentative" or own.get("responseStatus") == "tentative":
+            status = BusyStatus.TENTATIVE
+        else:
+            status = BusyStatus.BUSY
+        details = None
+        if self.include_details:
+            details = EventDetails(
+                summary=item.get("summary", ""),
+                description=item.get("description", ""),
+                location=item.get("location", ""),
+                organizer_email=(item.get("organizer") or {}).get("email", ""),
+                join_url=item.get("hangoutLink", ""),
+                attendees=tuple(
+                    Attendee(
+                        email=a.get("email", ""),
+                        name=a.get("displayName", ""),
+                        response=RESPONSES.get(a.get("responseStatus", ""), "needs_action"),
+                        is_resource=bool(a.get("resource")),
+                    )
+                    for a in item.get("attendees", [])
+                    if a.get("email")
+                ),
+            )
+        return ProviderEvent(
+            provider_event_id=item["id"],
+            start=start,
+            end=end,
+            all_day=all_day,
+            status=status,
+            series_id=item.get("recurringEventId"),
+            details=details,
+        )
+
+    def free_busy(self, calendar_ids: list[str], *, start: datetime, end: datetime) -> FreeBusyResult:
+        body = {"timeMin": start.isoformat(), "timeMax": end.isoformat(), "items": [{"id": i} for i in calendar_ids]}
+        response = self._execute(lambda: self._service.freebusy().query(body=body))
+        periods: dict[str, list[BusyPeriod]] = {}
+        errors: dict[str, str] = {}
+        for calendar_id, found in response.get("calendars", {}).items():
+            if found.get("errors"):
+                errors[calendar_id] = found["errors"][0].get("reason", "unknown")
+                continue
+            periods[calendar_id] = [
+                BusyPeriod(
+                    start=datetime.fromisoformat(slot["start"]),
+                    end=datetime.fromisoformat(slot["end"]),
+                    status=BusyStatus.BUSY,
+                )
+                for slot in found.get("busy", [])
+            ]
+        return FreeBusyResult(periods=periods, errors=errors)
+
+    def write_event(self, calendar_id: str, spec: EventSpec, *, provider_event_id: str | None = None) -> WrittenEvent:
+        body = _event_body(spec)
+        options = {"calendarId": calendar_id, "sendUpdates": "all", "conferenceDataVersion": 1}
+        if provider_event_id is None:
+            body["id"] = event_id_for(spec.key)
+            try:
+                item = self._execute(lambda: self._service.events().insert(**options, body=body))
+            except ProviderError as error:
+                if error.status != 409:
+                    raise
+                # An earlier attempt created it; make it match this request instead.
+                item = self._execute(lambda: self._service.events().patch(**options, eventId=body["id"], body=body))
+        else:
+            item = self._execute(lambda: self._service.events().patch(**options, eventId=provider_event_id, body=body))
+        return WrittenEvent(
+            provider_event_id=item["id"], ical_uid=item.get("iCalUID", ""), join_url=item.get("hangoutLink", "")
+        )
+
+    def delete_event(self, calendar_id: str, provider_event_id: str) -> None:
+        try:
+            self._execute(
+                lambda: self._service.events().delete(
+                    calendarId=calendar_id, eventId=provider_event_id, sendUpdates="all"
+                )
+            )
+        except ProviderNotFound:
+            return  # already gone: deleting is idempotent
+
+    def watch(self, calendar_id: str, *, address: str, token: str, expires_at: datetime) -> WatchChannel:
+        body = {
+            "id": str(uuid.uuid4()),
+            "type": "web_hook",
+            "address": address,
+            "token": token,
+            "expiration": int(expires_at.timestamp() * 1000),
+        }
+        response = self._execute(lambda: self._service.events().watch(calendarId=calendar_id, body=body))
+        return WatchChannel(
+            channel_id=response["id"],
+            resource_id=response["resourceId"],
+            expires_at=datetime.fromtimestamp(int(response["expiration"]) / 1000, tz=UTC),
+        )
+
+    def unwatch(self, channel: WatchChannel) -> None:
+        try:
+            self._execute(
+                lambda: self._service.channels().stop(
+                    body={"id": channel.channel_id, "resourceId": channel.resource_id}
+                )
+            )
+        except ProviderNotFound:
+            return
+
+
+def _moment(value: dict[str, str], zone: ZoneInfo) -> tuple[datetime, bool]:
+    if "date" in value:
+        day = date.fromisoformat(value["date"])
+        return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC), True
+    return datetime.fromisoformat(value["dateTime"]).astimezone(UTC), False
+
+
+def _event_body(spec: EventSpec) -> dict[str, Any]:
+    if spec.all_day:
+        start: dict[str, str] = {"date": spec.start.date().isoformat()}
+        end: dict[str, str] = {"date": spec.end.date().isoformat()}
+    else:
+        zone = ZoneInfo(spec.time_zone)
+        start = {"dateTime": spec.start.astimezone(zone).isoformat(), "timeZone": spec.time_zone}
+        end = {"dateTime": spec.end.astimezone(zone).isoformat(), "timeZone": spec.time_zone}
+    body: dict[str, Any] = {
+        "summary": spec.summary,
+        "description": spec.description,
+        "location": spec.location,
+        "start": start,
+        "end": end,
+        "transparency": "transparent" if spec.transparent else "opaque",
+        "visibility": "private" if spec.private else "default",
+        "attendees": [
+            {
+                "email": a.email,
+                **({"displayName": a.name} if a.name else {}),
+                **({"resource": True} if a.is_resource else {}),
+            }
+            for a in spec.attendees
+        ],
+    }
+    if spec.native_conferencing:
+        body["conferenceData"] = {
+            "createRequest": {
+                "requestId": event_id_for(f"{spec.key}:meet"),
+                "conferenceSolutionKey": {"type": "hangoutsMeet"},
+            }
+        }
+    return body
