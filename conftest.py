@@ -18,6 +18,8 @@ from calendars.choices import AccessMode, CalendarProvider
 from calendars.models import CalendarService
 from calendars.services import calendar_service_connect
 
+pytest_plugins = ["sandbox.testing"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 

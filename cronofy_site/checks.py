@@ -15,7 +15,7 @@ def check_encryption_keys(app_configs: Any, **kwargs: Any) -> list[Error | Warni
     problems: list[Error | Warning] = []
     try:
         multi_fernet()
-    except Exception as error:  # noqa: BLE001  (any failure here is a configuration error to report)
+    except Exception as error:  # noqa: BLE001  # any failure here is a configuration error to report
         problems.append(Error(str(error), id="cronofy_site.E001"))
     if settings.SECRET_KEY.startswith("insecure-"):
         problems.append(Error("SECRET_KEY is the development key.", id="cronofy_site.E002"))

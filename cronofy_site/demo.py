@@ -46,7 +46,7 @@ CALENDAR_SERVICES = (
     DemoCalendarService(ACME, CalendarProvider.GOOGLE, AccessMode.READ_WRITE, ("acme.example",)),
     DemoCalendarService(ACME, CalendarProvider.MICROSOFT, AccessMode.FREE_BUSY, ("emea.acme.example",)),
     DemoCalendarService(ACME, CalendarProvider.GOOGLE, AccessMode.NO_ACCESS, ("legal.acme.example",)),
-    DemoCalendarService(GLOBEX, CalendarProvider.MICROSOFT, AccessMode.READ_WRITE, ("globex.example",)),
+    DemoCalendarService(GLOBEX, CalendarProvider.GOOGLE, AccessMode.READ_WRITE, ("globex.example",)),
 )
 PEOPLE = (
     DemoPerson("bob@acme.example", "Bob Admin", ACME, Role.OWNER),
@@ -65,6 +65,7 @@ class DemoSummary:
     admin_url: str
     organizations: list[dict[str, str]] = field(default_factory=list)
     users: list[dict[str, str | None]] = field(default_factory=list)
+    sandbox: dict[str, object] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -73,6 +74,7 @@ class DemoSummary:
             "admin_url": self.admin_url,
             "organizations": self.organizations,
             "users": self.users,
+            "sandbox": self.sandbox,
         }
 
 
@@ -146,4 +148,13 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
             }
         )
     summary.organizations = [{"name": org.name, "public_id": org.public_id} for org in organizations.values()]
+    if settings.SANDBOX_ENABLED:
+        from sandbox.seed import sandbox_seed
+
+        seeded = sandbox_seed()
+        summary.sandbox = {
+            "url": settings.SANDBOX_URL,
+            "tenants": seeded["tenants"],
+            "google_service_account": seeded["google_service_account"],
+        }
     return summary

@@ -38,6 +38,7 @@ def test_the_json_names_each_user_with_id_organization_and_mode():
     assert all(user["public_id"].startswith("acc_") for user in users.values())
     assert users["bob@acme.example"]["role"] == "owner"
     assert demo["admin_url"].endswith("/admin/")
+    assert {tenant["name"] for tenant in demo["sandbox"]["tenants"]} == {"Acme Corporation", "Globex", "Acme EMEA"}
 
 
 def test_demo_users_can_sign_in(client):

@@ -1,0 +1,155 @@
+"""Codes, access and refresh tokens, and signed id_tokens, as the providers issue them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import transaction
+from django.utils import timezone
+
+from sandbox.models import OAuthClient, Person, Provider, SigningKey, Tenant, Token
+
+ACCESS_TOKEN_SECONDS = 3599
+CODE_SECONDS = 600
+REFRESH_TOKEN_DAYS = 180
+
+# Cosmetic prefixes, so a token in a log or a test failure says where it came from.
+_PREFIXES = {
+    (Provider.GOOGLE, Token.Kind.CODE): "4/0sbx",
+    (Provider.GOOGLE, Token.Kind.ACCESS): "ya29.sbx",
+    (Provider.GOOGLE, Token.Kind.REFRESH): "1//0sbx",
+    (Provider.MICROSOFT, Token.Kind.CODE): "0.ASbx",
+    (Provider.MICROSOFT, Token.Kind.ACCESS): "EwBsbx",
+    (Provider.MICROSOFT, Token.Kind.REFRESH): "M.C5sbx",
+}
+
+
+def token_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def issue(
+    *,
+    kind: str,
+    provider: str,
+    client: OAuthClient,
+    scopes: list[str],
+    person: Person | None = None,
+    tenant: Tenant | None = None,
+    refresh: Token | None = None,
+    seconds: int | None = None,
+    **fields: Any,
+) -> tuple[str, Token]:
+    """A new token of this kind; returns the value (shown once) and its row."""
+    value = f"{_PREFIXES[(provider, kind)]}-{secrets.token_urlsafe(32)}"
+    if seconds is None:
+        seconds = {Token.Kind.CODE: CODE_SECONDS, Token.Kind.ACCESS: ACCESS_TOKEN_SECONDS}.get(
+            kind, REFRESH_TOKEN_DAYS * 86400
+        )
+    row = Token.objects.create(
+        kind=kind,
+        value_hash=token_hash(value),
+        provider=provider,
+        client=client,
+        person=person,
+        tenant=tenant or (person.tenant if person else None),
+        scopes=list(scopes),
+        refresh=refresh,
+        expires_at=timezone.now() + timedelta(seconds=seconds),
+        **fields,
+    )
+    return value, row
+
+
+def find(value: str, *, kind: str, provider: str) -> Token | None:
+    if not value:
+        return None
+    return (
+        Token.objects.select_related("client", "person__tenant", "tenant", "refresh")
+        .filter(value_hash=token_hash(value), kind=kind, provider=provider)
+        .first()
+    )
+
+
+def revoke(token: Token) -> None:
+    """Revoke a token; revoking a refresh token revokes the access tokens minted from it."""
+    now = timezone.now()
+    with transaction.atomic():
+        Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+        if token.kind == Token.Kind.REFRESH:
+            Token.objects.filter(refresh=token, revoked_at__isnull=True).update(revoked_at=now)
+
+
+def revoke_all_for(person: Person) -> int:
+    """What a user revoking the application's access does: every grant of theirs stops working."""
+    return Token.objects.filter(person=person, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def pkce_matches(*, challenge: str, method: str, verifier: str) -> bool:
+    if not challenge:
+        return True  # PKCE was not used for this code
+    if not verifier:
+        return False
+    if method == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        return secrets.compare_digest(base64.urlsafe_b64encode(digest).rstrip(b"=").decode(), challenge)
+    return secrets.compare_digest(verifier, challenge)
+
+
+#
+# id_tokens
+#
+
+
+def signing_key() -> SigningKey:
+    key = SigningKey.objects.order_by("-created_at").first()
+    if key is not None:
+        return key
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return SigningKey.objects.create(kid=secrets.token_hex(8), key={"private": private_pem, "public": public_pem})
+
+
+def jwks() -> dict[str, Any]:
+    keys = []
+    for key in SigningKey.objects.order_by("-created_at"):
+        public = serialization.load_pem_public_key(key.key["public"].encode())
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
+        keys.append({**jwk, "kid": key.kid, "use": "sig", "alg": "RS256"})
+    return {"keys": keys}
+
+
+def id_token(
+    *, issuer: str, audience: str, person: Person, nonce: str = "", extra: dict[str, Any] | None = None
+) -> str:
+    key = signing_key()
+    now = int(time.time())
+    claims = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": person.external_id,
+        "email": person.email,
+        "name": person.name,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ACCESS_TOKEN_SECONDS,
+        **(extra or {}),
+    }
+    if nonce:
+        claims["nonce"] = nonce
+    return jwt.encode(claims, key.key["private"], algorithm="RS256", headers={"kid": key.kid})

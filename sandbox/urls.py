@@ -1,0 +1,75 @@
+"""The sandbox's URLs, laid out like the real hosts: Google's under google/, Microsoft's under
+microsoft/login (login.microsoftonline.com) and microsoft/graph (graph.microsoft.com)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, re_path
+
+from sandbox.views import control, google_calendar, google_oauth, microsoft_graph, microsoft_identity
+
+app_name = "sandbox"
+
+
+def google_calendar_base(request: HttpRequest | None) -> str:
+    if request is not None:
+        return request.build_absolute_uri("/sandbox/google/calendar/v3/")
+    return f"{settings.SANDBOX_URL.rstrip('/')}/google/calendar/v3/"
+
+
+def _events_collection(request: HttpRequest, calendar_id: str) -> HttpResponse:
+    if request.method == "POST":
+        return google_calendar.events_insert(request, calendar_id)
+    return google_calendar.events_list(request, calendar_id)
+
+
+def _events_item(request: HttpRequest, calendar_id: str, event_id: str) -> HttpResponse:
+    if request.method in ("PATCH", "PUT"):
+        return google_calendar.events_patch(request, calendar_id, event_id)
+    if request.method == "DELETE":
+        return google_calendar.events_delete(request, calendar_id, event_id)
+    return google_calendar.events_get(request, calendar_id, event_id)
+
+
+_events_collection.csrf_exempt = True  # type: ignore[attr-defined]
+_events_item.csrf_exempt = True  # type: ignore[attr-defined]
+
+urlpatterns = [
+    # Google OAuth (accounts.google.com, oauth2.googleapis.com, www.googleapis.com/oauth2)
+    path("google/o/oauth2/v2/auth", google_oauth.authorize, name="google-authorize"),
+    path("google/oauth2/token", google_oauth.token, name="google-token"),
+    path("google/oauth2/revoke", google_oauth.revoke, name="google-revoke"),
+    re_path(r"^google/oauth2/(?P<version>v1|v2|v3)/userinfo$", google_oauth.userinfo, name="google-userinfo"),
+    path("google/oauth2/v3/certs", google_oauth.certs, name="google-certs"),
+    # Google Calendar API v3 (www.googleapis.com/calendar/v3)
+    path("google/calendar/v3/users/me/calendarList", google_calendar.calendar_list),
+    path("google/calendar/v3/freeBusy", google_calendar.freebusy),
+    path("google/calendar/v3/channels/stop", google_calendar.channels_stop),
+    path("google/calendar/v3/calendars/<str:calendar_id>/events/watch", google_calendar.events_watch),
+    path("google/calendar/v3/calendars/<str:calendar_id>/events", _events_collection),
+    path("google/calendar/v3/calendars/<str:calendar_id>/events/<str:event_id>", _events_item),
+    # Microsoft identity platform (login.microsoftonline.com)
+    path(
+        "microsoft/login/<str:tenant>/v2.0/.well-known/openid-configuration",
+        microsoft_identity.openid_configuration,
+        name="microsoft-openid-configuration",
+    ),
+    path(
+        "microsoft/login/<str:tenant>/oauth2/v2.0/authorize", microsoft_identity.authorize, name="microsoft-authorize"
+    ),
+    path("microsoft/login/<str:tenant>/oauth2/v2.0/token", microsoft_identity.token, name="microsoft-token"),
+    path(
+        "microsoft/login/<str:tenant>/v2.0/adminconsent",
+        microsoft_identity.admin_consent,
+        name="microsoft-admin-consent",
+    ),
+    path("microsoft/login/<str:tenant>/adminconsent", microsoft_identity.admin_consent),
+    path("microsoft/login/<str:tenant>/discovery/v2.0/keys", microsoft_identity.keys),
+    # Microsoft Graph (graph.microsoft.com)
+    re_path(r"^microsoft/graph/v1\.0/(?P<path>.+)$", microsoft_graph.dispatch),
+    # The test API
+    path("_control/faults", control.faults, name="control-faults"),
+    path("_control/calendars/<str:calendar_id>/expire-sync", control.expire_sync),
+    path("_control/people/<str:email>/revoke", control.revoke_person),
+]

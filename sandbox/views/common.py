@@ -1,0 +1,192 @@
+"""What every sandbox endpoint shares: faults on demand, bearer tokens, the providers' error bodies."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox import tokens
+from sandbox.models import Fault, Provider, Token
+
+
+class ApiError(Exception):
+    """An error answer in the provider's own shape."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def google_error(
+    status: int,
+    reason: str,
+    message: str,
+    *,
+    domain: str = "global",
+    location: str | None = None,
+    status_name: str | None = None,
+) -> JsonResponse:
+    error: dict[str, Any] = {"domain": domain, "reason": reason, "message": message}
+    if location:
+        error.update(location=location, locationType="parameter")
+    body: dict[str, Any] = {"code": status, "message": message, "errors": [error]}
+    if status_name:
+        body["status"] = status_name
+    return JsonResponse({"error": body}, status=status)
+
+
+def graph_error(status: int, code: str, message: str) -> JsonResponse:
+    now = timezone.now().strftime("%Y-%m-%dT%H:%M:%S")
+    return JsonResponse(
+        {
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {"date": now, "request-id": str(uuid.uuid4()), "client-request-id": str(uuid.uuid4())},
+            }
+        },
+        status=status,
+    )
+
+
+def oauth_error(status: int, error: str, description: str, *, codes: list[int] | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"error": error, "error_description": description}
+    if codes:  # Microsoft adds AADSTS codes and tracing fields
+        body.update(
+            error_codes=codes,
+            timestamp=timezone.now().strftime("%Y-%m-%d %H:%M:%SZ"),
+            trace_id=str(uuid.uuid4()),
+            correlation_id=str(uuid.uuid4()),
+        )
+    return JsonResponse(body, status=status)
+
+
+def take_fault(provider: str, operation: str, kinds: list[str]) -> Fault | None:
+    """The oldest active fault of these kinds that matches; counts the hit and retires it when used up."""
+    with transaction.atomic():
+        fault = (
+            Fault.objects.select_for_update()
+            .filter(active=True, provider=provider, kind__in=kinds)
+            .filter(Q(operation="*") | Q(operation=operation))
+            .order_by("created_at", "id")
+            .first()
+        )
+        if fault is None:
+            return None
+        fault.hits += 1
+        if fault.times and fault.hits >= fault.times:
+            fault.active = False
+        fault.save(update_fields=["hits", "active"])
+        return fault
+
+
+def _fault_response(provider: str, fault: Fault) -> HttpResponse:
+    if fault.kind == Fault.Kind.RATE_LIMITED:
+        response = (
+            google_error(429, "rateLimitExceeded", "Rate Limit Exceeded", domain="usageLimits")
+            if provider == Provider.GOOGLE
+            else graph_error(429, "TooManyRequests", "Please retry again later.")
+        )
+        response["Retry-After"] = str(fault.retry_after)
+        return response
+    if fault.kind == Fault.Kind.UNAVAILABLE:
+        response = (
+            google_error(503, "backendError", "The service is currently unavailable.")
+            if provider == Provider.GOOGLE
+            else graph_error(503, "ServiceNotAvailable", "Service unavailable.")
+        )
+        response["Retry-After"] = str(fault.retry_after)
+        return response
+    return (
+        google_error(500, "backendError", "Backend Error")
+        if provider == Provider.GOOGLE
+        else graph_error(500, "InternalServerError", "An internal server error occurred.")
+    )
+
+
+def endpoint(provider: str, operation: str) -> Callable:
+    """Wrap a sandbox view: faults first (as a flaky provider would fail before doing anything), then
+    the view, with ApiError turned into its response."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            slow = take_fault(provider, operation, [Fault.Kind.SLOW])
+            if slow is not None:
+                time.sleep(slow.delay_ms / 1000)
+            failure = take_fault(
+                provider, operation, [Fault.Kind.RATE_LIMITED, Fault.Kind.SERVER_ERROR, Fault.Kind.UNAVAILABLE]
+            )
+            if failure is not None:
+                return _fault_response(provider, failure)
+            try:
+                return view(request, *args, **kwargs)
+            except ApiError as error:
+                return error.response
+
+        return wrapper
+
+    return decorate
+
+
+def bearer(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
+
+
+def access_token(request: HttpRequest, provider: str) -> Token:
+    """The request's valid access token, or the provider's 401."""
+    token = tokens.find(bearer(request), kind=Token.Kind.ACCESS, provider=provider)
+    if token is None or not token.is_usable():
+        if provider == Provider.GOOGLE:
+            raise ApiError(
+                google_error(
+                    401,
+                    "authError",
+                    "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+                    "login cookie or other valid authentication credential.",
+                    status_name="UNAUTHENTICATED",
+                )
+            )
+        raise ApiError(graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."))
+    return token
+
+
+def json_body(request: HttpRequest, provider: str) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        if provider == Provider.GOOGLE:
+            raise ApiError(google_error(400, "parseError", "Parse Error"))
+        raise ApiError(graph_error(400, "BadRequest", "Unable to read JSON request payload."))
+    return body
+
+
+def parse_rfc3339(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def utc_z(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
