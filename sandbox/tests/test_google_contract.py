@@ -530,3 +530,34 @@ def test_a_service_account_cannot_act_outside_the_delegating_organization(world,
     credentials = {"kind": "google_service_account", "key": google_service_account.key, "scopes": FULL}
     with pytest.raises(ProviderAuthError):
         GoogleCalendarClient(credentials, subject="ivan@initech.example").list_calendars()
+
+
+def test_events_get_returns_one_event_and_404_for_another_calendars(world):
+    service = raw_service(mint(world, "alice", FULL))
+    event = service.events().get(calendarId="primary", eventId=world.events["review"].event_id).execute()
+    assert event["summary"] == "Design review"
+    assert event["organizer"] == {"email": "alice@acme.example", "displayName": "Alice Able", "self": True}
+    with pytest.raises(HttpError) as error:
+        service.events().get(calendarId="bob@acme.example", eventId=world.events["declined"].event_id).execute()
+    assert error.value.resp.status == 404
+
+
+def test_no_token_or_event_detail_reaches_the_logs(world, caplog):
+    refresh = mint_refresh(world, "alice", FULL)
+    access = mint(world, "alice", FULL, expired=True)
+    credentials = {
+        "kind": "google_user",
+        "access_token": access,
+        "refresh_token": refresh,
+        "scopes": FULL,
+        "expires_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+    }
+    caplog.set_level("DEBUG")
+    start, end = window(world)
+    GoogleCalendarClient(credentials, include_details=True).busy_changes("primary", cursor=None, start=start, end=end)
+    Fault.objects.create(provider=Provider.GOOGLE, operation="token", kind=Fault.Kind.INVALID_GRANT)
+    with pytest.raises(ProviderAuthError) as error:
+        GoogleCalendarClient({**credentials, "access_token": access}).list_calendars()
+    logged = caplog.text + str(error.value)
+    for secret in (refresh, access, "Design review", "Secret agenda"):
+        assert secret not in logged

@@ -541,3 +541,41 @@ def test_a_revoked_refresh_token_asks_for_a_relink(world):
     Fault.objects.create(provider=Provider.MICROSOFT, operation="token", kind=Fault.Kind.INVALID_GRANT)
     with pytest.raises(ProviderAuthError):
         MicrosoftCalendarClient(credentials).list_calendars()
+
+
+@pytest.mark.parametrize(
+    ("scopes", "path", "method"),
+    [
+        (["User.Read"], "me/calendars", "GET"),
+        (["User.Read", "offline_access"], "me/calendar/getSchedule", "POST"),
+        (["Calendars.ReadBasic"], "me/calendars/AAMkCalerinAAA=/events", "POST"),
+        (["Calendars.ReadBasic"], "me", "GET"),
+    ],
+)
+def test_each_free_busy_permission_reaches_only_what_it_allows(world, scopes, path, method):
+    body = (
+        {
+            "subject": "x",
+            "start": {"dateTime": "2030-01-01T10:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2030-01-01T11:00:00", "timeZone": "UTC"},
+        }
+        if method == "POST"
+        else None
+    )
+    response = graph(world, "erin", scopes, method, path, json=body)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "ErrorAccessDenied"
+
+
+def test_application_read_basic_cannot_write(world):
+    consent(world, "microsoft_free_busy")
+    client = MicrosoftCalendarClient(
+        {"kind": "microsoft_app", "tenant_id": world.tenants["contoso"].external_id},
+        mailbox="erin@contoso.example",
+        client_id=world.clients["microsoft_free_busy"].client_id,
+        client_secret=world.clients["microsoft_free_busy"].client_secret,
+    )
+    assert client.free_busy(["erin@contoso.example"], start=world.monday, end=world.monday + timedelta(days=1))
+    spec = EventSpec(key="k2", summary="x", start=world.monday, end=world.monday + timedelta(hours=1))
+    with pytest.raises(ProviderPermissionError):
+        client.write_event("AAMkCalerinAAA=", spec)
