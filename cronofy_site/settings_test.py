@@ -26,6 +26,10 @@ LOGGING["root"]["level"] = "WARNING"
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 
+# Live-server threads must not keep connections open past the test run, or the test database
+# cannot be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+
 # A file, not SQLite's in-memory database: the live server of the browser tests then opens its own
 # connections per thread, as a real server does, instead of sharing the test's connection.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
