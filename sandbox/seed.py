@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from calendars.choices import AccessMode
 from calendars.scopes import Flow, requested_scopes
-from sandbox import services
+from sandbox import services, tokens
 from sandbox.models import Calendar, DelegationGrant, Event, OAuthClient, Person, Provider, ServiceAccount, Tenant
 
 
@@ -154,15 +152,7 @@ def service_account_for(client: OAuthClient) -> ServiceAccount:
     existing = client.service_accounts.first()
     if existing is not None:
         return existing
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public_pem = (
-        private.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    private_pem, public_pem = tokens.rsa_key_pair()
     key_id = secrets.token_hex(20)
     unique_id = str(100_000_000_000_000_000_000 + secrets.randbelow(10**20))
     email = f"scheduling-{secrets.token_hex(3)}@sandbox-scheduling.iam.gserviceaccount.com"

@@ -69,6 +69,25 @@ def issue(
     return value, row
 
 
+def issue_code(
+    *, provider: str, client: OAuthClient, person: Person, scopes: list[str], params: dict[str, str], offline: bool
+) -> str:
+    """An authorization code remembering what the token request must match (redirect URI, PKCE, nonce)."""
+    value, _ = issue(
+        kind=Token.Kind.CODE,
+        provider=provider,
+        client=client,
+        person=person,
+        scopes=scopes,
+        redirect_uri=params["redirect_uri"],
+        code_challenge=params.get("code_challenge", ""),
+        code_challenge_method=params.get("code_challenge_method") or "plain",
+        nonce=params.get("nonce", ""),
+        offline=offline,
+    )
+    return value
+
+
 def find(value: str, *, kind: str, provider: str) -> Token | None:
     if not value:
         return None
@@ -109,10 +128,8 @@ def pkce_matches(*, challenge: str, method: str, verifier: str) -> bool:
 #
 
 
-def signing_key() -> SigningKey:
-    key = SigningKey.objects.order_by("-created_at").first()
-    if key is not None:
-        return key
+def rsa_key_pair() -> tuple[str, str]:
+    """A new 2048-bit RSA key: (private key PEM, public key PEM)."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -122,6 +139,14 @@ def signing_key() -> SigningKey:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
+    return private_pem, public_pem
+
+
+def signing_key() -> SigningKey:
+    key = SigningKey.objects.order_by("-created_at").first()
+    if key is not None:
+        return key
+    private_pem, public_pem = rsa_key_pair()
     return SigningKey.objects.create(kid=secrets.token_hex(8), key={"private": private_pem, "public": public_pem})
 
 

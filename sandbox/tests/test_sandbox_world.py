@@ -234,3 +234,11 @@ def test_the_control_api_expires_sync_state_and_revokes_grants(world, settings):
         f"{settings.SANDBOX_URL}/_control/people/alice@acme.example/revoke", headers=headers, timeout=10
     )
     assert response.json() == {"revoked": 1}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/sandbox/google/oauth2/token", "/sandbox/microsoft/login/common/oauth2/v2.0/token"])
+def test_token_endpoints_answer_a_garbled_client_authentication_without_a_server_error(path):
+    response = Client().post(path, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION="Basic %%%not-base64")
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] in ("invalid_client", "unauthorized_client")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -139,6 +141,22 @@ def endpoint(provider: str, operation: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+def client_credentials(request: HttpRequest) -> tuple[str, str]:
+    """The client id and secret of a token request: HTTP Basic when given, else the form body."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            client_id, _, secret = base64.b64decode(header[6:], validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+        return client_id, secret
+    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
+
+
+def secret_matches(client_secret: str, given: str) -> bool:
+    return secrets.compare_digest(client_secret.encode(), given.encode())
 
 
 def bearer(request: HttpRequest) -> str:

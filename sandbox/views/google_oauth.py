@@ -4,7 +4,6 @@ userinfo and signing keys."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +16,14 @@ from django.views.decorators.http import require_http_methods
 from sandbox import tokens
 from sandbox.models import DelegationGrant, OAuthClient, Person, Provider, ServiceAccount, Token
 from sandbox.scopes import GOOGLE_IDENTITY_SCOPES, google_scope_description
-from sandbox.views.common import access_token, endpoint, oauth_error, take_fault
+from sandbox.views.common import (
+    access_token,
+    client_credentials,
+    endpoint,
+    oauth_error,
+    secret_matches,
+    take_fault,
+)
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # google-auth signs service-account assertions for this audience whatever token_uri says.
@@ -119,16 +125,12 @@ def authorize(request: HttpRequest) -> HttpResponse:
         previous = Token.objects.filter(kind=Token.Kind.REFRESH, client=client, person=chosen, revoked_at__isnull=True)
         for token in previous:
             granted += [scope for scope in token.scopes if scope not in granted]
-    code, _ = tokens.issue(
-        kind=Token.Kind.CODE,
+    code = tokens.issue_code(
         provider=Provider.GOOGLE,
         client=client,
         person=chosen,
         scopes=granted,
-        redirect_uri=params["redirect_uri"],
-        code_challenge=params["code_challenge"],
-        code_challenge_method=params["code_challenge_method"] or "plain",
-        nonce=params["nonce"],
+        params=params,
         offline=params["access_type"] == "offline",
     )
     return _redirect(
@@ -138,15 +140,9 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
 
 def _client_from_request(request: HttpRequest) -> OAuthClient | None:
-    client_id, secret = request.POST.get("client_id", ""), request.POST.get("client_secret", "")
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-        except ValueError:
-            return None
+    client_id, secret = client_credentials(request)
     client = OAuthClient.objects.filter(provider=Provider.GOOGLE, client_id=client_id).first()
-    if client is None or client.client_secret != secret:
+    if client is None or not secret_matches(client.client_secret, secret):
         return None
     return client
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from sandbox import tokens
 from sandbox.models import AdminConsent, OAuthClient, Person, Provider, Tenant, Token
 from sandbox.scopes import graph_normalize
-from sandbox.views.common import endpoint, oauth_error, take_fault
+from sandbox.views.common import client_credentials, endpoint, oauth_error, secret_matches, take_fault
 
 MULTI_TENANT = {"common", "organizations"}
 GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
@@ -192,26 +192,19 @@ def authorize(request: HttpRequest, tenant: str) -> HttpResponse:
                 **answer,
             },
         )
-    code, _ = tokens.issue(
-        kind=Token.Kind.CODE,
+    code = tokens.issue_code(
         provider=Provider.MICROSOFT,
         client=client,
         person=chosen,
         scopes=requested,
-        redirect_uri=params["redirect_uri"],
-        code_challenge=params["code_challenge"],
-        code_challenge_method=params["code_challenge_method"] or "plain",
-        nonce=params["nonce"],
+        params=params,
         offline="offline_access" in requested,
     )
     return _answer(params["redirect_uri"], mode, {"code": code, **answer})
 
 
 def _client(request: HttpRequest) -> tuple[OAuthClient | None, HttpResponse | None]:
-    client_id, secret = request.POST.get("client_id", ""), request.POST.get("client_secret", "")
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("basic "):
-        client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+    client_id, secret = client_credentials(request)
     client = OAuthClient.objects.filter(provider=Provider.MICROSOFT, client_id=client_id).first()
     if client is None:
         return None, oauth_error(
@@ -220,7 +213,7 @@ def _client(request: HttpRequest) -> tuple[OAuthClient | None, HttpResponse | No
             f"AADSTS700016: Application with identifier '{client_id}' was not found in the directory.",
             codes=[700016],
         )
-    if client.client_secret != secret:
+    if not secret_matches(client.client_secret, secret):
         return None, oauth_error(
             401,
             "invalid_client",
