@@ -18,7 +18,7 @@ from calendars.choices import AccessMode, CalendarProvider
 from calendars.models import CalendarService
 from calendars.services import calendar_service_connect
 
-pytest_plugins = ["sandbox.testing"]
+pytest_plugins = ["sandbox.testing", "tests.browser"]
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Count, Q
 from django.forms import BaseInlineFormSet, ModelForm
@@ -15,7 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from accounts.models import AuditEvent, Membership, Organization, Role, User
+from accounts.models import Application, AuditEvent, Membership, Organization, Role, User
+from accounts.oauth import application_create, application_update
 from accounts.services import (
     member_create,
     membership_remove,
@@ -306,3 +308,69 @@ class AuditEventAdmin(OrganizationScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ApplicationForm(forms.ModelForm):
+    redirect_uris = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
+        help_text="One per line, exactly as the application sends them.",
+    )
+    offered_access_modes = forms.MultipleChoiceField(
+        choices=[("read_write", "Read-Write"), ("free_busy", "Free/Busy"), ("no_access", "No Access")],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["read_write", "free_busy"],
+        help_text="The modes people may connect in. No Access (provider_name=cronofy) is opt-in.",
+    )
+
+    class Meta:
+        model = Application
+        fields = ["name"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["redirect_uris"] = "\n".join(self.instance.client.get_redirect_uris())
+            self.initial["offered_access_modes"] = self.instance.offered_access_modes
+
+    def clean_redirect_uris(self) -> list[str]:
+        uris = [line.strip() for line in self.cleaned_data["redirect_uris"].splitlines() if line.strip()]
+        validator = URLValidator(schemes=["http", "https"])
+        for uri in uris:
+            validator(uri)
+        return uris
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    """Integrator applications are the platform's to register: superusers only (default permissions)."""
+
+    form = ApplicationForm
+    list_display = ["name", "client_id", "offered_access_modes", "created_at"]
+    readonly_fields = ["client_id", "created_by", "created_at"]
+    search_fields = ["name", "client__id"]
+
+    def save_form(self, request: HttpRequest, form: ModelForm, change: bool) -> Application:
+        data = form.cleaned_data
+        if change:
+            stored = Application.objects.select_related("client").get(pk=form.instance.pk)
+            return application_update(
+                application=stored,
+                redirect_uris=data["redirect_uris"],
+                offered_access_modes=data["offered_access_modes"],
+                actor=request.user,
+            )
+        application, secret = application_create(
+            name=data["name"],
+            redirect_uris=data["redirect_uris"],
+            offered_access_modes=data["offered_access_modes"],
+            actor=request.user,
+        )
+        self.message_user(
+            request,
+            f"Client id: {application.client_id}. Client secret (shown once, keep it safe): {secret}",
+            messages.WARNING,
+        )
+        return application
+
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+        pass

@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
 
     name = "accounts"
     verbose_name = "Organizations and people"
+
+    def ready(self) -> None:
+        from accounts import signals  # noqa: F401  # connects the allauth signal handlers

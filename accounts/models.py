@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 MAX_ORGANIZATION_DEPTH = 8
 
 
+def default_offered_access_modes() -> list[str]:
+    return ["read_write", "free_busy"]
+
+
 def validate_tzid(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(
@@ -282,3 +286,66 @@ class OrganizationConnection(models.Model):
     def stored_data_summary(self) -> list[str]:
         """Plain-language lines on what the system keeps from this connection."""
         raise NotImplementedError
+
+
+class Application(models.Model):
+    """An integrator's application, an OAuth2 client of this system (allauth's identity-provider Client
+    holds its id, hashed secret and redirect URIs).
+
+    Like Cronofy's per-application Features toggle, it says which access modes its users may choose:
+    Read-Write and Free/Busy by default, No Access only when opted in.
+    """
+
+    client = models.OneToOneField("allauth_idp_oidc.Client", on_delete=models.CASCADE, related_name="application")
+    name = models.CharField(max_length=100)
+    offered_access_modes = models.JSONField(
+        default=default_offered_access_modes,
+        help_text="Access modes users of this application may connect in (read_write, free_busy, no_access).",
+    )
+    secret_digest = models.CharField(
+        max_length=64,
+        unique=True,
+        editable=False,
+        help_text="SHA-256 of the client secret: app-level API calls authenticate with one indexed lookup.",
+    )
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def offers(self, access_mode: str) -> bool:
+        return access_mode in self.offered_access_modes
+
+
+class Grant(models.Model):
+    """An account's authorization of an application: what Cronofy calls the authorization of a `sub`.
+
+    Every token of the application for that account hangs off it; revoking it ends them all.
+    """
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
+    scopes = models.JSONField(default=list, help_text="Cronofy scopes, expanded with their implications.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "user"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="grant_live_once_per_application_and_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} for {self.user}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None

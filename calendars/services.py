@@ -17,6 +17,7 @@ from accounts.services import (
 from calendars.access_modes import policy_for
 from calendars.choices import PROVIDER_NAMES_BY_ACCESS_MODE, ProfileProviderName, ProfileStatus
 from calendars.models import Calendar, CalendarProfile, CalendarService, CalendarServiceDomain
+from calendars.providers.base import ProviderCalendar
 from calendars.selectors import calendar_domains_claimed_elsewhere
 from cronofy_site.lib.domains import parse_domain_list
 
@@ -302,3 +303,57 @@ def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | None)
     profile.save(update_fields=["status", "credentials", "disconnected_at", "updated_at"])
     audit_record(actor=actor, target=profile, action="profile_disconnected")
     return profile
+
+
+@transaction.atomic
+def calendar_profile_save_calendars(*, profile: CalendarProfile, calendars: list[ProviderCalendar]) -> list[Calendar]:
+    """Make the profile's calendars match the provider's list: new ones added, known ones updated,
+    vanished ones marked deleted (kept, so ids integrators hold stay meaningful)."""
+    existing = {calendar.provider_calendar_id: calendar for calendar in profile.calendars.all()}
+    seen = set()
+    for item in calendars:
+        seen.add(item.provider_id)
+        calendar = existing.get(item.provider_id) or Calendar(profile=profile, provider_calendar_id=item.provider_id)
+        calendar.name = item.name[:500]
+        calendar.is_primary = item.is_primary
+        calendar.is_readonly = item.is_readonly or not profile.policy.writes_events_natively
+        calendar.is_deleted = False
+        calendar.integrated_conferencing_available = item.integrated_conferencing and profile.policy.native_conferencing
+        calendar.save()
+    profile.calendars.exclude(provider_calendar_id__in=seen).update(is_deleted=True)
+    return list(profile.calendars.all())
+
+
+def calendar_create(*, profile: CalendarProfile, name: str, color: str = "") -> Calendar:
+    """A new calendar in a profile: at the provider for Read-Write profiles, here for hosted ones.
+
+    The provider is called before any transaction opens: no database lock waits on the network.
+    """
+    from calendars.providers import calendar_client_for_profile
+
+    if profile.platform is None:
+        calendar = Calendar(profile=profile, name=name)
+        calendar.provider_calendar_id = f"hosted:{calendar.public_id}"
+    else:
+        created = calendar_client_for_profile(profile).create_calendar(name)
+        calendar = Calendar(
+            profile=profile,
+            provider_calendar_id=created.provider_id,
+            name=created.name,
+            integrated_conferencing_available=created.integrated_conferencing and profile.policy.native_conferencing,
+        )
+    with transaction.atomic():
+        return _calendar_record(profile=profile, calendar=calendar)
+
+
+def _calendar_record(*, profile: CalendarProfile, calendar: Calendar) -> Calendar:
+    calendar.full_clean()
+    calendar.save()
+    audit_record(
+        actor=profile.user,
+        target=calendar,
+        action="calendar_created",
+        organization=profile.organization,
+        changes={"profile": profile.public_id},
+    )
+    return calendar

@@ -15,4 +15,4 @@ class CronofySiteConfig(AppConfig):
     verbose_name = "Site"
 
     def ready(self) -> None:
-        from cronofy_site import checks  # noqa: F401  # registers the checks
+        from cronofy_site import checks, schema  # noqa: F401  # registers the checks and schema extensions

@@ -6,17 +6,29 @@ seen side by side; Globex is another customer whose admin must never see Acme.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
 
-from accounts.models import Organization, Role, User
+from accounts.models import Application, Organization, Role, User
+from accounts.oauth import application_create, application_set_secret, tokens_issue_for
 from accounts.services import membership_set, organization_create, user_create
-from calendars.choices import AccessMode, CalendarProvider
+from calendars.choices import AccessMode, CalendarProvider, ProfileProviderName, profile_provider_name
+from calendars.models import CalendarService
+from calendars.providers import microsoft_app
+from calendars.providers.base import ProviderCalendar
+from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import calendar_service_for_email
-from calendars.services import calendar_service_connect
+from calendars.services import (
+    calendar_profile_connect,
+    calendar_profile_save_calendars,
+    calendar_service_authorize,
+    calendar_service_connect,
+)
 from conferencing.models import ConferencingProvider, ConferencingService
 from conferencing.services import conferencing_service_connect
 from directory.models import DirectoryProvider, DirectoryService
@@ -40,6 +52,7 @@ class DemoCalendarService:
 
 
 ACME, GLOBEX = "Acme Corporation", "Globex"
+DEMO_APPLICATION = "Demo Scheduler"
 SUPERUSER_EMAIL = "operator@platform.example"
 
 CALENDAR_SERVICES = (
@@ -66,6 +79,7 @@ class DemoSummary:
     organizations: list[dict[str, str]] = field(default_factory=list)
     users: list[dict[str, str | None]] = field(default_factory=list)
     sandbox: dict[str, object] | None = None
+    integrator: dict[str, object] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -75,6 +89,7 @@ class DemoSummary:
             "organizations": self.organizations,
             "users": self.users,
             "sandbox": self.sandbox,
+            "integrator": self.integrator,
         }
 
 
@@ -157,4 +172,113 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
             "tenants": seeded["tenants"],
             "google_service_account": seeded["google_service_account"],
         }
+        _connect_organizations_through_the_sandbox()
+    for entry in summary.users:
+        user = User.objects.get(email=entry["email"])
+        for profile in user.calendar_profiles.exclude(status="disconnected").prefetch_related("calendars"):
+            entry.setdefault("profiles", []).append(
+                {
+                    "profile_id": profile.public_id,
+                    "provider_name": profile.provider_name,
+                    "calendar_ids": [calendar.public_id for calendar in profile.calendars.all()],
+                }
+            )
+    summary.integrator = _demo_integrator(summary)
     return summary
+
+
+def _demo_secret() -> str:
+    # Derived, so every seeding prints the same secret (it is stored hashed and cannot be read back).
+    return hmac.new(settings.SECRET_KEY.encode(), b"demo-integrator-secret", hashlib.sha256).hexdigest()
+
+
+def _demo_integrator(summary: DemoSummary) -> dict[str, object]:
+    """A demo integrator application, and for each demo person ready tokens with every scope, as a
+    developer dashboard would hand them out."""
+    redirect_uri = f"{settings.SITE_URL}/demo-integrator/callback"
+    application = Application.objects.select_related("client").filter(name=DEMO_APPLICATION).first()
+    if application is None:
+        application, _ = application_create(
+            name=DEMO_APPLICATION, redirect_uris=[redirect_uri], offered_access_modes=list(AccessMode.values)
+        )
+    application_set_secret(application=application, secret=_demo_secret())
+    for entry in summary.users:
+        if entry["role"] == "superuser":
+            continue
+        user = User.objects.get(email=entry["email"])
+        tokens = tokens_issue_for(application=application, user=user, scopes=["read_write", "free_busy_write"])
+        entry.update(sub=user.public_id, access_token=tokens.access_token, refresh_token=tokens.refresh_token)
+    return {
+        "name": application.name,
+        "client_id": application.client_id,
+        "client_secret": _demo_secret(),
+        "redirect_uri": redirect_uri,
+    }
+
+
+def _connect_organizations_through_the_sandbox() -> None:
+    """Authorize the demo's organization services at the sandbox (Google domain-wide delegation,
+    Microsoft admin consent) and give each demo person a profile through their organization, with the
+    calendars the sandbox holds for them (what the first sync lists)."""
+    from sandbox.models import AdminConsent, OAuthClient, Person, ServiceAccount, Tenant
+
+    for service in CalendarService.objects.filter(status__in=["pending", "active"]).prefetch_related("domain_claims"):
+        if not service.policy.needs_provider_authorization:
+            continue
+        domain = service.domain_names[0]
+        tenant = next((t for t in Tenant.objects.all() if domain in t.domains), None)
+        if tenant is None:
+            continue
+        scopes = requested_scopes(
+            Flow.ORGANIZATION_CALENDAR, provider=service.provider, access_mode=service.access_mode
+        )
+        if service.status != "active":
+            if service.provider == CalendarProvider.GOOGLE:
+                account = ServiceAccount.objects.get(client__client_id=settings.GOOGLE_CLIENT_ID)
+                credentials = {"kind": "google_service_account", "key": account.key}
+            else:
+                client_id, _ = microsoft_app(service.access_mode)
+                app = OAuthClient.objects.get(client_id=client_id)
+                AdminConsent.objects.get_or_create(
+                    tenant=tenant, client=app, defaults={"permissions": app.application_permissions}
+                )
+                credentials = {"kind": "microsoft_app", "tenant_id": tenant.external_id}
+            calendar_service_authorize(
+                service=service,
+                credentials=credentials,
+                granted_scopes=scopes,
+                external_id=tenant.external_id,
+                actor=None,
+            )
+        for user in User.objects.filter(email__iendswith=f"@{domain}"):
+            person = Person.objects.filter(email__iexact=user.email).first()
+            if person is None:
+                continue
+            provider_name = profile_provider_name(platform=service.provider, access_mode=service.access_mode)
+            workspace_service = "gsuite" if service.provider == CalendarProvider.GOOGLE else "office365"
+            profile = calendar_profile_connect(
+                user=user,
+                provider_name=provider_name,
+                provider_service=workspace_service if service.access_mode == AccessMode.READ_WRITE else provider_name,
+                profile_name=user.email,
+                provider_account_id=person.external_id,
+                calendar_service=service,
+            )
+            calendar_profile_save_calendars(
+                profile=profile,
+                calendars=[
+                    ProviderCalendar(
+                        provider_id=c.calendar_id,
+                        name=c.name,
+                        is_primary=c.is_primary,
+                        is_readonly=False,
+                        time_zone=c.time_zone,
+                        integrated_conferencing=True,
+                    )
+                    for c in person.calendars.all()
+                ],
+            )
+    for service in CalendarService.objects.filter(access_mode=AccessMode.NO_ACCESS, status="active"):
+        for domain in service.domain_names:
+            for user in User.objects.filter(email__iendswith=f"@{domain}"):
+                calendar_profile_connect(user=user, provider_name=ProfileProviderName.CRONOFY, profile_name=user.email)

@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from cronofy_site.lib import provider_urls
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -91,6 +93,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.microsoft",
     "allauth.mfa",
+    "allauth.idp.oidc",
     "rest_framework",
     "drf_spectacular",
     "django_q",
@@ -176,8 +179,10 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
 SOCIALACCOUNT_STORE_TOKENS = False  # provider tokens live encrypted in our own credential fields
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 
@@ -250,9 +255,10 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["cronofy_site.api_auth.AccessTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["cronofy_site.api_auth.HasScope"],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "cronofy_site.api.cronofy_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "cronofy_site API",
@@ -318,18 +324,44 @@ MICROSOFT_FREE_BUSY_CLIENT_SECRET = env(
     "MICROSOFT_FREE_BUSY_CLIENT_SECRET",
     SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_SECRET if SANDBOX_ENABLED else MICROSOFT_CLIENT_SECRET,
 )
-PROVIDER_URL_OVERRIDES = {
-    name: env(name)
-    for name in (
-        "GOOGLE_AUTHORIZE_URL",
-        "GOOGLE_TOKEN_URL",
-        "GOOGLE_REVOKE_URL",
-        "GOOGLE_USERINFO_URL",
-        "GOOGLE_CALENDAR_API_URL",
-        "MICROSOFT_LOGIN_URL",
-        "MICROSOFT_GRAPH_URL",
+PROVIDER_URL_OVERRIDES = {name: env(name) for name in provider_urls.REAL if env(name)}
+
+
+def _provider_url(name: str) -> str:
+    return provider_urls.provider_url(
+        name, sandbox_enabled=SANDBOX_ENABLED, sandbox_url=SANDBOX_URL, overrides=PROVIDER_URL_OVERRIDES
     )
-    if env(name)
+
+
+# allauth's provider login (the consent pages' "connect your calendar" step). Google's URLs are read
+# when allauth imports, hence set here; Microsoft's per app. Scopes are chosen per connection from the
+# scope registry; tokens are moved into our encrypted credentials, never stored by allauth.
+SOCIALACCOUNT_PROVIDERS = {
+    "google": {
+        "APPS": [{"client_id": GOOGLE_CLIENT_ID, "secret": GOOGLE_CLIENT_SECRET}],
+        "SCOPE": ["email", "profile"],
+        "AUTH_PARAMS": {"access_type": "offline", "prompt": "consent"},
+        "OAUTH_PKCE_ENABLED": True,
+        "AUTHORIZE_URL": _provider_url("GOOGLE_AUTHORIZE_URL"),
+        "ACCESS_TOKEN_URL": _provider_url("GOOGLE_TOKEN_URL"),
+        "IDENTITY_URL": _provider_url("GOOGLE_USERINFO_URL"),
+        "CERTS_URL": _provider_url("GOOGLE_CERTS_URL"),
+    },
+    "microsoft": {
+        "APPS": [
+            {
+                "client_id": MICROSOFT_CLIENT_ID,
+                "secret": MICROSOFT_CLIENT_SECRET,
+                "settings": {
+                    "tenant": "organizations",
+                    "login_url": _provider_url("MICROSOFT_LOGIN_URL"),
+                    "graph_url": _provider_url("MICROSOFT_GRAPH_URL"),
+                },
+            }
+        ],
+        "SCOPE": ["User.Read", "offline_access"],
+        "OAUTH_PKCE_ENABLED": True,
+    },
 }
 PROVIDER_HTTP_TIMEOUT = envint("PROVIDER_HTTP_TIMEOUT", 30)
 PROVIDER_MAX_ATTEMPTS = envint("PROVIDER_MAX_ATTEMPTS", 4)

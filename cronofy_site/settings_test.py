@@ -1,6 +1,19 @@
 """Test settings: the production settings with fixed test keys, fast hashing and inline tasks."""
 
 import os
+import socket
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# The live server of browser and end-to-end tests listens at a fixed address chosen now, because
+# allauth reads provider URLs (the sandbox, served by that live server) when it is imported.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"127.0.0.1:{_free_port()}")
+os.environ.setdefault("SITE_URL", f"http://{os.environ['DJANGO_LIVE_TEST_SERVER_ADDRESS']}")
 
 # Two keys so every test runs with rotation in place: the first encrypts, both decrypt.
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
@@ -15,7 +28,7 @@ os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("SANDBOX_ENABLED", "1")
 os.environ.setdefault("SANDBOX_CONTROL_TOKEN", "test-sandbox-control-token")
 
-from .settings import *
+from .settings import *  # noqa: E402  # the environment above must be set first
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

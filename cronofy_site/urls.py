@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts import views as consent_views
+from accounts.api import oauth as oauth_api
 from cronofy_site import views
 
 urlpatterns = [
@@ -11,6 +13,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Cronofy-compatible OAuth server and API
+    path("oauth/authorize", consent_views.oauth_authorize, name="oauth-authorize"),
+    path("oauth/consent/<str:consent_id>/", consent_views.consent_page, name="consent"),
+    path("oauth/consent/<str:consent_id>/complete", consent_views.consent_complete, name="consent-complete"),
+    path("oauth/token", oauth_api.token, name="oauth-token"),
+    path("oauth/token/revoke", oauth_api.revoke, name="oauth-revoke"),
+    path("profiles/<str:profile_id>/relink", consent_views.profile_relink, name="profile-relink"),
+    path("v1/", include("cronofy_site.api_urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -98,6 +98,7 @@ GRAPH_OPERATION_PERMISSIONS: dict[str, set[str]] = {
     "graph.calendarView.delta": _READ_BASIC,
     "graph.events.get": _READ_BASIC,
     "graph.calendars.list": _READ_BASIC,
+    "graph.calendars.create": _WRITE,
     "graph.events.create": _WRITE,
     "graph.events.update": _WRITE,
     "graph.events.delete": _WRITE,

@@ -45,6 +45,7 @@ urlpatterns = [
     # Google Calendar API v3 (www.googleapis.com/calendar/v3)
     path("google/calendar/v3/users/me/calendarList", google_calendar.calendar_list),
     path("google/calendar/v3/freeBusy", google_calendar.freebusy),
+    path("google/calendar/v3/calendars", google_calendar.calendars_insert),
     path("google/calendar/v3/channels/stop", google_calendar.channels_stop),
     path("google/calendar/v3/calendars/<str:calendar_id>/events/watch", google_calendar.events_watch),
     path("google/calendar/v3/calendars/<str:calendar_id>/events", _events_collection),

@@ -20,6 +20,10 @@ def seed_json() -> dict:
 def test_the_demo_has_a_calendar_service_in_each_mode_and_is_idempotent():
     first = seed_json()
     second = seed_json()
+    for demo in (first, second):  # fresh tokens on every seeding; everything else stays put
+        for user in demo["users"]:
+            user.pop("access_token", None)
+            user.pop("refresh_token", None)
     assert first == second
     acme = Organization.objects.get(name="Acme Corporation")
     assert sorted(CalendarService.objects.filter(organization=acme).values_list("access_mode", flat=True)) == sorted(
@@ -53,3 +57,26 @@ def test_the_human_output_says_how_to_log_in():
     call_command("seed_demo", stdout=out)
     assert "Sign in at" in out.getvalue()
     assert "bob@acme.example" in out.getvalue()
+
+
+def test_the_demo_integrator_and_its_tokens_work(client):
+    demo = seed_json()
+    integrator = demo["integrator"]
+    assert integrator["redirect_uri"].startswith("http://")
+    assert integrator["client_id"] and integrator["client_secret"]
+    erin = next(user for user in demo["users"] if user["email"] == "erin@emea.acme.example")
+    assert erin["profiles"][0]["provider_name"] == "ms_graph_free_busy"
+    assert erin["profiles"][0]["calendar_ids"][0].startswith("cal_")
+    response = client.get("/v1/userinfo", HTTP_AUTHORIZATION=f"Bearer {erin['access_token']}")
+    assert response.status_code == 200
+    assert response.json()["sub"] == erin["sub"]
+    refreshed = client.post(
+        "/oauth/token",
+        {
+            "client_id": integrator["client_id"],
+            "client_secret": integrator["client_secret"],
+            "grant_type": "refresh_token",
+            "refresh_token": erin["refresh_token"],
+        },
+    )
+    assert refreshed.status_code == 200

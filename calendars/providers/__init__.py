@@ -18,6 +18,17 @@ def microsoft_app(access_mode: str) -> tuple[str, str]:
     return settings.MICROSOFT_CLIENT_ID, settings.MICROSOFT_CLIENT_SECRET
 
 
+def microsoft_app_by_id(client_id: str) -> tuple[str, str]:
+    """A delegated grant is bound to the app registration that obtained it."""
+    for app_id, secret in (
+        (settings.MICROSOFT_CLIENT_ID, settings.MICROSOFT_CLIENT_SECRET),
+        (settings.MICROSOFT_FREE_BUSY_CLIENT_ID, settings.MICROSOFT_FREE_BUSY_CLIENT_SECRET),
+    ):
+        if app_id == client_id:
+            return app_id, secret
+    raise ValueError("The profile's grant belongs to an app registration this installation does not have.")
+
+
 def calendar_client_for_service(
     service: CalendarService, *, mailbox: str, include_details: bool = False
 ) -> ProviderClient:
@@ -50,7 +61,7 @@ def calendar_client_for_profile(profile: CalendarProfile, *, include_details: bo
 
     if profile.platform == CalendarProvider.GOOGLE:
         return GoogleCalendarClient(profile.credentials, on_credentials_changed=store, include_details=include_details)
-    client_id, secret = microsoft_app(profile.access_mode)
+    client_id, secret = microsoft_app_by_id(profile.credentials.get("client_id") or settings.MICROSOFT_CLIENT_ID)
     return MicrosoftCalendarClient(
         profile.credentials,
         on_credentials_changed=store,

@@ -5,33 +5,16 @@ from __future__ import annotations
 
 from django.conf import settings
 
-_REAL = {
-    "GOOGLE_AUTHORIZE_URL": "https://accounts.google.com/o/oauth2/v2/auth",
-    "GOOGLE_TOKEN_URL": "https://oauth2.googleapis.com/token",
-    "GOOGLE_REVOKE_URL": "https://oauth2.googleapis.com/revoke",
-    "GOOGLE_USERINFO_URL": "https://www.googleapis.com/oauth2/v3/userinfo",
-    "GOOGLE_CALENDAR_API_URL": "https://www.googleapis.com/calendar/v3/",
-    "MICROSOFT_LOGIN_URL": "https://login.microsoftonline.com",
-    "MICROSOFT_GRAPH_URL": "https://graph.microsoft.com",
-}
-_SANDBOX_PATHS = {
-    "GOOGLE_AUTHORIZE_URL": "/google/o/oauth2/v2/auth",
-    "GOOGLE_TOKEN_URL": "/google/oauth2/token",
-    "GOOGLE_REVOKE_URL": "/google/oauth2/revoke",
-    "GOOGLE_USERINFO_URL": "/google/oauth2/v3/userinfo",
-    "GOOGLE_CALENDAR_API_URL": "/google/calendar/v3/",
-    "MICROSOFT_LOGIN_URL": "/microsoft/login",
-    "MICROSOFT_GRAPH_URL": "/microsoft/graph",
-}
+from cronofy_site.lib.provider_urls import REAL, provider_url
 
 
 def url(name: str) -> str:
-    override = settings.PROVIDER_URL_OVERRIDES.get(name)
-    if override:
-        return override
-    if settings.SANDBOX_ENABLED:
-        return settings.SANDBOX_URL.rstrip("/") + _SANDBOX_PATHS[name]
-    return _REAL[name]
+    return provider_url(
+        name,
+        sandbox_enabled=settings.SANDBOX_ENABLED,
+        sandbox_url=settings.SANDBOX_URL,
+        overrides=settings.PROVIDER_URL_OVERRIDES,
+    )
 
 
 def google_token_url() -> str:
@@ -50,7 +33,7 @@ def microsoft_authority_host() -> str:
     """The https host MSAL is given. When Microsoft's login lives elsewhere (the sandbox), MSAL still sees
     Microsoft's real host and the HTTP seam routes it (MSAL refuses anything but https)."""
     login = url("MICROSOFT_LOGIN_URL").rstrip("/")
-    return login if login.startswith("https://") else _REAL["MICROSOFT_LOGIN_URL"]
+    return login if login.startswith("https://") else REAL["MICROSOFT_LOGIN_URL"]
 
 
 def microsoft_login_routes() -> dict[str, str]:

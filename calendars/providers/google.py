@@ -187,6 +187,17 @@ class GoogleCalendarClient:
             if not page:
                 return calendars
 
+    def create_calendar(self, name: str) -> ProviderCalendar:
+        item = self._execute(lambda: self._service.calendars().insert(body={"summary": name}))
+        return ProviderCalendar(
+            provider_id=item["id"],
+            name=item.get("summary", name),
+            is_primary=False,
+            is_readonly=False,
+            time_zone=item.get("timeZone", "UTC"),
+            integrated_conferencing=True,
+        )
+
     def busy_changes(self, calendar_id: str, *, cursor: str | None, start: datetime, end: datetime) -> BusyChanges:
         query: dict[str, Any] = {"calendarId": calendar_id, "singleEvents": True, "maxResults": 2500}
         if cursor:

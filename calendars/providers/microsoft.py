@@ -237,6 +237,17 @@ class MicrosoftCalendarClient:
             for item in response.get("value", [])
         ]
 
+    def create_calendar(self, name: str) -> ProviderCalendar:
+        item = self._call("POST", f"{self._user_path}/calendars", json={"name": name})
+        return ProviderCalendar(
+            provider_id=item["id"],
+            name=item.get("name", name),
+            is_primary=False,
+            is_readonly=False,
+            time_zone="UTC",
+            integrated_conferencing="teamsForBusiness" in item.get("allowedOnlineMeetingProviders", []),
+        )
+
     def busy_changes(self, calendar_id: str, *, cursor: str | None, start: datetime, end: datetime) -> BusyChanges:
         if cursor:
             url = cursor

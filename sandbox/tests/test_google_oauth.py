@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from django.conf import settings
 from google.auth.transport.requests import Request
 from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import Flow
@@ -18,7 +19,7 @@ from sandbox.testing import G
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REDIRECT = "http://127.0.0.1:8000/connect/google/callback"
+REDIRECT = f"{settings.SITE_URL}/connect/google/callback"  # registered by sandbox_clients()
 SCOPES = ["openid", "email", "profile", f"{G}calendar.calendarlist.readonly", f"{G}calendar.events.freebusy"]
 
 
@@ -74,7 +75,7 @@ def test_the_code_flow_with_pkce_yields_tokens_for_the_granted_scopes(world):
         endpoints.url("GOOGLE_USERINFO_URL"), headers={"Authorization": f"Bearer {credentials.token}"}, timeout=10
     ).json()
     assert info["email"] == "alice@acme.example"
-    assert info["email_verified"] is True
+    assert info["verified_email"] is True
     assert info["hd"] == "acme.example"
 
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from django.conf import settings
 
 from calendars.providers import endpoints
 from calendars.providers.base import (
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 READ_BASIC = ["Calendars.ReadBasic", "User.Read", "offline_access"]
 READ_WRITE = ["Calendars.ReadWrite", "User.Read", "offline_access"]
-REDIRECT = "http://127.0.0.1:8000/connect/microsoft/callback"
+REDIRECT = f"{settings.SITE_URL}/connect/microsoft/callback"  # registered by sandbox_clients()
 
 
 def delegated(world, person: str, scopes: list[str], **options) -> MicrosoftCalendarClient:
@@ -491,7 +492,7 @@ def test_a_subscription_cannot_outlive_the_outlook_limit(world, receiver):
 def test_graph_throttling_is_retried_after_retry_after(world):
     Fault.objects.create(
         provider=Provider.MICROSOFT,
-        operation="graph.calendars.list",
+        operation="graph.calendars",
         kind=Fault.Kind.RATE_LIMITED,
         times=1,
         retry_after=1,
@@ -503,7 +504,7 @@ def test_graph_throttling_is_retried_after_retry_after(world):
     assert raw.status_code == 200
     Fault.objects.create(
         provider=Provider.MICROSOFT,
-        operation="graph.calendars.list",
+        operation="graph.calendars",
         kind=Fault.Kind.RATE_LIMITED,
         times=1,
         retry_after=7,

@@ -220,6 +220,33 @@ def _page_offset(request: HttpRequest, kind: str) -> int:
     return int(data["o"])
 
 
+@endpoint(Provider.GOOGLE, "calendar.calendars.insert")
+@require_http_methods(["POST"])
+def calendars_insert(request: HttpRequest) -> HttpResponse:
+    token = _authorized(request, "calendar.calendars.insert")
+    body = json_body(request, Provider.GOOGLE)
+    summary = str(body.get("summary") or "").strip()
+    if not summary:
+        raise _bad_request("Missing title.", reason="required", location="summary")
+    zone = str(body.get("timeZone") or token.person.time_zone)
+    calendar = Calendar.objects.create(
+        owner=token.person,
+        calendar_id=f"{secrets.token_hex(16)}@group.calendar.google.com",
+        name=summary[:300],
+        time_zone=zone,
+    )
+    return JsonResponse(
+        {
+            "kind": "calendar#calendar",
+            "etag": f'"{calendar.pk}"',
+            "id": calendar.calendar_id,
+            "summary": calendar.name,
+            "timeZone": calendar.time_zone,
+            "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
+        }
+    )
+
+
 #
 # freeBusy.query
 #

@@ -288,8 +288,17 @@ def me(request: HttpRequest, token: Token, user: str | None) -> HttpResponse:
 
 
 def calendars(request: HttpRequest, token: Token, user: str | None) -> HttpResponse:
-    _require(token, "graph.calendars.list")
     person = _target(token, user)
+    if request.method == "POST":
+        _require(token, "graph.calendars.create")
+        name = str(json_body(request, Provider.MICROSOFT).get("name") or "").strip()
+        if not name:
+            raise ApiError(graph_error(400, "ErrorInvalidRequest", "The calendar name is required."))
+        calendar = Calendar.objects.create(
+            owner=person, calendar_id=_graph_event_id(), name=name[:300], time_zone=person.time_zone
+        )
+        return JsonResponse(_calendar_json(Calendar.objects.select_related("owner").get(pk=calendar.pk)), status=201)
+    _require(token, "graph.calendars.list")
     return JsonResponse(
         {
             "value": [
@@ -818,7 +827,7 @@ USER = r"(?:me|users/(?P<user>[^/]+))"
 CALENDAR = r"(?:/calendars/(?P<calendar>[^/]+)|/calendar)?"
 ROUTES: list[tuple[str, set[str], str, Callable[..., HttpResponse]]] = [
     (rf"{USER}", {"GET"}, "graph.me", me),
-    (rf"{USER}/calendars", {"GET"}, "graph.calendars.list", calendars),
+    (rf"{USER}/calendars", {"GET", "POST"}, "graph.calendars", calendars),
     (rf"{USER}/calendar", {"GET"}, "graph.calendars.list", default_calendar),
     (rf"{USER}/calendar/getSchedule", {"POST"}, "graph.getSchedule", get_schedule),
     (rf"{USER}{CALENDAR}/calendarView", {"GET"}, "graph.calendarView", calendar_view),

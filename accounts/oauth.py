@@ -1,0 +1,370 @@
+"""The OAuth2 server integrators talk to, in Cronofy's shape: applications, authorization codes,
+access and refresh tokens, grants and their revocation.
+
+Tokens are allauth identity-provider Token rows, so only their SHA-256 is stored. Codes are single
+use and live ten minutes; access tokens an hour; refresh tokens until used (each refresh hands out a
+new one) or revoked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from allauth.idp.oidc.models import Client, Token
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import api_scopes
+from accounts.models import Application, Grant, User
+from accounts.services import audit_record
+from calendars.choices import AccessMode
+from calendars.models import CalendarProfile
+
+CODE_LIFETIME = timedelta(minutes=10)
+ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
+
+
+class OAuthError(Exception):
+    """An RFC 6749 error: `error` is the code the client sees, `status` the HTTP status."""
+
+    def __init__(self, error: str, description: str = "", *, status: int = 400) -> None:
+        super().__init__(description or error)
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def as_dict(self) -> dict[str, str]:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+def _new_value() -> str:
+    # 32 URL-safe characters, like Cronofy's codes and tokens.
+    return secrets.token_urlsafe(24)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+#
+# Applications
+#
+
+
+@transaction.atomic
+def application_create(
+    *,
+    name: str,
+    redirect_uris: list[str],
+    offered_access_modes: list[str] | None = None,
+    actor: User | None = None,
+) -> tuple[Application, str]:
+    """Register an integrator application; returns it and its client secret, shown only this once."""
+    modes = offered_access_modes or [AccessMode.READ_WRITE, AccessMode.FREE_BUSY]
+    unknown = set(modes) - set(AccessMode.values)
+    if unknown:
+        raise ValueError(f"Unknown access modes: {sorted(unknown)}")
+    secret = secrets.token_urlsafe(32)
+    client = Client(name=name[:100], type=Client.Type.CONFIDENTIAL)
+    client.set_secret(secret)
+    client.set_redirect_uris(redirect_uris)
+    client.set_scopes(sorted(api_scopes.ALL_SCOPES))
+    client.set_grant_types([Client.GrantType.AUTHORIZATION_CODE, Client.GrantType.REFRESH_TOKEN])
+    client.full_clean()
+    client.save()
+    application = Application.objects.create(
+        client=client, name=name, offered_access_modes=list(modes), secret_digest=_digest(secret), created_by=actor
+    )
+    audit_record(
+        actor=actor,
+        target=application,
+        action="application_created",
+        changes={"name": name, "redirect_uris": redirect_uris, "offered_access_modes": list(modes)},
+    )
+    return application, secret
+
+
+@transaction.atomic
+def application_update(
+    *, application: Application, redirect_uris: list[str], offered_access_modes: list[str], actor: User | None
+) -> Application:
+    unknown = set(offered_access_modes) - set(AccessMode.values)
+    if unknown:
+        raise ValueError(f"Unknown access modes: {sorted(unknown)}")
+    changes = {}
+    if application.client.get_redirect_uris() != redirect_uris:
+        changes["redirect_uris"] = redirect_uris
+        application.client.set_redirect_uris(redirect_uris)
+        application.client.save(update_fields=["redirect_uris"])
+    if application.offered_access_modes != offered_access_modes:
+        changes["offered_access_modes"] = [application.offered_access_modes, offered_access_modes]
+        application.offered_access_modes = offered_access_modes
+        application.save(update_fields=["offered_access_modes"])
+    if changes:
+        audit_record(actor=actor, target=application, action="application_updated", changes=changes)
+    return application
+
+
+@transaction.atomic
+def application_set_secret(*, application: Application, secret: str) -> Application:
+    """Give the application a chosen secret (the demo's is derived, so every seeding prints the same)."""
+    application.client.set_secret(secret)
+    application.client.save(update_fields=["secret"])
+    application.secret_digest = _digest(secret)
+    application.save(update_fields=["secret_digest"])
+    return application
+
+
+@transaction.atomic
+def tokens_issue_for(*, application: Application, user: User, scopes: list[str]) -> TokenSet:
+    """Tokens as a developer dashboard hands them out for a test account, without a consent flow."""
+    grant = _grant_for(application, user, scopes)
+    _revoke_grant_tokens(grant)
+    access, refresh = _issue_tokens(grant)
+    return TokenSet(access_token=access, refresh_token=refresh, grant=grant)
+
+
+def application_by_credentials(*, client_id: str, client_secret: str) -> Application | None:
+    """The application these credentials belong to (one indexed lookup, constant-time comparison)."""
+    if not client_id or not client_secret:
+        return None
+    application = Application.objects.select_related("client").filter(client_id=client_id).first()
+    if application is None or not secrets.compare_digest(application.secret_digest, _digest(client_secret)):
+        return None
+    return application
+
+
+def application_by_secret(client_secret: str) -> Application | None:
+    """Cronofy's application-level calls send only the secret (`Authorization: Bearer <client_secret>`)."""
+    if not client_secret:
+        return None
+    return Application.objects.select_related("client").filter(secret_digest=_digest(client_secret)).first()
+
+
+def redirect_uri_allowed(application: Application, redirect_uri: str) -> bool:
+    return bool(redirect_uri) and redirect_uri in application.client.get_redirect_uris()
+
+
+#
+# Codes
+#
+
+
+def authorization_code_issue(
+    *, application: Application, user: User, scopes: list[str], redirect_uri: str, profile: CalendarProfile
+) -> str:
+    """A code the integrator exchanges for tokens; it remembers the profile this consent linked."""
+    value = _new_value()
+    token = Token(
+        type=Token.Type.AUTHORIZATION_CODE,
+        client=application.client,
+        user=user,
+        expires_at=timezone.now() + CODE_LIFETIME,
+        data={"redirect_uri": redirect_uri, "profile": profile.pk, "used": False},
+    )
+    token.set_value(value)
+    token.set_scopes(scopes)
+    token.save()
+    return value
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    grant: Grant
+    linking_profile: CalendarProfile | None = None
+
+    def as_cronofy(self) -> dict[str, Any]:
+        user = self.grant.user
+        body: dict[str, Any] = {
+            "token_type": "bearer",
+            "access_token": self.access_token,
+            "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+            "refresh_token": self.refresh_token,
+            "scope": " ".join(self.grant.scopes),
+            "account_id": user.public_id,
+            "sub": user.public_id,
+        }
+        if self.linking_profile is not None:
+            profile = self.linking_profile
+            body["linking_profile"] = {
+                "provider_name": profile.provider_name,
+                "provider_service": profile.provider_service,
+                "profile_id": profile.public_id,
+                "profile_name": profile.profile_name,
+            }
+        return body
+
+
+def _issue_tokens(grant: Grant) -> tuple[str, str]:
+    access, refresh = _new_value(), _new_value()
+    now = timezone.now()
+    for kind, value, expires_at in (
+        (Token.Type.ACCESS_TOKEN, access, now + ACCESS_TOKEN_LIFETIME),
+        (Token.Type.REFRESH_TOKEN, refresh, None),
+    ):
+        token = Token(
+            type=kind, client=grant.application.client, user=grant.user, expires_at=expires_at, data={"grant": grant.pk}
+        )
+        token.set_value(value)
+        token.set_scopes(grant.scopes)
+        token.save()
+    return access, refresh
+
+
+def _grant_for(application: Application, user: User, scopes: list[str]) -> Grant:
+    expanded = sorted(api_scopes.expand(scopes))
+    grant = (
+        Grant.objects.select_for_update().filter(application=application, user=user, revoked_at__isnull=True).first()
+    )
+    if grant is None:
+        grant = Grant.objects.create(application=application, user=user, scopes=expanded)
+        audit_record(
+            actor=user,
+            target=grant,
+            action="application_authorized",
+            organization=None,
+            changes={"application": application.name, "scopes": expanded},
+        )
+    elif grant.scopes != expanded:
+        grant.scopes = expanded
+        grant.save(update_fields=["scopes", "updated_at"])
+    return grant
+
+
+def token_exchange_code(*, application: Application, code: str, redirect_uri: str) -> TokenSet:
+    replayed_grant_id = None
+    with transaction.atomic():
+        row = (
+            Token.objects.select_for_update()
+            .by_value(code)
+            .filter(type=Token.Type.AUTHORIZATION_CODE, client=application.client)
+            .first()
+        )
+        if row is not None and row.data.get("used"):
+            replayed_grant_id = row.data.get("grant")
+        else:
+            return _exchange(application, row, redirect_uri)
+    # A replayed code: RFC 6749 says to revoke what it produced (committed, then refused).
+    _revoke_grant_tokens(Grant.objects.filter(pk=replayed_grant_id).select_related("application__client").first())
+    raise OAuthError("invalid_grant", "The authorization code has already been used.")
+
+
+def _exchange(application: Application, row: Token | None, redirect_uri: str) -> TokenSet:
+    if row is None or row.expires_at is None or row.expires_at <= timezone.now():
+        raise OAuthError("invalid_grant", "The authorization code is unknown or expired.")
+    if redirect_uri != row.data.get("redirect_uri"):
+        raise OAuthError("invalid_grant", "The redirect_uri does not match the one of the authorization request.")
+    grant = _grant_for(application, row.user, row.get_scopes())
+    row.data = {**row.data, "used": True, "grant": grant.pk}
+    row.save(update_fields=["data"])
+    access, refresh = _issue_tokens(grant)
+    profile = CalendarProfile.objects.filter(pk=row.data.get("profile")).first()
+    return TokenSet(access_token=access, refresh_token=refresh, grant=grant, linking_profile=profile)
+
+
+@transaction.atomic
+def token_refresh(*, application: Application, refresh_token: str) -> TokenSet:
+    row = (
+        Token.objects.select_for_update(of=("self",))
+        .valid()
+        .by_value(refresh_token)
+        .filter(type=Token.Type.REFRESH_TOKEN, client=application.client)
+        .select_related("user")
+        .first()
+    )
+    grant = Grant.objects.filter(pk=(row.data or {}).get("grant"), revoked_at__isnull=True).first() if row else None
+    if row is None or grant is None or not row.user.is_active:
+        raise OAuthError("invalid_grant", "The refresh token is unknown or revoked.")
+    row.delete()  # rotated: the new refresh token replaces it
+    access, refresh = _issue_tokens(grant)
+    return TokenSet(access_token=access, refresh_token=refresh, grant=grant)
+
+
+def _revoke_grant_tokens(grant: Grant | None) -> None:
+    if grant is None:
+        return
+    Token.objects.filter(
+        client=grant.application.client, user=grant.user, type__in=[Token.Type.ACCESS_TOKEN, Token.Type.REFRESH_TOKEN]
+    ).delete()
+
+
+@transaction.atomic
+def grant_revoke(*, application: Application, token: str = "", sub: str = "") -> bool:
+    """Revoke the application's authorization for an account, found by one of its tokens or by `sub`.
+
+    Returns whether there was one. Unknown tokens are not an error (RFC 7009).
+    """
+    user: User | None = None
+    if token:
+        row = (
+            Token.objects.by_value(token)
+            .filter(client=application.client, type__in=[Token.Type.ACCESS_TOKEN, Token.Type.REFRESH_TOKEN])
+            .select_related("user")
+            .first()
+        )
+        user = row.user if row else None
+    elif sub:
+        user = User.objects.filter(public_id=sub).first()
+    if user is None:
+        return False
+    grant = Grant.objects.filter(application=application, user=user, revoked_at__isnull=True).first()
+    if grant is None:
+        return False
+    _revoke_grant_tokens(grant)
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at", "updated_at"])
+    audit_record(
+        actor=None,
+        target=grant,
+        action="application_revoked",
+        organization=None,
+        changes={"application": application.name},
+    )
+    return True
+
+
+#
+# Authenticating API calls
+#
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    """Who an access token speaks for, for which application, with which scopes."""
+
+    user: User
+    application: Application
+    grant: Grant
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def access_token_authenticate(value: str) -> AccessContext | None:
+    if not value:
+        return None
+    row = (
+        Token.objects.valid()
+        .by_value(value)
+        .filter(type=Token.Type.ACCESS_TOKEN)
+        .select_related("user", "client__application")
+        .first()
+    )
+    if row is None or not row.user.is_active:
+        return None
+    grant = Grant.objects.filter(pk=(row.data or {}).get("grant"), revoked_at__isnull=True).first()
+    if grant is None:
+        return None
+    return AccessContext(
+        user=row.user, application=row.client.application, grant=grant, scopes=frozenset(row.get_scopes())
+    )

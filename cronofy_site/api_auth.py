@@ -1,0 +1,65 @@
+"""Bearer authentication for `/v1` (an account's access token, or an application's client secret) and
+scope checks. Kept apart from views: DRF imports these classes while its own views module loads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from accounts.oauth import AccessContext, access_token_authenticate, application_by_secret
+
+
+def _bearer(request: Request) -> str:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
+
+
+class AccessTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <access_token>`: request.user is the account, request.auth its grant."""
+
+    def authenticate(self, request: Request) -> tuple[Any, AccessContext] | None:
+        value = _bearer(request)
+        if not value:
+            return None
+        context = access_token_authenticate(value)
+        if context is None:
+            raise exceptions.AuthenticationFailed("The access token is invalid, expired or revoked.")
+        return context.user, context
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class ApplicationAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <client_secret>`, as Cronofy's application-level endpoints take."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        value = _bearer(request)
+        if not value:
+            return None
+        application = application_by_secret(value)
+        if application is None:
+            raise exceptions.AuthenticationFailed("The client secret is not recognised.")
+        return None, application
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class HasScope(BasePermission):
+    """The access token's grant includes the view's `required_scopes[method]` (or `required_scope`)."""
+
+    message = "The access token does not grant the scope this call needs."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not isinstance(request.auth, AccessContext):
+            raise exceptions.NotAuthenticated()
+        needed = getattr(view, "required_scopes", {}).get(request.method, getattr(view, "required_scope", None))
+        if needed and not request.auth.allows(needed):
+            self.message = f"The access token does not grant {needed}."
+            return False
+        return True

@@ -1,0 +1,14 @@
+"""The Cronofy-compatible `/v1` API."""
+
+from django.urls import path
+
+from accounts.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
+from calendars.api.views import CalendarsApi
+
+urlpatterns = [
+    path("account", AccountApi.as_view(), name="api-account"),
+    path("userinfo", UserinfoApi.as_view(), name="api-userinfo"),
+    path("profiles", ProfilesApi.as_view(), name="api-profiles"),
+    path("profiles/<str:profile_id>/revoke", ProfileRevokeApi.as_view(), name="api-profile-revoke"),
+    path("calendars", CalendarsApi.as_view(), name="api-calendars"),
+]

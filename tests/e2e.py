@@ -1,0 +1,67 @@
+"""Helpers for end-to-end tests: a person's browser as a requests session that follows redirects
+across this system and the sandbox providers, stopping at the integrator."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urljoin, urlparse
+
+import requests
+
+from conftest import PASSWORD
+
+INTEGRATOR_REDIRECT = "https://integrator.example/callback"
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    return dict(HIDDEN.findall(html))
+
+
+@dataclass
+class Browser:
+    base: str
+    session: requests.Session = field(default_factory=requests.Session)
+    visited: list[str] = field(default_factory=list)
+
+    def go(self, method: str, url: str, **kwargs: object) -> requests.Response:
+        """One request, then redirects followed by hand until a page, or the integrator's callback."""
+        url = urljoin(self.base, url)
+        response = self.session.request(method, url, allow_redirects=False, timeout=20, **kwargs)
+        self.visited.append(url)
+        while response.is_redirect:
+            location = urljoin(response.url, response.headers["Location"])
+            self.visited.append(location)
+            if location.startswith(INTEGRATOR_REDIRECT):
+                return response
+            response = self.session.get(location, allow_redirects=False, timeout=20)
+        return response
+
+    def submit(self, page: requests.Response, data: dict[str, object], action: str | None = None) -> requests.Response:
+        """Post a page's form: its hidden fields (CSRF token included) plus `data`."""
+        match = re.search(r'<form[^>]*method="post"(?:[^>]*action="([^"]*)")?', page.text)
+        target = action or (match.group(1) if match and match.group(1) else page.url)
+        return self.go(
+            "POST", urljoin(page.url, target), data={**hidden_fields(page.text), **data}, headers={"Referer": page.url}
+        )
+
+    def sign_in(self, page: requests.Response, email: str) -> requests.Response:
+        assert "/accounts/login/" in page.url, page.url
+        return self.submit(page, {"login": email, "password": PASSWORD})
+
+
+def callback_params(response: requests.Response) -> dict[str, str]:
+    location = response.headers["Location"]
+    assert location.startswith(INTEGRATOR_REDIRECT), location
+    return {key: values[0] for key, values in parse_qs(urlparse(location).query).items()}
+
+
+def sandbox_authorize_query(browser: Browser) -> dict[str, list[str]]:
+    """What this system asked the provider for: the query of its redirect to the provider's authorize URL."""
+    for url in browser.visited:
+        if "/sandbox/google/o/oauth2/v2/auth" in url or "/oauth2/v2.0/authorize" in url:
+            query = parse_qs(urlparse(url).query)
+            if "client_id" in query:
+                return query
+    raise AssertionError("No provider authorization request was made.")
