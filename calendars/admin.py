@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from calendars.choices import AccessMode
 from calendars.models import Calendar, CalendarProfile, CalendarService
+from calendars.providers import endpoints, microsoft_app
+from calendars.providers.base import ProviderError
+from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE
 from calendars.services import (
     calendar_domains_check_free,
     calendar_profile_disconnect,
+    calendar_service_authorize_google,
+    calendar_service_authorize_microsoft,
+    calendar_service_change_mode,
     calendar_service_connect,
     calendar_service_disconnect,
     calendar_service_update,
+    organization_required_scopes,
 )
 from cronofy_site.admin_mixins import (
     ConnectionAdmin,
@@ -28,6 +42,8 @@ from cronofy_site.admin_mixins import (
     status_badge,
 )
 from cronofy_site.lib.domains import parse_domain_list
+
+CONSENT_STATE_SALT = "calendars.admin.microsoft-consent"
 
 
 class CalendarServiceForm(forms.ModelForm):
@@ -74,6 +90,44 @@ class CalendarServiceForm(forms.ModelForm):
         return cleaned
 
 
+class GoogleAuthorizationForm(forms.Form):
+    key_file = forms.FileField(
+        label="Service account key (JSON)",
+        help_text="Stored encrypted. Delegate the scopes below to its client id in the Google "
+        "Admin console (Security, API controls, Domain-wide delegation) first.",
+    )
+    test_user = forms.EmailField(help_text="A user of the service's domains to check the delegation with.")
+
+    def __init__(self, *args: Any, service: CalendarService, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.service = service
+
+    def clean_key_file(self) -> dict[str, Any]:
+        upload = self.cleaned_data["key_file"]
+        if upload.size > 64 * 1024:
+            raise ValidationError("A service account key file is a few kilobytes; this file is too large.")
+        try:
+            return json.loads(upload.read().decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationError("The file is not JSON: download the key again from Google Cloud.") from None
+
+
+class AccessModeChangeForm(forms.Form):
+    access_mode = forms.ChoiceField(choices=AccessMode.choices, widget=forms.RadioSelect)
+    confirm = forms.BooleanField(label="I understand what changes for the people of this service.")
+
+    def __init__(self, *args: Any, service: CalendarService, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.service = service
+        self.fields["access_mode"].initial = service.access_mode
+
+    def clean_access_mode(self) -> str:
+        mode = self.cleaned_data["access_mode"]
+        if mode == self.service.access_mode:
+            raise ValidationError("The service is already in this mode.")
+        return mode
+
+
 class CalendarServiceInline(ConnectionSummaryInline):
     model = CalendarService
     fields = ["domains_list", "provider", "mode", "status_badge", "connected_by", "last_synced_at"]
@@ -110,6 +164,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
     readonly_fields = [
         *ConnectionAdmin.readonly_fields,
         "mode",
+        "authorization",
         "external_id",
         "granted_scopes",
         "last_synced_at",
@@ -122,6 +177,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
                 "fields": [
                     "mode",
                     "status_badge",
+                    "authorization",
                     "last_error",
                     "connected_by",
                     "connected_at",
@@ -146,10 +202,9 @@ class CalendarServiceAdmin(ConnectionAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: CalendarService | None = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))
         if obj is not None:
-            # A service's organization and provider never change: connect a new service instead.
-            readonly += ["organization", "provider"]
-            if not obj.is_live:
-                readonly += ["access_mode"]
+            # A service's organization and provider never change: connect a new service instead. Its
+            # mode changes on a page of its own, which says what the change means.
+            readonly += ["organization", "provider", "access_mode"]
         return readonly
 
     def get_form(self, request: HttpRequest, obj: CalendarService | None = None, **kwargs: Any) -> Any:
@@ -175,13 +230,171 @@ class CalendarServiceAdmin(ConnectionAdmin):
     def update_with_service(self, request: HttpRequest, obj: CalendarService, form: forms.ModelForm) -> CalendarService:
         if not obj.is_live:
             return obj
-        data = form.cleaned_data
-        return calendar_service_update(
-            service=obj, actor=request.user, domains=data["domains"], access_mode=data["access_mode"]
-        )
+        return calendar_service_update(service=obj, actor=request.user, domains=form.cleaned_data["domains"])
 
     def disconnect(self, request: HttpRequest, obj: CalendarService) -> None:
         calendar_service_disconnect(service=obj, actor=request.user)
+
+    #
+    # Authorizing the service at its provider, and switching its mode: pages of their own
+    #
+
+    def get_urls(self) -> list:
+        wrap = self.admin_site.admin_view
+        return [
+            path("microsoft-callback/", wrap(self.microsoft_callback_view), name="calendars_microsoft_callback"),
+            path(
+                "<path:object_id>/authorize-google/",
+                wrap(self.authorize_google_view),
+                name="calendars_calendarservice_authorize_google",
+            ),
+            path(
+                "<path:object_id>/authorize-microsoft/",
+                wrap(self.authorize_microsoft_view),
+                name="calendars_calendarservice_authorize_microsoft",
+            ),
+            path(
+                "<path:object_id>/access-mode/",
+                wrap(self.access_mode_view),
+                name="calendars_calendarservice_access_mode",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _changeable(self, request: HttpRequest, object_id: str) -> CalendarService:
+        service = self.get_object(request, object_id)  # 404 outside the caller's organizations
+        if not self.has_change_permission(request, service) or not service.is_live:
+            raise PermissionDenied
+        return service
+
+    def _page(self, request: HttpRequest, service: CalendarService, template: str, context: dict) -> HttpResponse:
+        return TemplateResponse(
+            request,
+            f"admin/calendars/calendarservice/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": service,
+                "service": service,
+                "title": context.pop("title"),
+                **context,
+            },
+        )
+
+    def authorize_google_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        service = self._changeable(request, object_id)
+        form = GoogleAuthorizationForm(
+            request.POST or None, request.FILES or None, service=service, initial={"test_user": request.user.email}
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                calendar_service_authorize_google(
+                    service=service,
+                    key=form.cleaned_data["key_file"],
+                    test_subject=form.cleaned_data["test_user"],
+                    actor=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            except ProviderError:
+                form.add_error(None, "Google could not be reached to check the delegation; try again shortly.")
+            else:
+                self.message_user(
+                    request, "Domain-wide delegation verified: the service is connected.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(reverse("admin:calendars_calendarservice_change", args=[service.pk]))
+        return self._page(
+            request,
+            service,
+            "authorize_google.html",
+            {"title": "Connect Google Workspace", "form": form, "scopes": organization_required_scopes(service)},
+        )
+
+    def authorize_microsoft_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        service = self._changeable(request, object_id)
+        client_id, _ = microsoft_app(service.access_mode)
+        state = signing.dumps({"service": service.pk, "user": request.user.pk}, salt=CONSENT_STATE_SALT)
+        query = urlencode(
+            {
+                "client_id": client_id,
+                "scope": GRAPH_DEFAULT_SCOPE,
+                "state": state,
+                "redirect_uri": request.build_absolute_uri(reverse("admin:calendars_microsoft_callback")),
+            }
+        )
+        return HttpResponseRedirect(f"{endpoints.url('MICROSOFT_LOGIN_URL')}/organizations/v2.0/adminconsent?{query}")
+
+    def microsoft_callback_view(self, request: HttpRequest) -> HttpResponse:
+        try:
+            state = signing.loads(request.GET.get("state", ""), salt=CONSENT_STATE_SALT, max_age=3600)
+        except signing.BadSignature:
+            raise PermissionDenied from None
+        if state.get("user") != request.user.pk:
+            raise PermissionDenied
+        service = self._changeable(request, str(state["service"]))
+        change_url = reverse("admin:calendars_calendarservice_change", args=[service.pk])
+        if request.GET.get("error") or not request.GET.get("tenant"):
+            self.message_user(
+                request,
+                "Microsoft 365 was not connected: the administrator did not consent "
+                f"({request.GET.get('error', 'no tenant')}).",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(change_url)
+        try:
+            calendar_service_authorize_microsoft(service=service, tenant_id=request.GET["tenant"], actor=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        except ProviderError as error:
+            self.message_user(request, f"Microsoft refused the connection: {error}", messages.ERROR)
+        else:
+            self.message_user(request, "Admin consent verified: the service is connected.", messages.SUCCESS)
+        return HttpResponseRedirect(change_url)
+
+    def access_mode_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        service = self._changeable(request, object_id)
+        form = AccessModeChangeForm(request.POST or None, service=service)
+        if request.method == "POST" and form.is_valid():
+            calendar_service_change_mode(
+                service=service, access_mode=form.cleaned_data["access_mode"], actor=request.user
+            )
+            self.message_user(request, f"The service is now {service.get_access_mode_display()}.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:calendars_calendarservice_change", args=[service.pk]))
+        return self._page(
+            request,
+            service,
+            "access_mode.html",
+            {
+                "title": "Change the access mode",
+                "form": form,
+                "profiles": service.profiles.exclude(status="disconnected").count(),
+            },
+        )
+
+    @admin.display(description="Provider authorization")
+    def authorization(self, obj: CalendarService) -> SafeString:
+        if not obj.is_live:
+            return SafeString("")
+        links = []
+        if obj.policy.needs_provider_authorization:
+            if obj.provider == "google":
+                links.append(
+                    (
+                        reverse("admin:calendars_calendarservice_authorize_google", args=[obj.pk]),
+                        "Upload the service account key" if obj.status != "active" else "Replace the key",
+                    )
+                )
+            else:
+                links.append(
+                    (
+                        reverse("admin:calendars_calendarservice_authorize_microsoft", args=[obj.pk]),
+                        "Grant admin consent in Microsoft 365"
+                        if obj.status != "active"
+                        else "Grant admin consent again",
+                    )
+                )
+        links.append((reverse("admin:calendars_calendarservice_access_mode", args=[obj.pk]), "Change access mode"))
+        return format_html_join(" ", '<a class="button" href="{}">{}</a>', links)
 
 
 class CalendarInline(admin.TabularInline):

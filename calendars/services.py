@@ -6,7 +6,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from accounts.models import ConnectionStatus, Organization, User
 from accounts.services import (
@@ -15,11 +17,19 @@ from accounts.services import (
     organization_connection_store_credentials,
 )
 from calendars.access_modes import policy_for
-from calendars.choices import PROVIDER_NAMES_BY_ACCESS_MODE, ProfileProviderName, ProfileStatus
+from calendars.choices import (
+    PROVIDER_NAMES_BY_ACCESS_MODE,
+    AccessMode,
+    CalendarProvider,
+    ProfileProviderName,
+    ProfileStatus,
+    profile_provider_name,
+)
 from calendars.models import Calendar, CalendarProfile, CalendarService, CalendarServiceDomain
 from calendars.providers.base import ProviderCalendar
+from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import calendar_domains_claimed_elsewhere
-from cronofy_site.lib.domains import parse_domain_list
+from cronofy_site.lib.domains import email_domain, parse_domain_list
 
 #
 # Calendar services
@@ -227,21 +237,12 @@ def calendar_profile_connect(
                 "The profile does not match its organization's calendar service.", code="service_mismatch"
             )
         credentials = None  # the service's credentials are used
-    existing = None
-    if provider_name == ProfileProviderName.CRONOFY:
-        existing = (
-            CalendarProfile.objects.select_for_update()
-            .filter(user=user, provider_name=provider_name)
-            .exclude(status=ProfileStatus.DISCONNECTED)
-            .first()
-        )
-    elif provider_account_id:
-        existing = (
-            CalendarProfile.objects.select_for_update()
-            .filter(provider_name=provider_name, provider_account_id=provider_account_id)
-            .exclude(status=ProfileStatus.DISCONNECTED)
-            .first()
-        )
+    existing = _profile_to_reconnect(
+        user=user,
+        provider_name=provider_name,
+        provider_account_id=provider_account_id,
+        calendar_service=calendar_service,
+    )
     if existing is not None and existing.user_id != user.pk:
         raise ValidationError("This calendar account is already connected to another user.", code="connected_elsewhere")
     profile = existing or CalendarProfile(user=user, provider_name=provider_name)
@@ -257,13 +258,8 @@ def calendar_profile_connect(
     profile.last_error = ""
     profile.full_clean()
     profile.save()
-    if provider_name == ProfileProviderName.CRONOFY and not profile.calendars.exists():
-        Calendar.objects.create(
-            profile=profile,
-            provider_calendar_id=f"hosted:{profile.public_id}",
-            name="Calendar",
-            is_primary=True,
-        )
+    if provider_name == ProfileProviderName.CRONOFY:
+        _hosted_calendar_ensure(profile)
     audit_record(
         actor=user,
         target=profile,
@@ -275,6 +271,36 @@ def calendar_profile_connect(
         },
     )
     return profile
+
+
+def _profile_to_reconnect(
+    *, user: User, provider_name: str, provider_account_id: str, calendar_service: CalendarService | None
+) -> CalendarProfile | None:
+    """The live profile a connection refreshes in place, locked; None when it is a new one."""
+    live = CalendarProfile.objects.select_for_update().exclude(status=ProfileStatus.DISCONNECTED)
+    if calendar_service is not None:
+        # A person keeps one profile per organization service, whatever modes it has been through.
+        profile = live.filter(calendar_service=calendar_service, user=user).first()
+        if profile is not None:
+            return profile
+    if provider_name == ProfileProviderName.CRONOFY:
+        return live.filter(user=user, provider_name=provider_name).first()
+    if provider_account_id:
+        return live.filter(provider_name=provider_name, provider_account_id=provider_account_id).first()
+    return None
+
+
+def _hosted_calendar_ensure(profile: CalendarProfile) -> Calendar:
+    """The calendar we keep ourselves for a No Access profile (restored if it was set aside)."""
+    calendar, _ = Calendar.objects.get_or_create(
+        profile=profile,
+        provider_calendar_id=f"hosted:{profile.public_id}",
+        defaults={"name": "Calendar", "is_primary": True},
+    )
+    if calendar.is_deleted:
+        calendar.is_deleted = False
+        calendar.save(update_fields=["is_deleted"])
+    return calendar
 
 
 def calendar_profile_store_credentials(*, profile: CalendarProfile, credentials: dict[str, Any]) -> None:
@@ -357,3 +383,147 @@ def _calendar_record(*, profile: CalendarProfile, calendar: Calendar) -> Calenda
         changes={"profile": profile.public_id},
     )
     return calendar
+
+
+#
+# Organization connections: authorizing a service, provisioning its people, changing its mode
+#
+
+# Scopes the admin's own sign-in carries during Microsoft's admin consent; they are not application
+# permissions and never appear in an app-only token.
+MICROSOFT_SIGN_IN_SCOPES = {"openid", "email", "profile", "offline_access"}
+
+
+def organization_required_scopes(service: CalendarService) -> list[str]:
+    """What the service's provider grant must cover: the registry's organization-calendar scopes."""
+    scopes = requested_scopes(Flow.ORGANIZATION_CALENDAR, provider=service.provider, access_mode=service.access_mode)
+    if service.provider == CalendarProvider.MICROSOFT:
+        return [scope for scope in scopes if scope not in MICROSOFT_SIGN_IN_SCOPES]
+    return scopes
+
+
+def calendar_service_authorize_google(
+    *, service: CalendarService, key: dict[str, Any], test_subject: str, actor: User | None
+) -> CalendarService:
+    """Keep a Google service account key (encrypted) once its domain-wide delegation is verified to grant
+    every scope the service's mode needs; refuse, naming each missing scope, otherwise."""
+    from calendars.providers.google import delegation_missing_scopes
+
+    if service.provider != CalendarProvider.GOOGLE or not service.policy.needs_provider_authorization:
+        raise ValidationError("This service does not authorize with a Google service account.")
+    if (
+        not isinstance(key, dict)
+        or key.get("type") != "service_account"
+        or not key.get("private_key")
+        or not key.get("client_email")
+    ):
+        raise ValidationError("This is not a Google service account key file (JSON with type service_account).")
+    if email_domain(test_subject) not in service.domain_names:
+        raise ValidationError(f"Test the delegation with a user of {', '.join(service.domain_names)}.")
+    scopes = organization_required_scopes(service)
+    try:
+        missing = delegation_missing_scopes(key, subject=test_subject, scopes=scopes)
+    except (ValueError, TypeError):
+        raise ValidationError("The key file's private key cannot be read.") from None
+    if missing:
+        raise ValidationError(
+            "The Workspace admin has not delegated every scope this access mode needs to "
+            f"{key['client_email']} (client id {key.get('client_id', '?')}). Missing: " + ", ".join(missing)
+        )
+    credentials = {"kind": "google_service_account", "key": key}
+    calendar_service_authorize(
+        service=service,
+        credentials=credentials,
+        granted_scopes=scopes,
+        actor=actor,
+        external_id=key.get("client_id", ""),
+    )
+    transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
+    return service
+
+
+def calendar_service_authorize_microsoft(
+    *, service: CalendarService, tenant_id: str, actor: User | None
+) -> CalendarService:
+    """After Microsoft's admin consent: verify the app-only token carries every permission the mode needs."""
+    from calendars.providers import microsoft_app
+    from calendars.providers.microsoft import consented_application_permissions
+
+    if service.provider != CalendarProvider.MICROSOFT or not service.policy.needs_provider_authorization:
+        raise ValidationError("This service does not authorize with Microsoft admin consent.")
+    client_id, secret = microsoft_app(service.access_mode)
+    roles = consented_application_permissions(client_id=client_id, client_secret=secret, tenant_id=tenant_id)
+    missing = [scope for scope in organization_required_scopes(service) if scope not in roles]
+    if missing:
+        raise ValidationError(
+            "The tenant's consent does not include every permission this access mode needs. "
+            "Missing: " + ", ".join(missing)
+        )
+    calendar_service_authorize(
+        service=service,
+        credentials={"kind": "microsoft_app", "tenant_id": tenant_id},
+        granted_scopes=roles,
+        external_id=tenant_id,
+        actor=actor,
+    )
+    transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
+    return service
+
+
+@transaction.atomic
+def calendar_service_provision(*, service: CalendarService) -> list[CalendarProfile]:
+    """Give every account of the service's domains a profile through the organization's connection,
+    without their own consent (that is what the organization connected for). Their first syncs follow."""
+    if service.status != ConnectionStatus.ACTIVE:
+        return []
+    if not service.policy.needs_provider_authorization:
+        provider_name = ProfileProviderName.CRONOFY
+    else:
+        provider_name = profile_provider_name(platform=service.provider, access_mode=service.access_mode)
+    provisioned = []
+    served_addresses = Q()
+    for domain in service.domain_names:
+        served_addresses |= Q(email__iendswith=f"@{domain}")
+    for user in User.objects.filter(served_addresses, is_active=True).order_by("pk"):
+        if provider_name == ProfileProviderName.CRONOFY:
+            profile = calendar_profile_connect(
+                user=user, provider_name=provider_name, profile_name=user.email, calendar_service=service
+            )
+        else:
+            workspace = "gsuite" if service.provider == CalendarProvider.GOOGLE else "office365"
+            profile = calendar_profile_connect(
+                user=user,
+                provider_name=provider_name,
+                profile_name=user.email,
+                provider_account_id=user.email,
+                provider_service=workspace if service.access_mode == AccessMode.READ_WRITE else provider_name,
+                calendar_service=service,
+            )
+            transaction.on_commit(lambda pk=profile.pk: async_task("calendars.tasks.profile_first_sync", pk))
+        provisioned.append(profile)
+    return provisioned
+
+
+@transaction.atomic
+def calendar_service_change_mode(*, service: CalendarService, access_mode: str, actor: User | None) -> CalendarService:
+    """An explicit switch of mode: the provider grant is dropped (the new mode needs its own), the
+    profiles through the service follow the new mode and wait for it, and events already booked stay."""
+    old_mode = service.access_mode
+    calendar_service_update(service=service, actor=actor, access_mode=access_mode)
+    if access_mode == old_mode:
+        return service
+    provider_name = (
+        ProfileProviderName.CRONOFY
+        if access_mode == AccessMode.NO_ACCESS
+        else profile_provider_name(platform=service.provider, access_mode=access_mode)
+    )
+    waiting = ProfileStatus.CONNECTED if access_mode == AccessMode.NO_ACCESS else ProfileStatus.RELINK_REQUIRED
+    for profile in service.profiles.exclude(status=ProfileStatus.DISCONNECTED):
+        profile.access_mode, profile.provider_name, profile.status = access_mode, provider_name, waiting
+        profile.provider_service = provider_name if access_mode != AccessMode.READ_WRITE else profile.provider_service
+        profile.save(update_fields=["access_mode", "provider_name", "status", "provider_service", "updated_at"])
+        if access_mode == AccessMode.NO_ACCESS:
+            # Nothing is read from the provider any more: its calendars give way to a hosted one.
+            profile.calendars.exclude(provider_calendar_id=f"hosted:{profile.public_id}").update(is_deleted=True)
+            _hosted_calendar_ensure(profile)
+    return service

@@ -25,3 +25,13 @@ def profile_first_sync(profile_id: int) -> None:
         calendar_profile_mark_relink_required(profile=profile, error=str(error))
         return
     calendar_profile_save_calendars(profile=profile, calendars=calendars)
+
+
+def service_provision(service_id: int) -> None:
+    """An organization's service was authorized: its people get profiles through it."""
+    from calendars.models import CalendarService
+    from calendars.services import calendar_service_provision
+
+    service = CalendarService.objects.filter(pk=service_id).first()
+    if service is not None:
+        calendar_service_provision(service=service)

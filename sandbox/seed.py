@@ -106,7 +106,7 @@ def _redirect_uris() -> list[str]:
         f"{site}/accounts/microsoft/login/callback/",
         f"{site}/connect/google/callback",
         f"{site}/connect/microsoft/callback",
-        f"{site}/admin/connections/microsoft/callback",
+        f"{site}/admin/calendars/calendarservice/microsoft-callback/",
     ]
 
 

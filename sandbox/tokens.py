@@ -27,7 +27,6 @@ _PREFIXES = {
     (Provider.GOOGLE, Token.Kind.ACCESS): "ya29.sbx",
     (Provider.GOOGLE, Token.Kind.REFRESH): "1//0sbx",
     (Provider.MICROSOFT, Token.Kind.CODE): "0.ASbx",
-    (Provider.MICROSOFT, Token.Kind.ACCESS): "EwBsbx",
     (Provider.MICROSOFT, Token.Kind.REFRESH): "M.C5sbx",
 }
 
@@ -49,7 +48,12 @@ def issue(
     **fields: Any,
 ) -> tuple[str, Token]:
     """A new token of this kind; returns the value (shown once) and its row."""
-    value = f"{_PREFIXES[(provider, kind)]}-{secrets.token_urlsafe(32)}"
+    if provider == Provider.MICROSOFT and kind == Token.Kind.ACCESS:
+        value = _microsoft_access_token(
+            client=client, person=person, tenant=tenant or (person.tenant if person else None), scopes=scopes
+        )
+    else:
+        value = f"{_PREFIXES[(provider, kind)]}-{secrets.token_urlsafe(32)}"
     if seconds is None:
         seconds = {Token.Kind.CODE: CODE_SECONDS, Token.Kind.ACCESS: ACCESS_TOKEN_SECONDS}.get(
             kind, REFRESH_TOKEN_DAYS * 86400
@@ -86,6 +90,32 @@ def issue_code(
         offline=offline,
     )
     return value
+
+
+def _microsoft_access_token(
+    *, client: OAuthClient, person: Person | None, tenant: Tenant | None, scopes: list[str]
+) -> str:
+    """Entra issues Graph access tokens as JWTs: delegated ones carry `scp`, application ones `roles`.
+    Clients may read the claims (an admin-consent check does); only Graph validates the signature."""
+    key = signing_key()
+    now = int(time.time())
+    tid = tenant.external_id if tenant else ""
+    claims: dict[str, Any] = {
+        "aud": "https://graph.microsoft.com",
+        "iss": f"https://sts.windows.net/{tid}/",
+        "iat": now,
+        "nbf": now,
+        "exp": now + ACCESS_TOKEN_SECONDS,
+        "tid": tid,
+        "appid": client.client_id,
+        "ver": "1.0",
+        "uti": secrets.token_urlsafe(16),
+    }
+    if person is not None:
+        claims.update(oid=person.external_id, upn=person.email, scp=" ".join(scopes))
+    else:
+        claims.update(oid=client.client_id, roles=list(scopes), idtyp="app")
+    return jwt.encode(claims, key.key["private"], algorithm="RS256", headers={"kid": key.kid})
 
 
 def find(value: str, *, kind: str, provider: str) -> Token | None:

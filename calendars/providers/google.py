@@ -376,3 +376,33 @@ def _event_body(spec: EventSpec) -> dict[str, Any]:
             }
         }
     return body
+
+
+def delegation_missing_scopes(key: dict[str, Any], *, subject: str, scopes: list[str]) -> list[str]:
+    """Which of `scopes` the Workspace admin has not delegated to this service account.
+
+    Google refuses the whole token request when one scope is missing, so on a refusal each scope is
+    tried alone to name the missing ones. Raises ProviderError when Google cannot be asked at all.
+    """
+    from google.auth.transport.requests import Request
+
+    from calendars.providers.http import ProviderSession
+
+    request = Request(session=ProviderSession())
+    info = {**key, "token_uri": endpoints.google_token_url()}
+
+    def granted(wanted: list[str]) -> bool:
+        credentials = service_account.Credentials.from_service_account_info(info, scopes=wanted, subject=subject)
+        try:
+            credentials.refresh(request)
+        except google.auth.exceptions.RefreshError as error:
+            if getattr(error, "retryable", False):
+                raise ProviderError("Google's token endpoint is unavailable.", retryable=True) from None
+            return False
+        except google.auth.exceptions.TransportError:
+            raise ProviderError("Google's token endpoint cannot be reached.", retryable=True) from None
+        return True
+
+    if granted(scopes):
+        return []
+    return [scope for scope in scopes if not granted([scope])]

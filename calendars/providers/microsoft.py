@@ -412,3 +412,21 @@ class MicrosoftCalendarClient:
             self._call("DELETE", f"subscriptions/{channel.channel_id}", expect_body=False)
         except ProviderNotFound:
             return
+
+
+def consented_application_permissions(*, client_id: str, client_secret: str, tenant_id: str) -> list[str]:
+    """The application permissions the tenant's admin consented to, read from an app-only token.
+
+    Raises ProviderAuthError when the tenant has not consented (or the app is unknown to it).
+    """
+    import jwt
+
+    result = msal_application(client_id, client_secret, tenant_id).acquire_token_for_client(
+        scopes=[GRAPH_DEFAULT_SCOPE]
+    )
+    token = MicrosoftCalendarClient._token_from(result)
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise ProviderError("Microsoft returned an access token that is not a JWT.", retryable=False) from None
+    return list(claims.get("roles") or [])

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import ConnectionStatus
+from accounts.models import AuditEvent, ConnectionStatus
 from calendars.choices import AccessMode, CalendarProvider
 from calendars.models import CalendarService
 from calendars.services import calendar_service_authorize, calendar_service_connect
@@ -113,17 +113,34 @@ def test_an_invalid_domain_is_explained_on_the_form(client_for, bob, acme):
     assert response.context["adminform"].form.errors["domains"] == ["“acme..example” is not a valid domain name."]
 
 
-def test_changing_the_mode_from_the_console_goes_through_the_service(client_for, bob, acme, acme_services):
+def test_the_mode_changes_only_on_its_own_page_after_confirmation(client_for, bob, acme, acme_services):
     service = acme_services[AccessMode.READ_WRITE]
     calendar_service_authorize(service=service, credentials={"k": "v"}, granted_scopes=["email"], actor=bob)
-    response = client_for(bob).post(
+    client = client_for(bob)
+    client.post(
         reverse("admin:calendars_calendarservice_change", args=[service.pk]),
         {"access_mode": AccessMode.FREE_BUSY, "domains": "acme.example"},
     )
+    service.refresh_from_db()
+    assert service.access_mode == AccessMode.READ_WRITE  # not editable on the change form
+    url = reverse("admin:calendars_calendarservice_access_mode", args=[service.pk])
+    page = client.get(url).content.decode()
+    assert "Drops the provider authorization" in page and "Leaves events already booked as they are" in page
+    unconfirmed = client.post(url, {"access_mode": AccessMode.FREE_BUSY})
+    assert unconfirmed.status_code == 200
+    service.refresh_from_db()
+    assert service.access_mode == AccessMode.READ_WRITE
+    response = client.post(url, {"access_mode": AccessMode.FREE_BUSY, "confirm": "on"})
     assert response.status_code == 302
     service.refresh_from_db()
-    assert service.access_mode == AccessMode.FREE_BUSY
-    assert service.credentials is None
+    assert service.access_mode == AccessMode.FREE_BUSY and service.credentials is None
+    assert service.status == "pending"
+    assert AuditEvent.objects.filter(action="updated", changes__access_mode=["read_write", "free_busy"]).exists()
+
+
+def test_the_mode_page_is_not_reachable_by_an_outsider(client_for, charlie, globex, acme_services):
+    url = reverse("admin:calendars_calendarservice_access_mode", args=[acme_services[AccessMode.READ_WRITE].pk])
+    assert client_for(charlie).get(url).status_code == 404
 
 
 def test_the_disconnect_action_releases_the_domains(client_for, bob, acme_services):
