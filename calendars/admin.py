@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -319,7 +320,9 @@ class CalendarServiceAdmin(ConnectionAdmin):
                 "client_id": client_id,
                 "scope": GRAPH_DEFAULT_SCOPE,
                 "state": state,
-                "redirect_uri": request.build_absolute_uri(reverse("admin:calendars_microsoft_callback")),
+                # Microsoft matches the registered redirect URI exactly: the canonical address, not
+                # whichever host name this request came in on.
+                "redirect_uri": settings.SITE_URL + reverse("admin:calendars_microsoft_callback"),
             }
         )
         return HttpResponseRedirect(f"{endpoints.url('MICROSOFT_LOGIN_URL')}/organizations/v2.0/adminconsent?{query}")
