@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import Organization, Role, User
@@ -21,6 +22,13 @@ from calendars.services import calendar_service_connect
 pytest_plugins = ["sandbox.testing", "tests.browser"]
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Every test starts with an empty cache: allauth's sign-in rate limits (per IP, and every test
+    signs in from 127.0.0.1) and used TOTP codes live there."""
+    cache.clear()
 
 
 def make_user(email: str, name: str = "") -> User:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -56,3 +59,16 @@ def organization_owner_count(*, organization: Organization) -> int:
 
 def user_has_console_role(*, user: User) -> bool:
     return Membership.objects.filter(user=user, role__in=Role.administering()).exists()
+
+
+def staff_second_factor_missing(user: User) -> bool:
+    """A staff account that must set up a second factor before the IT-admin console opens to it.
+
+    allauth asks every account that has an authenticator for it at sign-in, so having one is enough.
+    """
+    return (
+        settings.STAFF_MFA_REQUIRED
+        and user.is_authenticated
+        and user.is_staff
+        and not is_mfa_enabled(user, [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN])
+    )

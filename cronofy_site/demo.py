@@ -17,17 +17,17 @@ from django.db import transaction
 from accounts.models import Application, Organization, Role, User
 from accounts.oauth import application_create, application_set_secret, tokens_issue_for
 from accounts.services import membership_set, organization_create, user_create
-from calendars.choices import AccessMode, CalendarProvider, ProfileProviderName, profile_provider_name
+from calendars.choices import AccessMode, CalendarProvider
 from calendars.models import CalendarService
 from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar
 from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import calendar_service_for_email
 from calendars.services import (
-    calendar_profile_connect,
     calendar_profile_save_calendars,
     calendar_service_authorize,
     calendar_service_connect,
+    calendar_service_provision,
 )
 from conferencing.models import ConferencingProvider, ConferencingService
 from conferencing.services import conferencing_service_connect
@@ -250,20 +250,11 @@ def _connect_organizations_through_the_sandbox() -> None:
                 external_id=tenant.external_id,
                 actor=None,
             )
-        for user in User.objects.filter(email__iendswith=f"@{domain}"):
-            person = Person.objects.filter(email__iexact=user.email).first()
+        for profile in calendar_service_provision(service=service):
+            person = Person.objects.filter(email__iexact=profile.profile_name).prefetch_related("calendars").first()
             if person is None:
                 continue
-            provider_name = profile_provider_name(platform=service.provider, access_mode=service.access_mode)
-            workspace_service = "gsuite" if service.provider == CalendarProvider.GOOGLE else "office365"
-            profile = calendar_profile_connect(
-                user=user,
-                provider_name=provider_name,
-                provider_service=workspace_service if service.access_mode == AccessMode.READ_WRITE else provider_name,
-                profile_name=user.email,
-                provider_account_id=person.external_id,
-                calendar_service=service,
-            )
+            # What the first sync will list, at once, so that `seed_demo --json` can print calendar ids.
             calendar_profile_save_calendars(
                 profile=profile,
                 calendars=[
@@ -279,6 +270,4 @@ def _connect_organizations_through_the_sandbox() -> None:
                 ],
             )
     for service in CalendarService.objects.filter(access_mode=AccessMode.NO_ACCESS, status="active"):
-        for domain in service.domain_names:
-            for user in User.objects.filter(email__iendswith=f"@{domain}"):
-                calendar_profile_connect(user=user, provider_name=ProfileProviderName.CRONOFY, profile_name=user.email)
+        calendar_service_provision(service=service)

@@ -185,6 +185,10 @@ ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", "Scheduling")
+# The IT-admin console holds organizations' provider grants: staff need a second factor (an
+# authenticator app, or a security key) before it opens. On unless DEBUG, so the demo stays one click.
+STAFF_MFA_REQUIRED = envbool("STAFF_MFA_REQUIRED", not DEBUG)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

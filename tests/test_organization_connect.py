@@ -15,6 +15,7 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
+from django_q.models import Schedule
 
 from accounts.models import AuditEvent, ConnectionStatus, Organization, Role
 from accounts.services import membership_set, organization_create
@@ -22,8 +23,9 @@ from calendars.choices import AccessMode, CalendarProvider, ProfileProviderName,
 from calendars.models import CalendarProfile, CalendarService
 from calendars.scopes import Flow, requested_scopes
 from calendars.services import calendar_service_connect
+from calendars.tasks import profile_first_sync
 from conftest import make_user
-from sandbox.models import AdminConsent, DelegationGrant
+from sandbox.models import AdminConsent, DelegationGrant, Fault, Provider
 from tests.e2e import hidden_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -358,3 +360,31 @@ def test_switching_mode_drops_the_grant_and_waits_for_the_new_one(
     alice.refresh_from_db()
     assert (alice.provider_name, alice.status) == (ProfileProviderName.GOOGLE_FREE_BUSY, ProfileStatus.CONNECTED)
     assert CalendarProfile.objects.filter(user=acme_people["alice"]).count() == 1  # the same profile, relinked
+
+
+def test_a_provider_outage_during_the_first_sync_defers_it_and_loses_nothing(
+    world, google_service_account, client_for, acme_people, acme, bob
+):
+    outage = Fault.objects.create(
+        provider=Provider.GOOGLE,
+        operation="calendar.calendarList.list",
+        kind=Fault.Kind.UNAVAILABLE,
+        times=0,
+        retry_after=0,
+    )
+    service = google_service(acme, bob)
+    delegate(
+        world,
+        google_service_account,
+        requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE),
+    )
+    assert upload_key(client_for(bob), service, google_service_account).status_code == 302
+
+    alice = CalendarProfile.objects.get(user=acme_people["alice"])
+    assert alice.status == ProfileStatus.CONNECTED and not alice.calendars.exists()
+    retry = Schedule.objects.get(func="calendars.tasks.profile_first_sync", args=f"({alice.pk}, 2)")
+    assert retry.schedule_type == Schedule.ONCE
+
+    outage.delete()
+    profile_first_sync(alice.pk, 2)  # what the worker runs when the retry is due
+    assert [c.provider_calendar_id for c in alice.calendars.all()] == ["alice@acme.example"]
