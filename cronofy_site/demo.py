@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Application, Organization, Role, User
-from accounts.oauth import application_create, application_set_secret, tokens_issue_for
+from accounts.oauth import application_create, application_set_secret, application_update, tokens_issue_for
 from accounts.services import membership_set, organization_create, user_create
 from calendars.choices import AccessMode, CalendarProvider
 from calendars.models import CalendarService
@@ -187,6 +189,46 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
     return summary
 
 
+def demo_integrator_application() -> Application | None:
+    return Application.objects.select_related("client").filter(name=DEMO_APPLICATION).first()
+
+
+def demo_integrator_redirect_uri() -> str:
+    return f"{settings.SITE_URL}/demo-integrator/callback"
+
+
+def demo_integrator_walkthrough(*, code: str = "") -> dict[str, str] | None:
+    """What the demo's integrator page shows: where to send a person to connect a calendar, and the
+    token request that exchanges the code it gets back. None before the demo is seeded."""
+    application = demo_integrator_application()
+    if application is None:
+        return None
+    redirect_uri = demo_integrator_redirect_uri()
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": application.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": "read_account list_calendars read_events create_event delete_event free_busy_write",
+            "state": "demo",
+        }
+    )
+    token_request = {
+        "client_id": application.client_id,
+        "client_secret": _demo_secret(),
+        "grant_type": "authorization_code",
+        "code": code or "<code>",
+        "redirect_uri": redirect_uri,
+    }
+    return {
+        "authorize_url": f"{settings.SITE_URL}/oauth/authorize?{query}",
+        "token_command": (
+            f"curl -s -X POST {settings.SITE_URL}/oauth/token -H 'Content-Type: application/json' "
+            f"-d '{json.dumps(token_request)}'"
+        ),
+    }
+
+
 def _demo_secret() -> str:
     # Derived, so every seeding prints the same secret (it is stored hashed and cannot be read back).
     return hmac.new(settings.SECRET_KEY.encode(), b"demo-integrator-secret", hashlib.sha256).hexdigest()
@@ -195,11 +237,18 @@ def _demo_secret() -> str:
 def _demo_integrator(summary: DemoSummary) -> dict[str, object]:
     """A demo integrator application, and for each demo person ready tokens with every scope, as a
     developer dashboard would hand them out."""
-    redirect_uri = f"{settings.SITE_URL}/demo-integrator/callback"
-    application = Application.objects.select_related("client").filter(name=DEMO_APPLICATION).first()
+    redirect_uri = demo_integrator_redirect_uri()
+    application = demo_integrator_application()
     if application is None:
         application, _ = application_create(
             name=DEMO_APPLICATION, redirect_uris=[redirect_uri], offered_access_modes=list(AccessMode.values)
+        )
+    else:  # SITE_URL may have changed since the last seeding
+        application_update(
+            application=application,
+            redirect_uris=[redirect_uri],
+            offered_access_modes=list(AccessMode.values),
+            actor=None,
         )
     application_set_secret(application=application, secret=_demo_secret())
     for entry in summary.users:
@@ -226,7 +275,7 @@ def _connect_organizations_through_the_sandbox() -> None:
         if not service.policy.needs_provider_authorization:
             continue
         domain = service.domain_names[0]
-        tenant = next((t for t in Tenant.objects.all() if domain in t.domains), None)
+        tenant = next((t for t in Tenant.objects.all() if t.provider == service.provider and domain in t.domains), None)
         if tenant is None:
             continue
         scopes = requested_scopes(

@@ -24,4 +24,7 @@ urlpatterns = [
 ]
 
 if settings.SANDBOX_ENABLED:
-    urlpatterns.append(path("sandbox/", include("sandbox.urls")))
+    urlpatterns += [
+        path("sandbox/", include("sandbox.urls")),
+        path("demo-integrator/callback", views.demo_integrator_callback, name="demo-integrator-callback"),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -11,7 +12,32 @@ from django.views.decorators.http import require_GET
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    walkthrough = None
+    if settings.SANDBOX_ENABLED:
+        from cronofy_site.demo import demo_integrator_walkthrough
+
+        walkthrough = demo_integrator_walkthrough()
+    return render(request, "home.html", {"walkthrough": walkthrough})
+
+
+@never_cache
+@require_GET
+def demo_integrator_callback(request: HttpRequest) -> HttpResponse:
+    """Where the demo's integrator application gets people back: shows the code, or why there is none,
+    and the token request an integrator's server would make next. Served only with the sandbox on."""
+    from cronofy_site.demo import demo_integrator_walkthrough
+
+    code = request.GET.get("code", "")
+    return render(
+        request,
+        "demo_integrator.html",
+        {
+            "code": code,
+            "state": request.GET.get("state", ""),
+            "error": request.GET.get("error", ""),
+            "walkthrough": demo_integrator_walkthrough(code=code),
+        },
+    )
 
 
 @never_cache

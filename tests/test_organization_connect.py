@@ -312,6 +312,13 @@ def test_the_consent_callback_belongs_to_the_admin_who_started_it(client_for, co
     assert client_for(bob).get(f"{callback.path}?{callback.query}").status_code == 403
     forged = re.sub(r"state=[^&]+", "state=forged", callback.query)
     assert client_for(contoso["olga"]).get(f"{callback.path}?{forged}").status_code == 403
+    # The tenant comes back in the query; one Microsoft does not know is refused, readably.
+    unknown = re.sub(r"tenant=[^&]+", "tenant=not-a-tenant", callback.query)
+    response = client_for(contoso["olga"]).get(f"{callback.path}?{unknown}")
+    assert response.status_code == 302
+    assert "Microsoft does not know the tenant “not-a-tenant”" in " ".join(
+        str(m) for m in get_messages(response.wsgi_request)
+    )
     service.refresh_from_db()
     assert service.status == ConnectionStatus.PENDING
 

@@ -80,3 +80,17 @@ def test_the_demo_integrator_and_its_tokens_work(client):
         },
     )
     assert refreshed.status_code == 200
+
+
+def test_the_demo_integrator_page_shows_the_token_request_for_its_code(client, settings):
+    demo = seed_json()
+    home = client.get("/").content.decode()
+    assert "/oauth/authorize?response_type=code&amp;client_id=" + demo["integrator"]["client_id"] in home
+
+    page = client.get("/demo-integrator/callback", {"code": "abc123", "state": "demo"}).content.decode()
+    assert "code=abc123" in page
+    assert demo["integrator"]["client_secret"] in page
+    assert "&quot;redirect_uri&quot;: &quot;" + demo["integrator"]["redirect_uri"] in page
+
+    declined = client.get("/demo-integrator/callback", {"error": "access_denied"}).content.decode()
+    assert "the person declined (<code>error=access_denied</code>)" in declined

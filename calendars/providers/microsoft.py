@@ -67,13 +67,20 @@ AUTH_ERRORS = {"invalid_grant", "interaction_required", "consent_required", "una
 
 def msal_application(client_id: str, client_secret: str, tenant: str) -> msal.ConfidentialClientApplication:
     """An MSAL confidential client whose HTTP goes through our seam (timeouts, sandbox routing)."""
-    return msal.ConfidentialClientApplication(
-        client_id,
-        client_credential=client_secret,
-        authority=f"{endpoints.microsoft_authority_host()}/{tenant}",
-        http_client=ProviderSession(endpoints.microsoft_login_routes()),
-        instance_discovery=False,
-    )
+    try:
+        return msal.ConfidentialClientApplication(
+            client_id,
+            client_credential=client_secret,
+            authority=f"{endpoints.microsoft_authority_host()}/{tenant}",
+            http_client=ProviderSession(endpoints.microsoft_login_routes()),
+            instance_discovery=False,
+        )
+    except ValueError:
+        # MSAL reads the tenant's OpenID configuration first; a 4xx there (AADSTS90002, an unknown
+        # tenant) comes out as ValueError.
+        raise ProviderAuthError(f"Microsoft does not know the tenant “{tenant}”.") from None
+    except (requests.RequestException, RuntimeError):
+        raise ProviderError("Microsoft's sign-in service cannot be reached.", retryable=True) from None
 
 
 def _graph_scopes(scopes: list[str]) -> list[str]:
