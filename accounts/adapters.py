@@ -14,8 +14,29 @@ from django.urls import reverse
 
 from accounts.consent import consent_end, pending_consent
 
+# allauth's notices that a consent flow makes redundant: the consent pages say what is happening, and
+# the notices would otherwise surface later on whatever page of ours the person opens next.
+NOTICES_SILENT_DURING_CONSENT = ("socialaccount/messages/", "account/messages/logged_in", "account/messages/logged_out")
+
 
 class AccountAdapter(DefaultAccountAdapter):
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict[str, Any] | None = None,
+        extra_tags: str = "",
+        message: str | None = None,
+    ) -> None:
+        if (
+            message_template
+            and message_template.startswith(NOTICES_SILENT_DURING_CONSENT)
+            and pending_consent(request) is not None
+        ):
+            return
+        super().add_message(request, level, message_template, message_context, extra_tags, message)
+
     def get_email_verification_redirect_url(self, email_address: Any) -> str | None:
         consent = pending_consent(self.request)
         if consent is not None:

@@ -126,6 +126,8 @@ def test_a_person_connects_in_the_mode_they_choose_and_the_provider_is_asked_for
     assert profile.credentials["refresh_token"]
     assert profile.credentials["access_token"]
     assert [calendar.is_primary for calendar in profile.calendars.all()] == [True]  # listed by the first sync
+    # allauth's own notices ("signed in", "account connected") do not trail the person onto our next page.
+    assert 'class="messages"' not in browser.go("GET", "/").text
 
 
 def test_a_person_who_unticks_a_scope_at_google_gets_a_profile_that_says_so(live_server, integrator, people):
