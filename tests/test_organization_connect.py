@@ -60,6 +60,11 @@ def delegate(world, account, scopes: list[str]) -> None:
     )
 
 
+def delegate_mode(world, account, mode: str) -> None:
+    """Exactly what the mode needs, as the key page lists it."""
+    delegate(world, account, requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=mode))
+
+
 def upload_key(client, service: CalendarService, account, test_user: str = "alice@acme.example"):
     key_file = SimpleUploadedFile("key.json", json.dumps(account.key).encode(), content_type="application/json")
     return client.post(
@@ -135,11 +140,7 @@ def test_a_free_busy_delegation_does_not_need_the_full_calendar_scope(
     world, google_service_account, client_for, acme_people, acme, bob
 ):
     service = google_service(acme, bob, AccessMode.FREE_BUSY)
-    delegate(
-        world,
-        google_service_account,
-        requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.FREE_BUSY),
-    )
+    delegate_mode(world, google_service_account, AccessMode.FREE_BUSY)
     assert upload_key(client_for(bob), service, google_service_account).status_code == 302
     alice = CalendarProfile.objects.get(user=acme_people["alice"])
     assert alice.provider_name == ProfileProviderName.GOOGLE_FREE_BUSY
@@ -178,11 +179,7 @@ def test_an_admin_of_another_organization_cannot_authorize_the_service(
     world, google_service_account, client_for, acme_people, acme, bob, charlie
 ):
     service = google_service(acme, bob)
-    delegate(
-        world,
-        google_service_account,
-        requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE),
-    )
+    delegate_mode(world, google_service_account, AccessMode.READ_WRITE)
     outsider = client_for(charlie)
     assert outsider.get(reverse("admin:calendars_calendarservice_authorize_google", args=[service.pk])).status_code in (
         302,
@@ -332,11 +329,7 @@ def test_switching_mode_drops_the_grant_and_waits_for_the_new_one(
     world, google_service_account, client_for, acme_people, acme, bob
 ):
     service = google_service(acme, bob)
-    delegate(
-        world,
-        google_service_account,
-        requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE),
-    )
+    delegate_mode(world, google_service_account, AccessMode.READ_WRITE)
     client = client_for(bob)
     assert upload_key(client, service, google_service_account).status_code == 302
 
@@ -358,11 +351,7 @@ def test_switching_mode_drops_the_grant_and_waits_for_the_new_one(
     assert (alice.provider_name, alice.status) == (ProfileProviderName.GOOGLE_FREE_BUSY, ProfileStatus.RELINK_REQUIRED)
 
     # The Workspace admin narrows the delegation; the same key is uploaded again for the new mode.
-    delegate(
-        world,
-        google_service_account,
-        requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.FREE_BUSY),
-    )
+    delegate_mode(world, google_service_account, AccessMode.FREE_BUSY)
     assert upload_key(client, service, google_service_account).status_code == 302
     alice.refresh_from_db()
     assert (alice.provider_name, alice.status) == (ProfileProviderName.GOOGLE_FREE_BUSY, ProfileStatus.CONNECTED)
@@ -380,11 +369,7 @@ def test_a_provider_outage_during_the_first_sync_defers_it_and_loses_nothing(
         retry_after=0,
     )
     service = google_service(acme, bob)
-    delegate(
-        world,
-        google_service_account,
-        requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE),
-    )
+    delegate_mode(world, google_service_account, AccessMode.READ_WRITE)
     assert upload_key(client_for(bob), service, google_service_account).status_code == 302
 
     alice = CalendarProfile.objects.get(user=acme_people["alice"])
