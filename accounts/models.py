@@ -308,6 +308,9 @@ class Application(models.Model):
         editable=False,
         help_text="SHA-256 of the client secret: app-level API calls authenticate with one indexed lookup.",
     )
+    # Push notifications to the integrator are signed with the secret itself (Cronofy-HMAC-SHA256),
+    # so it is also kept, encrypted like every other secret.
+    signing_secret = EncryptedJSONField(null=True, blank=True)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -80,7 +80,12 @@ def application_create(
     client.full_clean()
     client.save()
     application = Application.objects.create(
-        client=client, name=name, offered_access_modes=list(modes), secret_digest=_digest(secret), created_by=actor
+        client=client,
+        name=name,
+        offered_access_modes=list(modes),
+        secret_digest=_digest(secret),
+        signing_secret=secret,
+        created_by=actor,
     )
     audit_record(
         actor=actor,
@@ -118,7 +123,8 @@ def application_set_secret(*, application: Application, secret: str) -> Applicat
     application.client.set_secret(secret)
     application.client.save(update_fields=["secret"])
     application.secret_digest = _digest(secret)
-    application.save(update_fields=["secret_digest"])
+    application.signing_secret = secret
+    application.save(update_fields=["secret_digest", "signing_secret"])
     return application
 
 

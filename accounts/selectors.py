@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import MAX_ORGANIZATION_DEPTH, Membership, Organization, Role, User
+from accounts.models import MAX_ORGANIZATION_DEPTH, Grant, Membership, Organization, Role, User
 
 
 def administered_organization_ids(*, user: User) -> frozenset[int]:
@@ -71,4 +71,12 @@ def staff_second_factor_missing(user: User) -> bool:
         and user.is_authenticated
         and user.is_staff
         and not is_mfa_enabled(user, [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN])
+    )
+
+
+def user_has_granted_scope(*, user_id: int, scope: str) -> bool:
+    """Whether any live grant of the account includes `scope` (grants hold scopes expanded)."""
+    return any(
+        scope in scopes
+        for scopes in Grant.objects.filter(user_id=user_id, revoked_at__isnull=True).values_list("scopes", flat=True)
     )

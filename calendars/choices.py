@@ -27,6 +27,15 @@ class ProfileProviderName(models.TextChoices):
     CRONOFY = "cronofy", "Hosted calendar (No Access)"
 
 
+class BusyStatus(models.TextChoices):
+    """How an external event affects availability (Cronofy's free_busy_status)."""
+
+    BUSY = "busy", "Busy"
+    TENTATIVE = "tentative", "Tentative"
+    FREE = "free", "Free"
+    UNKNOWN = "unknown", "Unknown"
+
+
 class ProfileStatus(models.TextChoices):
     CONNECTED = "connected", "Connected"
     RELINK_REQUIRED = "relink_required", "Relink required"

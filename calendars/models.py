@@ -11,6 +11,7 @@ from calendars.choices import (
     PLATFORM_BY_PROVIDER_NAME,
     PROVIDER_NAMES_BY_ACCESS_MODE,
     AccessMode,
+    BusyStatus,
     CalendarProvider,
     ProfileProviderName,
     ProfileStatus,
@@ -201,8 +202,21 @@ class Calendar(models.Model):
     is_readonly = models.BooleanField(default=False)
     is_deleted = models.BooleanField(default=False)
     integrated_conferencing_available = models.BooleanField(default=False)
+    time_zone = models.CharField(max_length=64, default="Etc/UTC", help_text="The calendar's own time zone.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Sync state. The cursor is Google's nextSyncToken or Graph's deltaLink: where the next
+    # incremental round continues. A full round lists the whole window and resets it.
+    sync_cursor = models.TextField(blank=True)
+    sync_window_start = models.DateTimeField(null=True, blank=True)
+    sync_window_end = models.DateTimeField(null=True, blank=True)
+    full_synced_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True, help_text="The last successful sync round.")
+    sync_error = models.TextField(blank=True)
+    sync_pending = models.BooleanField(
+        default=False, help_text="A push notification asked for a sync that has not started yet."
+    )
 
     class Meta:
         ordering = ["-is_primary", "name"]
@@ -212,3 +226,187 @@ class Calendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_hosted(self) -> bool:
+        return self.provider_calendar_id.startswith("hosted:")
+
+
+class BusyPeriod(models.Model):
+    """One occurrence of an external event, as far as availability is concerned: when, and how busy.
+
+    This is all that is kept for Free/Busy profiles, and all the availability code reads. There is
+    deliberately no column that could hold a title, description, location or attendee; the provider's
+    event id is opaque. Transparent and declined events are kept as `free`.
+    """
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="busy_periods")
+    provider_event_id = models.CharField(max_length=1024)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    all_day = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=BusyStatus.choices)
+    series_id = models.CharField(max_length=1024, blank=True, help_text="The provider's id of the recurring series.")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "provider_event_id"], name="busy_period_once_per_event"),
+        ]
+        indexes = [models.Index(fields=["calendar", "start"], name="busy_period_by_start")]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.start:%Y-%m-%d %H:%M} to {self.end:%H:%M}"
+
+
+class ExternalEventDetail(models.Model):
+    """Title, description, location and attendees of an external event: kept only for Read-Write
+    profiles whose account granted an application `read_events`, and only ever written by the sync of
+    such a profile. Free/Busy and No Access code never reads or writes this table."""
+
+    busy_period = models.OneToOneField(BusyPeriod, on_delete=models.CASCADE, primary_key=True, related_name="detail")
+    summary = models.TextField(blank=True)
+    description = models.TextField(blank=True)
+    location = models.TextField(blank=True)
+    organizer_email = models.CharField(max_length=254, blank=True)
+    join_url = models.URLField(max_length=2000, blank=True)
+    attendees = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return self.summary or "(no title)"
+
+
+class ProviderWatch(models.Model):
+    """A push subscription at the provider that tells us when to sync: a Google watch channel on one
+    calendar, or a Graph subscription on a mailbox's events (then `calendar` is empty and every
+    calendar of the profile syncs). The token the provider echoes back is kept only as a digest."""
+
+    profile = models.ForeignKey(CalendarProfile, on_delete=models.CASCADE, related_name="watches")
+    calendar = models.ForeignKey(Calendar, null=True, blank=True, on_delete=models.CASCADE, related_name="watches")
+    provider = models.CharField(max_length=16, choices=CalendarProvider.choices)
+    channel_id = models.CharField(max_length=200, unique=True)
+    resource_id = models.CharField(max_length=500, blank=True)
+    token_digest = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    renewed_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["stopped_at", "expires_at"], name="watch_by_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} watch {self.channel_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.stopped_at is None
+
+
+#
+# Managed availability: what No Access profiles' availability is made of, and what any person may add
+#
+
+
+class AvailabilityRule(models.Model):
+    """A person's recurring weekly hours (Cronofy's Managed Availability), in their own time zone, so
+    that 9:00 stays 9:00 across daylight-saving changes. `calendar_ids` name the calendars whose busy
+    periods count against it (all the person's calendars when empty)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="availability_rules")
+    rule_id = models.CharField(max_length=200, verbose_name="availability rule id")
+    tzid = models.CharField(max_length=64)
+    calendar_ids = models.JSONField(default=list, blank=True)
+    weekly_periods = models.JSONField(
+        default=list, help_text='[{"day": "monday", "start_time": "09:00", "end_time": "17:00"}]'
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "rule_id"]
+        constraints = [models.UniqueConstraint(fields=["user", "rule_id"], name="availability_rule_once_per_user")]
+
+    def __str__(self) -> str:
+        return self.rule_id
+
+
+class AvailablePeriod(models.Model):
+    """A one-off span in which a person is available (Cronofy's available periods)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="available_periods")
+    period_id = models.CharField(max_length=200, verbose_name="available period id")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "period_id"], name="available_period_once_per_user"),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="available_period_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.period_id
+
+
+#
+# Push notifications to integrators (Cronofy's channels)
+#
+
+
+class Channel(models.Model):
+    """An integrator's push notification channel for one account (`POST /v1/channels`)."""
+
+    public_id = PublicIdField(prefix="chn", verbose_name="channel id")
+    grant = models.ForeignKey("accounts.Grant", on_delete=models.CASCADE, related_name="channels")
+    callback_url = models.URLField(max_length=2000)
+    only_managed = models.BooleanField(default=False)
+    calendar_ids = models.JSONField(default=list, blank=True, help_text="Only changes to these calendars, if any.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    def as_cronofy(self) -> dict[str, object]:
+        filters: dict[str, object] = {}
+        if self.calendar_ids:
+            filters["calendar_ids"] = list(self.calendar_ids)
+        if self.only_managed:
+            filters["only_managed"] = True
+        return {"channel_id": self.public_id, "callback_url": self.callback_url, "filters": filters}
+
+
+class NotificationKind(models.TextChoices):
+    VERIFICATION = "verification", "Verification"
+    CHANGE = "change", "Change"
+    PROFILE_DISCONNECTED = "profile_disconnected", "Profile disconnected"
+    PROFILE_INITIAL_SYNC_COMPLETED = "profile_initial_sync_completed", "Profile initial sync completed"
+
+
+class ChannelNotification(models.Model):
+    """One notification for a channel, stored before it is sent: a task posts it, signed, and tries
+    again with growing pauses until the integrator answers 2xx or the attempts run out."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40, choices=NotificationKind.choices)
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after the last attempt.")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["delivered_at", "failed_at", "next_attempt_at"], name="notification_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.channel}"

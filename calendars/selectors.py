@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import datetime
+from typing import Any
 
-from calendars.models import CalendarProfile, CalendarService, CalendarServiceDomain
+from django.db.models import Case, CharField, F, QuerySet, Value, When
+
+from calendars.choices import BusyStatus, ProfileStatus
+from calendars.models import BusyPeriod, Calendar, CalendarProfile, CalendarService, CalendarServiceDomain
 from cronofy_site.lib.domains import email_domain
 
 
@@ -32,3 +36,46 @@ def calendar_service_for_email(*, email: str) -> CalendarService | None:
 
 def calendar_profiles_of_user(*, user_id: int) -> QuerySet[CalendarProfile]:
     return CalendarProfile.objects.filter(user_id=user_id).select_related("calendar_service", "organization")
+
+
+def calendars_of_user(*, user_id: int, calendar_ids: list[str] | None = None) -> QuerySet[Calendar]:
+    """The account's live calendars (of connected or relink-waiting profiles), optionally some of them."""
+    calendars = Calendar.objects.filter(profile__user_id=user_id, is_deleted=False).exclude(
+        profile__status=ProfileStatus.DISCONNECTED
+    )
+    if calendar_ids:
+        calendars = calendars.filter(public_id__in=calendar_ids)
+    return calendars
+
+
+def free_busy_rows(*, calendars: QuerySet[Calendar], start: datetime, end: datetime, include_managed: bool) -> QuerySet:
+    """Busy periods overlapping [start, end) of these calendars, with the managed events on them when
+    asked, as one ordered query (so it pages in the database): tuples of calendar id, start, end,
+    all-day, status and the calendar's time zone."""
+    busy = _free_busy_columns(
+        BusyPeriod.objects.filter(calendar__in=calendars, start__lt=end, end__gt=start), status=F("status")
+    )
+    if include_managed:
+        from bookings.models import ManagedEvent, Transparency
+
+        managed = _free_busy_columns(
+            ManagedEvent.objects.filter(calendar__in=calendars, deleted_at__isnull=True, start__lt=end, end__gt=start),
+            status=Case(
+                When(transparency=Transparency.TRANSPARENT, then=Value(BusyStatus.FREE)),
+                default=Value(BusyStatus.BUSY),
+                output_field=CharField(),
+            ),
+        )
+        busy = busy.union(managed, all=True)
+    return busy.order_by("fb_start", "fb_end", "fb_calendar")
+
+
+def _free_busy_columns(rows: QuerySet, *, status: Any) -> QuerySet:
+    return rows.annotate(
+        fb_calendar=F("calendar__public_id"),
+        fb_start=F("start"),
+        fb_end=F("end"),
+        fb_all_day=F("all_day"),
+        fb_status=status,
+        fb_zone=F("calendar__time_zone"),
+    ).values_list("fb_calendar", "fb_start", "fb_end", "fb_all_day", "fb_status", "fb_zone")

@@ -25,7 +25,14 @@ from calendars.choices import (
     ProfileStatus,
     profile_provider_name,
 )
-from calendars.models import Calendar, CalendarProfile, CalendarService, CalendarServiceDomain
+from calendars.models import (
+    BusyPeriod,
+    Calendar,
+    CalendarProfile,
+    CalendarService,
+    CalendarServiceDomain,
+    ProviderWatch,
+)
 from calendars.providers.base import ProviderCalendar
 from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import calendar_domains_claimed_elsewhere
@@ -193,9 +200,13 @@ def calendar_service_disconnect(*, service: CalendarService, actor: User | None)
     organization_connection_disconnect(connection=service, actor=actor)
     now = timezone.now()
     service.domain_claims.filter(released_at__isnull=True).update(released_at=now)
+    profiles = list(service.profiles.exclude(status=ProfileStatus.DISCONNECTED))
     service.profiles.exclude(status=ProfileStatus.DISCONNECTED).update(
         status=ProfileStatus.DISCONNECTED, disconnected_at=now, updated_at=now
     )
+    # The grant is gone, so the provider cannot be asked to stop its push subscriptions: they are
+    # refused here until they expire.
+    _forget_synced_data(profiles=profiles)
     return service
 
 
@@ -319,16 +330,31 @@ def calendar_profile_mark_relink_required(*, profile: CalendarProfile, error: st
     return profile
 
 
-@transaction.atomic
 def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | None) -> CalendarProfile:
+    """End a profile's calendar access: its push subscriptions are stopped at the provider while its
+    credentials still work (before any transaction opens), then everything synced from it is deleted."""
+    from calendars.sync import profile_watches_stop
+
     if profile.status == ProfileStatus.DISCONNECTED:
         return profile
-    profile.status = ProfileStatus.DISCONNECTED
-    profile.credentials = None
-    profile.disconnected_at = timezone.now()
-    profile.save(update_fields=["status", "credentials", "disconnected_at", "updated_at"])
-    audit_record(actor=actor, target=profile, action="profile_disconnected")
+    profile_watches_stop(profile=profile)
+    with transaction.atomic():
+        profile.status = ProfileStatus.DISCONNECTED
+        profile.credentials = None
+        profile.disconnected_at = timezone.now()
+        profile.save(update_fields=["status", "credentials", "disconnected_at", "updated_at"])
+        _forget_synced_data(profiles=[profile])
+        audit_record(actor=actor, target=profile, action="profile_disconnected")
     return profile
+
+
+def _forget_synced_data(*, profiles: list[CalendarProfile]) -> None:
+    """What was read from a provider for these profiles goes when the access that allowed it goes."""
+    BusyPeriod.objects.filter(calendar__profile__in=profiles).delete()
+    Calendar.objects.filter(profile__in=profiles).update(
+        sync_cursor="", full_synced_at=None, synced_at=None, sync_pending=False
+    )
+    ProviderWatch.objects.filter(profile__in=profiles, stopped_at__isnull=True).update(stopped_at=timezone.now())
 
 
 @transaction.atomic
@@ -341,6 +367,7 @@ def calendar_profile_save_calendars(*, profile: CalendarProfile, calendars: list
         seen.add(item.provider_id)
         calendar = existing.get(item.provider_id) or Calendar(profile=profile, provider_calendar_id=item.provider_id)
         calendar.name = item.name[:500]
+        calendar.time_zone = item.time_zone or "Etc/UTC"
         calendar.is_primary = item.is_primary
         calendar.is_readonly = item.is_readonly or not profile.policy.writes_events_natively
         calendar.is_deleted = False
@@ -518,7 +545,11 @@ def calendar_service_change_mode(*, service: CalendarService, access_mode: str, 
         else profile_provider_name(platform=service.provider, access_mode=access_mode)
     )
     waiting = ProfileStatus.CONNECTED if access_mode == AccessMode.NO_ACCESS else ProfileStatus.RELINK_REQUIRED
-    for profile in service.profiles.exclude(status=ProfileStatus.DISCONNECTED):
+    profiles = list(service.profiles.exclude(status=ProfileStatus.DISCONNECTED))
+    # The old mode's grant is gone: nothing read under it is kept (event details go with their busy
+    # periods), and the new authorization starts with a full sync.
+    _forget_synced_data(profiles=profiles)
+    for profile in profiles:
         profile.access_mode, profile.provider_name, profile.status = access_mode, provider_name, waiting
         profile.provider_service = provider_name if access_mode != AccessMode.READ_WRITE else profile.provider_service
         profile.save(update_fields=["access_mode", "provider_name", "status", "provider_service", "updated_at"])

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django_q.models import Schedule
-from django_q.tasks import schedule
+from django_q.tasks import async_task, schedule
 
-from calendars.models import CalendarProfile, CalendarService
+from calendars import notifications, sync
+from calendars.models import Calendar, CalendarProfile, CalendarService
 from calendars.providers import calendar_client_for_profile
 from calendars.providers.base import ProviderAuthError, ProviderError, ProviderPermissionError
 from calendars.services import (
@@ -24,16 +25,23 @@ FIRST_SYNC_ATTEMPTS = 6
 
 
 def profile_first_sync(profile_id: int, attempt: int = 1) -> None:
-    """A newly connected profile: list its calendars (busy-period sync builds on this)."""
+    """A newly connected profile: list its calendars, sync each in full, subscribe to changes, and tell
+    the integrators the profile is ready."""
     profile = CalendarProfile.objects.filter(pk=profile_id).select_related("calendar_service").first()
-    if profile is None or not profile.is_connected or profile.platform is None:
+    if profile is None or not sync.profile_syncs(profile):
         return
     try:
         calendars = calendar_client_for_profile(profile).list_calendars()
+        calendar_profile_save_calendars(profile=profile, calendars=calendars)
+        sync.profile_sync(profile=profile, full=True)
+        profile.refresh_from_db()
+        if not profile.is_connected:
+            return
     except (ProviderAuthError, ProviderPermissionError) as error:
         # A revoked grant, or one without the scope to list calendars (a person may untick scopes at
         # Google): only the person can fix it, by connecting again.
         calendar_profile_mark_relink_required(profile=profile, error=str(error))
+        notifications.profile_disconnected_notify(profile=profile)
         return
     except ProviderError as error:
         if not error.retryable or attempt >= FIRST_SYNC_ATTEMPTS:
@@ -49,7 +57,55 @@ def profile_first_sync(profile_id: int, attempt: int = 1) -> None:
             next_run=timezone.now() + timedelta(seconds=delay),
         )
         return
-    calendar_profile_save_calendars(profile=profile, calendars=calendars)
+    notifications.profile_initial_sync_completed_notify(profile=profile)
+    _watch(profile)
+
+
+def _watch(profile: CalendarProfile) -> None:
+    """Push subscriptions make sync prompt; without them the poller still keeps it correct."""
+    try:
+        sync.profile_watches_ensure(profile=profile)
+    except ProviderError as error:
+        logger.warning("No push subscription for profile %s yet: %s", profile.public_id, error)
+
+
+def calendar_sync(calendar_id: int) -> None:
+    """A push notification or the poller asked for this calendar; an incremental round (or a full one
+    when the window is a day old or the cursor expired)."""
+    calendar = Calendar.objects.filter(pk=calendar_id).select_related("profile__calendar_service").first()
+    if calendar is None:
+        return
+    try:
+        sync.profile_sync(profile=calendar.profile, calendars=[calendar])
+    except ProviderError as error:
+        # Recorded on the calendar; the poller comes back to it.
+        logger.warning("Sync of calendar %s failed: %s", calendar.public_id, error)
+
+
+def profile_sync(profile_id: int, full: bool = False) -> None:
+    profile = CalendarProfile.objects.filter(pk=profile_id).select_related("calendar_service").first()
+    if profile is None:
+        return
+    try:
+        sync.profile_sync(profile=profile, full=full)
+    except ProviderError as error:
+        logger.warning("Sync of profile %s failed: %s", profile.public_id, error)
+
+
+def calendars_poll() -> None:
+    """Every few minutes: calendars no notification has brought up to date for a while."""
+    for calendar_id in sync.calendars_mark_sync_pending(
+        calendars=Calendar.objects.filter(pk__in=sync.calendars_due_for_polling())
+    ):
+        async_task("calendars.tasks.calendar_sync", calendar_id)
+
+
+def watches_renew() -> None:
+    """Hourly: push subscriptions close to expiry are renewed or replaced, missing ones created."""
+    for profile in CalendarProfile.objects.filter(pk__in=sync.profiles_with_watches_due()).select_related(
+        "calendar_service"
+    ):
+        _watch(profile)
 
 
 def service_provision(service_id: int) -> None:
@@ -57,3 +113,13 @@ def service_provision(service_id: int) -> None:
     service = CalendarService.objects.filter(pk=service_id).first()
     if service is not None:
         calendar_service_provision(service=service)
+
+
+def channel_notification_deliver(notification_id: int) -> None:
+    notifications.channel_notification_deliver(notification_id=notification_id)
+
+
+def channel_notifications_retry() -> None:
+    """Every minute: notifications whose next attempt is due (and any a dead worker left behind)."""
+    for notification_id in notifications.channel_notifications_due():
+        notifications.channel_notification_deliver(notification_id=notification_id)

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from accounts.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
+from calendars.api.free_busy import FreeBusyApi, FreeBusyPageApi
 from calendars.api.views import CalendarsApi
 
 urlpatterns = [
@@ -11,4 +12,6 @@ urlpatterns = [
     path("profiles", ProfilesApi.as_view(), name="api-profiles"),
     path("profiles/<str:profile_id>/revoke", ProfileRevokeApi.as_view(), name="api-profile-revoke"),
     path("calendars", CalendarsApi.as_view(), name="api-calendars"),
+    path("free_busy", FreeBusyApi.as_view(), name="api-free-busy"),
+    path("free_busy/pages/<str:token>", FreeBusyPageApi.as_view(), name="api-free-busy-page"),
 ]

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import views as consent_views
 from accounts.api import oauth as oauth_api
+from calendars import views as calendar_views
 from cronofy_site import views
 
 urlpatterns = [
@@ -21,6 +22,9 @@ urlpatterns = [
     path("oauth/token/revoke", oauth_api.revoke, name="oauth-revoke"),
     path("profiles/<str:profile_id>/relink", consent_views.profile_relink, name="profile-relink"),
     path("v1/", include("cronofy_site.api_urls")),
+    # Push notifications from the calendar providers
+    path("push/google", calendar_views.google_push, name="push-google"),
+    path("push/microsoft", calendar_views.microsoft_push, name="push-microsoft"),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import requests
 
+from calendars.choices import profile_provider_name
+from calendars.scopes import Flow, requested_scopes
+from calendars.services import calendar_profile_connect
 from conftest import PASSWORD
+from sandbox.models import Provider
+from sandbox.testing import mint, mint_refresh
 
 INTEGRATOR_REDIRECT = "https://integrator.example/callback"
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
@@ -65,3 +71,26 @@ def sandbox_authorize_query(browser: Browser) -> dict[str, list[str]]:
             if "client_id" in query:
                 return query
     raise AssertionError("No provider authorization request was made.")
+
+
+def connected_profile(world, user, person: str, mode: str = "read_write"):
+    """A profile connected as Individual Connect leaves it (tokens minted at the sandbox for the mode's
+    exact scopes), before its first sync."""
+    who = world.people[person]
+    platform = "google" if who.tenant.provider == Provider.GOOGLE else "microsoft"
+    scopes = requested_scopes(Flow.INDIVIDUAL_CONSENT, provider=platform, access_mode=mode)
+    credentials = {
+        "kind": "google_user" if platform == "google" else "microsoft_delegated",
+        "access_token": mint(world, person, scopes),
+        "refresh_token": mint_refresh(world, person, scopes),
+        "scopes": scopes,
+        "expires_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
+    return calendar_profile_connect(
+        user=user,
+        provider_name=profile_provider_name(platform=platform, access_mode=mode),
+        profile_name=who.email,
+        provider_account_id=who.external_id,
+        credentials=credentials,
+        granted_scopes=scopes,
+    )

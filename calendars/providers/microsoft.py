@@ -116,6 +116,8 @@ class MicrosoftCalendarClient:
         if self._app_only and not mailbox:
             raise ValueError("Application permissions reach a mailbox by name: give the mailbox.")
         self._user_path = f"users/{quote(mailbox)}" if self._app_only else "me"
+        # A subscription names its resource as text, where Graph expects the mailbox as written.
+        self._user_resource = f"users/{mailbox}" if self._app_only else "me"
         self._msal = msal_application(
             client_id or settings.MICROSOFT_CLIENT_ID,
             client_secret or settings.MICROSOFT_CLIENT_SECRET,
@@ -388,7 +390,7 @@ class MicrosoftCalendarClient:
         body = {
             "changeType": "created,updated,deleted",
             "notificationUrl": address,
-            "resource": f"{self._user_path}/events",
+            "resource": f"{self._user_resource}/events",
             "clientState": token,
             "expirationDateTime": expires_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         }

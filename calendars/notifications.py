@@ -1,0 +1,163 @@
+"""Services for integrators' push notification channels (Cronofy's `/v1/channels`).
+
+Every notification is a row before it is a request: the sync that noticed a change only writes rows
+and queues their delivery, so a slow or failing integrator never holds up a sync. Delivery signs the
+raw body with the application's client secret (`Cronofy-HMAC-SHA256`, base64 HMAC-SHA256) and tries
+again with growing pauses until a 2xx or the last attempt.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import requests
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from accounts.models import Grant
+from calendars.models import CalendarProfile, Channel, ChannelNotification, NotificationKind
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+DELIVERY_TIMEOUT_SECONDS = 10
+SIGNATURE_HEADER = "Cronofy-HMAC-SHA256"
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at 1 hour: about 4 hours of trying in all."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+@transaction.atomic
+def channel_create(*, grant: Grant, callback_url: str, calendar_ids: list[str], only_managed: bool) -> Channel:
+    """Open a channel for the grant's account and send it the `verification` notification."""
+    channel = Channel.objects.create(
+        grant=grant, callback_url=callback_url, calendar_ids=calendar_ids, only_managed=only_managed
+    )
+    _queue(channel, NotificationKind.VERIFICATION)
+    return channel
+
+
+def channel_close(*, channel: Channel) -> Channel:
+    """No more notifications; pending ones are dropped with it."""
+    if channel.closed_at is None:
+        channel.closed_at = timezone.now()
+        channel.save(update_fields=["closed_at"])
+        channel.notifications.filter(delivered_at__isnull=True, failed_at__isnull=True).update(
+            failed_at=channel.closed_at, last_error="The channel was closed."
+        )
+    return channel
+
+
+def _open_channels_of(user_id: int) -> list[Channel]:
+    return list(
+        Channel.objects.filter(grant__user_id=user_id, grant__revoked_at__isnull=True, closed_at__isnull=True)
+        .select_related("grant")
+        .order_by("pk")
+    )
+
+
+def _queue(channel: Channel, kind: str, **notification: object) -> ChannelNotification:
+    body = {"notification": {"type": kind, **notification}, "channel": channel.as_cronofy()}
+    row = ChannelNotification.objects.create(channel=channel, kind=kind, body=body, next_attempt_at=timezone.now())
+    transaction.on_commit(lambda: async_task("calendars.tasks.channel_notification_deliver", row.pk))
+    return row
+
+
+def _changes_since(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@transaction.atomic
+def profile_changes_notify(
+    *, profile: CalendarProfile, calendar_ids: list[str], managed: bool = False, since: datetime | None = None
+) -> list[ChannelNotification]:
+    """A `change` for each open channel of the account that watches one of these calendars.
+
+    Channels with `only_managed` hear only about events created through this system.
+    """
+    since = since or timezone.now() - timedelta(minutes=1)
+    queued = []
+    for channel in _open_channels_of(profile.user_id):
+        if channel.only_managed and not managed:
+            continue
+        if channel.calendar_ids and not set(channel.calendar_ids) & set(calendar_ids):
+            continue
+        queued.append(_queue(channel, NotificationKind.CHANGE, changes_since=_changes_since(since)))
+    return queued
+
+
+@transaction.atomic
+def profile_disconnected_notify(*, profile: CalendarProfile) -> list[ChannelNotification]:
+    return [_queue(channel, NotificationKind.PROFILE_DISCONNECTED) for channel in _open_channels_of(profile.user_id)]
+
+
+@transaction.atomic
+def profile_initial_sync_completed_notify(*, profile: CalendarProfile) -> list[ChannelNotification]:
+    return [
+        _queue(channel, NotificationKind.PROFILE_INITIAL_SYNC_COMPLETED)
+        for channel in _open_channels_of(profile.user_id)
+    ]
+
+
+def signature(*, body: bytes, secret: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def channel_notification_deliver(*, notification_id: int) -> ChannelNotification | None:
+    """Post one due notification. The row is locked while it is sent, so two workers never send it
+    twice; a failure books the next attempt, which the periodic sweep picks up."""
+    with transaction.atomic():
+        row = (
+            ChannelNotification.objects.select_for_update(skip_locked=True)
+            .select_related("channel__grant__application")
+            .filter(
+                pk=notification_id,
+                delivered_at__isnull=True,
+                failed_at__isnull=True,
+                next_attempt_at__lte=timezone.now(),
+            )
+            .first()
+        )
+        if row is None:
+            return None  # delivered, given up, not yet due, or being sent by another worker
+        body = json.dumps(row.body, separators=(",", ":")).encode()
+        secret = row.channel.grant.application.signing_secret or ""
+        headers = {"Content-Type": "application/json", "User-Agent": "Scheduling push notifications"}
+        if secret:
+            headers[SIGNATURE_HEADER] = signature(body=body, secret=secret)
+        row.attempts += 1
+        try:
+            response = requests.post(
+                row.channel.callback_url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT_SECONDS
+            )
+            error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+        except requests.RequestException as failure:
+            error = type(failure).__name__
+        now = timezone.now()
+        if not error:
+            row.delivered_at, row.last_error = now, ""
+        elif row.attempts >= MAX_ATTEMPTS:
+            row.failed_at, row.last_error = now, error
+            logger.warning("Gave up notifying channel %s after %s attempts: %s", row.channel, row.attempts, error)
+        else:
+            row.next_attempt_at, row.last_error = now + backoff(row.attempts), error
+        row.save(update_fields=["attempts", "delivered_at", "failed_at", "next_attempt_at", "last_error"])
+        return row
+
+
+def channel_notifications_due(*, limit: int = 500) -> list[int]:
+    return list(
+        ChannelNotification.objects.filter(
+            delivered_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )

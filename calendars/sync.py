@@ -1,0 +1,396 @@
+"""Services that keep busy periods fresh: sync rounds merged into what we hold, and the provider push
+subscriptions that say when to run them.
+
+A full round lists Cronofy's window (42 days back, 201 ahead) and makes our copy match it; an
+incremental round applies only what changed since the cursor. Either way the copy is changed row by
+row inside one transaction, never emptied and refilled, so availability never shows a false gap
+(cal.com's PR #22508 is the cautionary tale). Event details are written only for Read-Write profiles
+whose account granted `read_events`, by the one function here that touches that table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.selectors import user_has_granted_scope
+from calendars.access_modes import policy_for
+from calendars.choices import AccessMode, CalendarProvider, ProfileStatus
+from calendars.models import BusyPeriod, Calendar, CalendarProfile, ExternalEventDetail, ProviderWatch
+from calendars.providers import calendar_client_for_profile
+from calendars.providers.base import (
+    BusyChanges,
+    ProviderAuthError,
+    ProviderError,
+    ProviderPermissionError,
+    SyncCursorExpired,
+    WatchChannel,
+)
+from calendars.providers.base import CalendarProvider as ProviderClient
+
+logger = logging.getLogger(__name__)
+
+SYNC_PAST = timedelta(days=42)
+SYNC_FUTURE = timedelta(days=201)
+# Delta links keep the window of the round that started them, so the window is moved forward by a
+# full round once a day.
+FULL_SYNC_EVERY = timedelta(hours=24)
+# Without push notifications (missed, or a provider that dropped them) a calendar is still polled.
+POLL_EVERY = timedelta(minutes=30)
+WATCH_LIFETIME = timedelta(days=7)
+RENEW_BEFORE = timedelta(hours=24)
+BULK_BATCH = 500
+SYNCING_MODES = [mode for mode in AccessMode.values if policy_for(mode).syncs_busy_periods]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    calendar_id: str
+    full: bool
+    upserted: int
+    removed: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.upserted or self.removed)
+
+
+def sync_window(now: datetime) -> tuple[datetime, datetime]:
+    return now - SYNC_PAST, now + SYNC_FUTURE
+
+
+def profile_stores_event_details(profile: CalendarProfile) -> bool:
+    """Read-Write profiles keep event details, and only when their account granted `read_events`."""
+    return profile.policy.may_store_event_details and user_has_granted_scope(
+        user_id=profile.user_id, scope="read_events"
+    )
+
+
+def profile_syncs(profile: CalendarProfile) -> bool:
+    return profile.is_connected and profile.policy.syncs_busy_periods and profile.platform is not None
+
+
+#
+# Sync rounds
+#
+
+
+def profile_sync(
+    *, profile: CalendarProfile, full: bool = False, calendars: Iterable[Calendar] | None = None
+) -> list[SyncOutcome]:
+    """One sync round for each of the profile's calendars (or the given ones).
+
+    A withdrawn grant marks the profile for relinking and tells the integrators; a provider that is
+    down raises ProviderError (retryable) after recording it, so the task can try again later.
+    """
+    from calendars.notifications import profile_changes_notify, profile_disconnected_notify
+
+    if not profile_syncs(profile):
+        return []
+    round_started = timezone.now()
+    store_details = profile_stores_event_details(profile)
+    client = calendar_client_for_profile(profile, include_details=store_details)
+    wanted = calendars if calendars is not None else profile.calendars.filter(is_deleted=False)
+    outcomes = []
+    try:
+        for calendar in wanted:
+            if calendar.is_hosted or calendar.is_deleted:
+                continue
+            outcomes.append(calendar_sync(calendar=calendar, client=client, full=full, store_details=store_details))
+    except (ProviderAuthError, ProviderPermissionError) as error:
+        from calendars.services import calendar_profile_mark_relink_required
+
+        calendar_profile_mark_relink_required(profile=profile, error=str(error))
+        profile_disconnected_notify(profile=profile)
+        return outcomes
+    finally:
+        changed = [outcome.calendar_id for outcome in outcomes if outcome.changed]
+        if changed:
+            profile_changes_notify(profile=profile, calendar_ids=changed, since=round_started)
+    CalendarProfile.objects.filter(pk=profile.pk).update(last_synced_at=timezone.now())
+    return outcomes
+
+
+def calendar_sync(*, calendar: Calendar, client: ProviderClient, full: bool, store_details: bool) -> SyncOutcome:
+    """One round for one calendar: fetch from the provider, then merge under the calendar's row lock."""
+    Calendar.objects.filter(pk=calendar.pk, sync_pending=True).update(sync_pending=False)
+    started_from = calendar.sync_cursor
+    now = timezone.now()
+    start, end = sync_window(now)
+    stale_window = calendar.full_synced_at is None or calendar.full_synced_at < now - FULL_SYNC_EVERY
+    cursor = None if full or stale_window or not started_from else started_from
+    try:
+        try:
+            changes = client.busy_changes(calendar.provider_calendar_id, cursor=cursor, start=start, end=end)
+        except SyncCursorExpired:
+            logger.info("Sync cursor of calendar %s expired; syncing it in full.", calendar.public_id)
+            changes = client.busy_changes(calendar.provider_calendar_id, cursor=None, start=start, end=end)
+    except ProviderError as error:
+        Calendar.objects.filter(pk=calendar.pk).update(sync_error=str(error)[:2000])
+        raise
+    with transaction.atomic():
+        locked = Calendar.objects.select_for_update().get(pk=calendar.pk)
+        if locked.sync_cursor != started_from and not changes.full:
+            # Another round finished first and moved the cursor; its view is at least as new as ours.
+            return SyncOutcome(calendar_id=calendar.public_id, full=False, upserted=0, removed=0)
+        upserted, removed = _merge(locked, changes, now=now)
+        if store_details:
+            _store_details(locked, changes)
+        locked.sync_cursor = changes.cursor
+        locked.synced_at = now
+        locked.sync_error = ""
+        fields = ["sync_cursor", "synced_at", "sync_error"]
+        if changes.full:
+            locked.full_synced_at, locked.sync_window_start, locked.sync_window_end = now, start, end
+            fields += ["full_synced_at", "sync_window_start", "sync_window_end"]
+        locked.save(update_fields=fields)
+    calendar.sync_cursor = locked.sync_cursor
+    return SyncOutcome(calendar_id=calendar.public_id, full=changes.full, upserted=upserted, removed=removed)
+
+
+def _merge(calendar: Calendar, changes: BusyChanges, *, now: datetime) -> tuple[int, int]:
+    """Make our busy periods agree with the provider's answer, row by row; returns (upserted, removed)."""
+    listed = {event.provider_event_id: event for event in changes.events}
+    held = {
+        row.provider_event_id: (row.start, row.end, row.all_day, row.status, row.series_id)
+        for row in BusyPeriod.objects.filter(calendar=calendar, provider_event_id__in=list(listed)).only(
+            "provider_event_id", "start", "end", "all_day", "status", "series_id"
+        )
+    }
+    fresh = [
+        BusyPeriod(
+            calendar=calendar,
+            provider_event_id=event_id,
+            start=event.start,
+            end=event.end,
+            all_day=event.all_day,
+            status=str(event.status),
+            series_id=event.series_id or "",
+            updated_at=now,
+        )
+        for event_id, event in listed.items()
+        if held.get(event_id) != (event.start, event.end, event.all_day, str(event.status), event.series_id or "")
+    ]
+    BusyPeriod.objects.bulk_create(
+        fresh,
+        batch_size=BULK_BATCH,
+        update_conflicts=True,
+        unique_fields=["calendar", "provider_event_id"],
+        update_fields=["start", "end", "all_day", "status", "series_id", "updated_at"],
+    )
+    held_here = BusyPeriod.objects.filter(calendar=calendar)
+    if changes.full:
+        gone = [pk for pk, event_id in held_here.values_list("pk", "provider_event_id") if event_id not in listed]
+        doomed = BusyPeriod.objects.filter(pk__in=gone)
+    elif changes.removed_ids:
+        removed_ids = list(changes.removed_ids)
+        doomed = held_here.filter(Q(provider_event_id__in=removed_ids) | Q(series_id__in=removed_ids))
+    else:
+        return len(fresh), 0
+    return len(fresh), doomed.delete()[1].get(BusyPeriod._meta.label, 0)
+
+
+def _store_details(calendar: Calendar, changes: BusyChanges) -> None:
+    """Event details of a Read-Write profile with `read_events`: the only writer of that table."""
+    with_details = {event.provider_event_id: event.details for event in changes.events if event.details is not None}
+    if not with_details:
+        return
+    ids = dict(
+        BusyPeriod.objects.filter(calendar=calendar, provider_event_id__in=list(with_details)).values_list(
+            "provider_event_id", "pk"
+        )
+    )
+    ExternalEventDetail.objects.bulk_create(
+        [
+            ExternalEventDetail(
+                busy_period_id=ids[event_id],
+                summary=details.summary,
+                description=details.description,
+                location=details.location,
+                organizer_email=details.organizer_email,
+                join_url=details.join_url,
+                attendees=[
+                    {"email": a.email, "display_name": a.name, "status": a.response, "resource": a.is_resource}
+                    for a in details.attendees
+                ],
+            )
+            for event_id, details in with_details.items()
+            if event_id in ids
+        ],
+        batch_size=BULK_BATCH,
+        update_conflicts=True,
+        unique_fields=["busy_period"],
+        update_fields=["summary", "description", "location", "organizer_email", "join_url", "attendees"],
+    )
+
+
+def external_event_details_forget(*, profile: CalendarProfile) -> int:
+    """Drop every stored event detail of a profile: its mode no longer allows them, or the account
+    withdrew `read_events`."""
+    return ExternalEventDetail.objects.filter(busy_period__calendar__profile=profile).delete()[0]
+
+
+#
+# Push notifications from the providers
+#
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _push_address(provider: str) -> str:
+    name = "push-google" if provider == CalendarProvider.GOOGLE else "push-microsoft"
+    return settings.SITE_URL + reverse(name)
+
+
+def profile_watches_ensure(*, profile: CalendarProfile) -> list[ProviderWatch]:
+    """Live push subscriptions for the profile: one per calendar at Google, one per mailbox at
+    Microsoft. Ones close to expiry are replaced (Google) or renewed (Microsoft)."""
+    if not profile_syncs(profile):
+        return []
+    client = calendar_client_for_profile(profile)
+    now = timezone.now()
+    live = list(profile.watches.filter(stopped_at__isnull=True))
+    kept: list[ProviderWatch] = []
+    targets: list[Calendar | None]
+    if profile.platform == CalendarProvider.GOOGLE:
+        targets = [c for c in profile.calendars.filter(is_deleted=False) if not c.is_hosted]
+    else:
+        primary = profile.calendars.filter(is_deleted=False).order_by("-is_primary", "pk").first()
+        targets = [primary] if primary is not None else []
+    for target in targets:
+        current = next((w for w in live if w.calendar_id == (target.pk if target else None)), None)
+        if current is not None and current.expires_at > now + RENEW_BEFORE:
+            kept.append(current)
+            continue
+        renewed = _renew(client, current) if current is not None else None
+        kept.append(renewed or _watch(client, profile=profile, calendar=target))
+        if current is not None and renewed is None:
+            watch_stop(watch=current, client=client)
+    for stale in live:
+        if stale not in kept and stale.stopped_at is None:
+            watch_stop(watch=stale, client=client)
+    return kept
+
+
+def _watch(client: ProviderClient, *, profile: CalendarProfile, calendar: Calendar | None) -> ProviderWatch:
+    token = secrets.token_urlsafe(32)
+    provider_calendar_id = calendar.provider_calendar_id if calendar is not None else ""
+    channel = client.watch(
+        provider_calendar_id,
+        address=_push_address(profile.platform),
+        token=token,
+        expires_at=timezone.now() + WATCH_LIFETIME,
+    )
+    return ProviderWatch.objects.create(
+        profile=profile,
+        calendar=calendar if profile.platform == CalendarProvider.GOOGLE else None,
+        provider=profile.platform,
+        channel_id=channel.channel_id,
+        resource_id=channel.resource_id,
+        token_digest=_digest(token),
+        expires_at=channel.expires_at,
+    )
+
+
+def _renew(client: ProviderClient, watch: ProviderWatch) -> ProviderWatch | None:
+    """Graph subscriptions can be extended in place; Google channels cannot (None: replace it)."""
+    renew = getattr(client, "renew", None)
+    if renew is None:
+        return None
+    try:
+        channel = renew(_channel(watch), expires_at=timezone.now() + WATCH_LIFETIME)
+    except ProviderError:
+        return None
+    watch.expires_at, watch.renewed_at = channel.expires_at, timezone.now()
+    watch.save(update_fields=["expires_at", "renewed_at"])
+    return watch
+
+
+def _channel(watch: ProviderWatch) -> WatchChannel:
+    return WatchChannel(channel_id=watch.channel_id, resource_id=watch.resource_id, expires_at=watch.expires_at)
+
+
+def watch_stop(*, watch: ProviderWatch, client: ProviderClient | None = None) -> None:
+    """Stop a subscription here and, as far as it can be reached, at the provider."""
+    ProviderWatch.objects.filter(pk=watch.pk).update(stopped_at=timezone.now())
+    watch.stopped_at = timezone.now()
+    try:
+        (client or calendar_client_for_profile(watch.profile)).unwatch(_channel(watch))
+    except (ProviderError, ValueError) as error:
+        # It expires on its own; notifications for it are refused meanwhile.
+        logger.info("Could not stop %s at the provider: %s", watch, error)
+
+
+def profile_watches_stop(*, profile: CalendarProfile) -> None:
+    for watch in profile.watches.filter(stopped_at__isnull=True):
+        watch_stop(watch=watch)
+
+
+def watch_for_notification(*, channel_id: str, token: str) -> ProviderWatch | None:
+    """The live subscription a notification claims to come from, if its token proves it."""
+    watch = (
+        ProviderWatch.objects.filter(channel_id=channel_id, stopped_at__isnull=True)
+        .select_related("profile", "calendar")
+        .first()
+    )
+    if watch is None or not token or not secrets.compare_digest(watch.token_digest, _digest(token)):
+        return None
+    return watch
+
+
+def calendars_mark_sync_pending(*, calendars: Iterable[Calendar]) -> list[int]:
+    """Mark calendars as wanting a sync; returns those that were not already waiting for one, so a
+    burst of notifications starts one round, not one per notification."""
+    started = []
+    for calendar in calendars:
+        if Calendar.objects.filter(pk=calendar.pk, sync_pending=False).update(sync_pending=True):
+            started.append(calendar.pk)
+    return started
+
+
+#
+# What the periodic tasks look for
+#
+
+
+def calendars_due_for_polling(*, now: datetime | None = None) -> list[int]:
+    """Calendars of syncing profiles not synced for a while: the fallback for missed notifications."""
+    now = now or timezone.now()
+    due = (
+        Calendar.objects.filter(
+            is_deleted=False,
+            profile__status=ProfileStatus.CONNECTED,
+            profile__access_mode__in=SYNCING_MODES,
+        )
+        .filter(Q(synced_at__isnull=True) | Q(synced_at__lt=now - POLL_EVERY))
+        .exclude(provider_calendar_id__startswith="hosted:")
+        .values_list("pk", flat=True)
+    )
+    return list(due)
+
+
+def profiles_with_watches_due(*, now: datetime | None = None) -> list[int]:
+    """Syncing profiles whose push subscriptions expire soon, or that have none (creating one failed)."""
+    now = now or timezone.now()
+    live = ProviderWatch.objects.filter(stopped_at__isnull=True)
+    expiring = set(live.filter(expires_at__lt=now + RENEW_BEFORE).values_list("profile_id", flat=True))
+    unwatched = set(
+        CalendarProfile.objects.filter(
+            status=ProfileStatus.CONNECTED, access_mode__in=SYNCING_MODES, last_synced_at__isnull=False
+        )
+        .exclude(pk__in=live.values("profile_id"))
+        .values_list("pk", flat=True)
+    )
+    return sorted(expiring | unwatched)

@@ -1,0 +1,141 @@
+"""Request fields and response formats the `/v1` endpoints share, as Cronofy spells them: time zone
+ids, dates or times, UTC times with a `Z`, paging through signed page URLs."""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+PAGE_SIZE = 50
+PAGE_SALT = "cronofy_site.api.pages"
+PAGE_MAX_AGE = timedelta(hours=1)
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) | {"UTC", "Etc/UTC"}
+
+
+class TimeZoneField(serializers.CharField):
+    """An IANA time zone id (`Europe/London`, `Etc/UTC`)."""
+
+    default_error_messages = {"unknown": "“{value}” is not a time zone id (for example Europe/London or Etc/UTC)."}
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value not in _known_zones():
+            self.fail("unknown", value=value)
+        return value
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DateOrTimeField(serializers.Field):
+    """A date (`2026-11-23`) or an ISO 8601 time with an offset (`2026-11-23T09:00:00Z`)."""
+
+    default_error_messages = {"invalid": "must be a date (YYYY-MM-DD) or a time with a time zone (ISO 8601)."}
+
+    def to_internal_value(self, data: Any) -> date | datetime:
+        text = str(data).strip()
+        try:
+            parsed_date = parse_date(text)
+            if parsed_date is not None:
+                return parsed_date
+            parsed = parse_datetime(text.replace("UTC", "Z"))
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            self.fail("invalid")
+        return parsed
+
+    def to_representation(self, value: date | datetime) -> str:
+        return value.isoformat()
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class TimeField(DateOrTimeField):
+    """An ISO 8601 time with an offset; dates are refused."""
+
+    default_error_messages = {
+        "invalid": "must be a time with a time zone (ISO 8601), for example 2026-11-23T09:00:00Z."
+    }
+
+    def to_internal_value(self, data: Any) -> datetime:
+        value = super().to_internal_value(data)
+        if not isinstance(value, datetime):
+            self.fail("invalid")
+        return value
+
+
+def as_instant(value: date | datetime, zone: tzinfo) -> datetime:
+    """A date means its midnight in the request's time zone."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(), tzinfo=zone)
+
+
+def query_data(params: QueryDict, *, lists: Sequence[str] = ()) -> dict[str, Any]:
+    """A query string as serializer input: `calendar_ids[]=a&calendar_ids[]=b` becomes a list."""
+    data: dict[str, Any] = {key: value for key, value in params.items() if not key.endswith("[]")}
+    for name in lists:
+        values = params.getlist(f"{name}[]") or params.getlist(name)
+        if values:
+            data[name] = values
+    return data
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def time_text(
+    moment: datetime, *, zone: zoneinfo.ZoneInfo, localized: bool, all_day_zone: tzinfo | None = None
+) -> str | dict[str, str]:
+    """Cronofy's times: an all-day event as its date (in its calendar's zone), others in UTC, or with
+    `localized_times` as `{"time": <local time with offset>, "tzid": ...}`."""
+    if all_day_zone is not None:
+        return moment.astimezone(all_day_zone).date().isoformat()
+    if localized:
+        return {"time": moment.astimezone(zone).isoformat(timespec="seconds"), "tzid": zone.key}
+    return utc_text(moment)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    number: int
+    total: int
+    next_token: str | None
+
+    def as_cronofy(self, url_name: str) -> dict[str, Any]:
+        shaped: dict[str, Any] = {"current": self.number, "total": self.total}
+        if self.next_token:
+            shaped["next_page"] = settings.SITE_URL + reverse(url_name, args=[self.next_token])
+        return shaped
+
+
+def page_of(count: int, number: int, *, state: dict[str, Any]) -> tuple[Page, slice]:
+    """Which rows page `number` holds, and the token of the next page (it carries the query)."""
+    total = max(1, -(-count // PAGE_SIZE))
+    number = min(max(number, 1), total)
+    token = signing.dumps({**state, "page": number + 1}, salt=PAGE_SALT, compress=True) if number < total else None
+    return Page(number=number, total=total, next_token=token), slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE)
+
+
+def page_state(token: str) -> dict[str, Any] | None:
+    """The query a page URL carries, or None when it is forged or older than an hour."""
+    try:
+        return signing.loads(token, salt=PAGE_SALT, max_age=PAGE_MAX_AGE)
+    except signing.BadSignature:
+        return None
