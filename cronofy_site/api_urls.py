@@ -3,6 +3,7 @@
 from django.urls import path
 
 from accounts.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
+from calendars.api.channels import ChannelApi, ChannelsApi
 from calendars.api.free_busy import FreeBusyApi, FreeBusyPageApi
 from calendars.api.views import CalendarsApi
 
@@ -13,5 +14,7 @@ urlpatterns = [
     path("profiles/<str:profile_id>/revoke", ProfileRevokeApi.as_view(), name="api-profile-revoke"),
     path("calendars", CalendarsApi.as_view(), name="api-calendars"),
     path("free_busy", FreeBusyApi.as_view(), name="api-free-busy"),
+    path("channels", ChannelsApi.as_view(), name="api-channels"),
+    path("channels/<str:channel_id>", ChannelApi.as_view(), name="api-channel"),
     path("free_busy/pages/<str:token>", FreeBusyPageApi.as_view(), name="api-free-busy-page"),
 ]

@@ -233,6 +233,7 @@ class Receiver:
     url: str
     requests: list[Received] = field(default_factory=list)
     refuse_validation: bool = False
+    fail_next: int = 0  # answer this many of the next requests with 500
     event: threading.Event = field(default_factory=threading.Event)
 
     def notifications(self) -> list[Received]:
@@ -263,6 +264,12 @@ def receiver() -> Iterator[Receiver]:
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
+                return
+            if target.fail_next > 0:
+                target.fail_next -= 1
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             self.send_response(202)
             self.send_header("Content-Length", "0")

@@ -1,0 +1,75 @@
+"""`POST/GET /v1/channels` and `DELETE /v1/channels/{channel_id}`: where an integrator hears about
+changes to an account's calendars."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import api_scopes
+from calendars.models import Channel
+from calendars.notifications import channel_close, channel_create
+from calendars.selectors import calendars_of_user
+from cronofy_site.api import AccountApiView
+
+
+class ChannelInput(serializers.Serializer):
+    class Filters(serializers.Serializer):
+        calendar_ids = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=100)
+        only_managed = serializers.BooleanField(default=False)
+
+    callback_url = serializers.URLField(max_length=2000)
+    filters = Filters(required=False)
+
+
+def _open_channels(request: Request):
+    return Channel.objects.filter(grant=request.auth.grant, closed_at__isnull=True)
+
+
+class ChannelsApi(AccountApiView):
+    required_scope = api_scopes.READ_FREE_BUSY
+
+    @extend_schema(request=ChannelInput, responses=OpenApiTypes.OBJECT, summary="Open a push notification channel")
+    def post(self, request: Request) -> Response:
+        data = ChannelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        filters = data.validated_data.get("filters") or {}
+        calendar_ids = filters.get("calendar_ids") or []
+        if calendar_ids:
+            known = set(
+                calendars_of_user(user_id=request.user.pk, calendar_ids=calendar_ids).values_list(
+                    "public_id", flat=True
+                )
+            )
+            unknown = [calendar_id for calendar_id in calendar_ids if calendar_id not in known]
+            if unknown:
+                raise serializers.ValidationError(
+                    {"filters": {"calendar_ids": f"Unknown calendars: {', '.join(unknown)}."}}
+                )
+        channel = channel_create(
+            grant=request.auth.grant,
+            callback_url=data.validated_data["callback_url"],
+            calendar_ids=calendar_ids,
+            only_managed=filters.get("only_managed", False),
+        )
+        return Response({"channel": channel.as_cronofy()})
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="List the open channels")
+    def get(self, request: Request) -> Response:
+        return Response({"channels": [channel.as_cronofy() for channel in _open_channels(request).order_by("pk")]})
+
+
+class ChannelApi(AccountApiView):
+    required_scope = api_scopes.READ_FREE_BUSY
+
+    @extend_schema(responses={202: None}, summary="Close a channel")
+    def delete(self, request: Request, channel_id: str) -> Response:
+        channel = _open_channels(request).filter(public_id=channel_id).first()
+        if channel is None:
+            raise Http404
+        channel_close(channel=channel)
+        return Response(status=202)
