@@ -5,6 +5,12 @@ from django.urls import path
 from accounts.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
 from calendars.api.channels import ChannelApi, ChannelsApi
 from calendars.api.free_busy import FreeBusyApi, FreeBusyPageApi
+from calendars.api.managed_availability import (
+    AvailabilityRuleApi,
+    AvailabilityRulesApi,
+    AvailablePeriodsApi,
+    AvailablePeriodsPageApi,
+)
 from calendars.api.views import CalendarsApi
 
 urlpatterns = [
@@ -15,6 +21,10 @@ urlpatterns = [
     path("calendars", CalendarsApi.as_view(), name="api-calendars"),
     path("free_busy", FreeBusyApi.as_view(), name="api-free-busy"),
     path("channels", ChannelsApi.as_view(), name="api-channels"),
+    path("availability_rules", AvailabilityRulesApi.as_view(), name="api-availability-rules"),
+    path("availability_rules/<str:rule_id>", AvailabilityRuleApi.as_view(), name="api-availability-rule"),
+    path("available_periods", AvailablePeriodsApi.as_view(), name="api-available-periods"),
+    path("available_periods/pages/<str:token>", AvailablePeriodsPageApi.as_view(), name="api-available-periods-page"),
     path("channels/<str:channel_id>", ChannelApi.as_view(), name="api-channel"),
     path("free_busy/pages/<str:token>", FreeBusyPageApi.as_view(), name="api-free-busy-page"),
 ]

@@ -1,0 +1,251 @@
+"""The availability engine: pure functions over integer seconds, no ORM, no time zones.
+
+Everything reduces to *atoms*: for each participant, the sorted, disjoint spans in which they are
+free (query periods, narrowed to their own available spans, minus their busy periods widened by
+the buffers). A time span suits a group that needs k of its members when at least k members each
+have one atom covering the whole span: the same people for the whole meeting, not a different
+person every minute.
+
+Maximal suitable spans are found in one sweep over atom starts (O(A log A) for A atoms): at each
+start s, every group's k-th latest atom end among members free at s bounds how far a span from s
+can reach; the smallest bound over groups is that span's end. Spans contained in an earlier one
+are dropped. Slots are then stepped through those spans.
+
+A member's busy period [b0, b1) is widened to [b0 - after, b1 + before]: a slot [s, e) then keeps
+`before` free before s and `after` free after e.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+Interval = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    key: str
+    busy: Sequence[Interval]
+    available: Sequence[Interval] | None = None  # None: available whenever the query asks
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    members: Sequence[Member]
+    required: int  # how many of the members must attend; len(members) for "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    periods: Sequence[Interval]
+    groups: Sequence[Group]
+    duration: int
+    buffer_before: int = 0
+    buffer_after: int = 0
+    start_interval: int | None = None  # align starts to multiples of this many seconds
+    max_results: int = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Available:
+    start: int
+    end: int
+    participants: tuple[str, ...]
+
+
+#
+# Interval algebra on sorted lists
+#
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, disjoint, with touching and overlapping intervals joined; empty ones dropped."""
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def intersect(first: Sequence[Interval], second: Sequence[Interval]) -> list[Interval]:
+    """Two merged lists, two pointers."""
+    found: list[Interval] = []
+    i = j = 0
+    while i < len(first) and j < len(second):
+        start, end = max(first[i][0], second[j][0]), min(first[i][1], second[j][1])
+        if start < end:
+            found.append((start, end))
+        if first[i][1] < second[j][1]:
+            i += 1
+        else:
+            j += 1
+    return found
+
+
+def subtract(base: Sequence[Interval], removed: Sequence[Interval]) -> list[Interval]:
+    """`base` minus `removed`, both merged; linear in their lengths."""
+    found: list[Interval] = []
+    j = 0
+    for start, end in base:
+        cursor = start
+        while j < len(removed) and removed[j][1] <= cursor:
+            j += 1
+        k = j
+        while k < len(removed) and removed[k][0] < end:
+            if removed[k][0] > cursor:
+                found.append((cursor, removed[k][0]))
+            cursor = max(cursor, removed[k][1])
+            if cursor >= end:
+                break
+            k += 1
+        if cursor < end:
+            found.append((cursor, end))
+    return found
+
+
+def member_atoms(member: Member, *, periods: Sequence[Interval], before: int, after: int) -> list[Interval]:
+    window = merge(periods)
+    if member.available is not None:
+        window = intersect(window, merge(member.available))
+    return subtract(window, merge((start - after, end + before) for start, end in member.busy))
+
+
+#
+# Suitable spans
+#
+
+
+def _align_up(moment: int, step: int | None) -> int:
+    if not step:
+        return moment
+    return -(-moment // step) * step
+
+
+def suitable_spans(query: Query) -> list[Available]:
+    """Maximal spans that suit every group, each with the members free throughout it."""
+    if not query.groups:
+        return []
+    keys = sorted({member.key for group in query.groups for member in group.members})
+    index = {key: position for position, key in enumerate(keys)}
+    members = {member.key: member for group in query.groups for member in group.members}
+    atoms = {
+        key: member_atoms(
+            members[key], periods=query.periods, before=query.buffer_before, after=query.buffer_after
+        )
+        for key in keys
+    }
+    groups = [(sorted({index[m.key] for m in group.members}), group.required) for group in query.groups]
+    groups_of: dict[int, list[int]] = {}
+    for number, (member_ids, _) in enumerate(groups):
+        for member_id in member_ids:
+            groups_of.setdefault(member_id, []).append(number)
+
+    starts = sorted((start, index[key], end) for key in keys for start, end in atoms[key])
+    current_end: dict[int, int] = {}  # member id -> end of the atom they are in now
+    expiry: list[tuple[int, int]] = []
+    bound: dict[int, int | None] = {}  # group -> k-th latest end among its free members (None: too few)
+    dirty = set(range(len(groups)))
+    spans: list[Available] = []
+    position = 0
+    while position < len(starts):
+        moment = starts[position][0]
+        while expiry and expiry[0][0] <= moment:
+            end, member_id = heapq.heappop(expiry)
+            if current_end.get(member_id) == end:
+                del current_end[member_id]
+                dirty.update(groups_of.get(member_id, ()))
+        while position < len(starts) and starts[position][0] == moment:
+            _, member_id, end = starts[position]
+            current_end[member_id] = end
+            heapq.heappush(expiry, (end, member_id))
+            dirty.update(groups_of.get(member_id, ()))
+            position += 1
+        for number in dirty:
+            member_ids, required = groups[number]
+            ends = sorted((current_end[m] for m in member_ids if m in current_end), reverse=True)
+            bound[number] = ends[required - 1] if len(ends) >= required and required > 0 else None
+        dirty.clear()
+        bounds = [bound[number] for number in range(len(groups))]
+        if any(value is None for value in bounds):
+            continue
+        end = min(bounds)  # type: ignore[type-var]
+        if end - moment < query.duration:
+            continue
+        free = tuple(keys[m] for m in sorted(current_end) if current_end[m] >= end)
+        spans.append(Available(start=moment, end=end, participants=free))
+    return _maximal(spans)
+
+
+def _maximal(spans: list[Available]) -> list[Available]:
+    """Drop spans contained in another (sweep by start, keep only those reaching further)."""
+    kept: list[Available] = []
+    furthest = None
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if furthest is None or span.end > furthest:
+            kept.append(span)
+            furthest = span.end
+    return kept
+
+
+#
+# What the API answers
+#
+
+
+def available_periods(query: Query) -> list[Available]:
+    """Cronofy's `periods`: suitable spans at least `duration` long, starts aligned when asked."""
+    found = []
+    for span in suitable_spans(query):
+        start = _align_up(span.start, query.start_interval)
+        if span.end - start >= query.duration:
+            found.append(Available(start=start, end=span.end, participants=span.participants))
+    return found[: query.max_results]
+
+
+def available_slots(query: Query, *, overlapping: bool) -> list[Available]:
+    """Slots of exactly `duration`, starts aligned to the interval: one after another (`slots`), or
+    one at every interval (`overlapping_slots`)."""
+    interval = query.start_interval or query.duration
+    step = interval if overlapping else _align_up(query.duration, interval)
+    by_start: dict[int, set[str]] = {}
+    for span in suitable_spans(query):
+        moment = _align_up(span.start, interval)
+        while moment + query.duration <= span.end:
+            by_start.setdefault(moment, set()).update(span.participants)
+            moment += step
+    if not overlapping:
+        by_start = _non_overlapping(by_start, query.duration)
+    return [
+        Available(start=start, end=start + query.duration, participants=tuple(sorted(by_start[start])))
+        for start in sorted(by_start)
+    ][: query.max_results]
+
+
+def _non_overlapping(by_start: dict[int, set[str]], duration: int) -> dict[int, set[str]]:
+    kept: dict[int, set[str]] = {}
+    last_end = None
+    for start in sorted(by_start):
+        if last_end is None or start >= last_end:
+            kept[start] = by_start[start]
+            last_end = start + duration
+    return kept
+
+
+def slots_available(query: Query, starts: Iterable[int]) -> list[Available]:
+    """Cronofy's `query_slots`: which of these exact slots suit every group."""
+    spans = suitable_spans(query)
+    found = []
+    for start in sorted(set(starts)):
+        end = start + query.duration
+        covering = [span for span in spans if span.start <= start and span.end >= end]
+        if covering:
+            participants = sorted({key for span in covering for key in span.participants})
+            found.append(Available(start=start, end=end, participants=tuple(participants)))
+    return found[: query.max_results]
