@@ -136,9 +136,7 @@ def suitable_spans(query: Query) -> list[Available]:
     index = {key: position for position, key in enumerate(keys)}
     members = {member.key: member for group in query.groups for member in group.members}
     atoms = {
-        key: member_atoms(
-            members[key], periods=query.periods, before=query.buffer_before, after=query.buffer_after
-        )
+        key: member_atoms(members[key], periods=query.periods, before=query.buffer_before, after=query.buffer_after)
         for key in keys
     }
     groups = [(sorted({index[m.key] for m in group.members}), group.required) for group in query.groups]

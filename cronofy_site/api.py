@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from calendars.providers.base import ProviderError
-from cronofy_site.api_auth import AccessTokenAuthentication, HasScope
+from cronofy_site.api_auth import AccessTokenAuthentication, ApplicationAuthentication, HasScope, IsApplication
 
 
 class AccountApiView(APIView):
@@ -17,6 +17,13 @@ class AccountApiView(APIView):
 
     authentication_classes = [AccessTokenAuthentication]
     permission_classes = [HasScope]
+
+
+class ApplicationApiView(APIView):
+    """An endpoint called with the application's client secret."""
+
+    authentication_classes = [ApplicationAuthentication]
+    permission_classes = [IsApplication]
 
 
 def _errors_from(detail: Any) -> dict[str, list[dict[str, str]]]:

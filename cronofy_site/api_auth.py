@@ -10,6 +10,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from accounts.models import Application
 from accounts.oauth import AccessContext, access_token_authenticate, application_by_secret
 
 
@@ -35,7 +36,9 @@ class AccessTokenAuthentication(BaseAuthentication):
 
 
 class ApplicationAuthentication(BaseAuthentication):
-    """`Authorization: Bearer <client_secret>`, as Cronofy's application-level endpoints take."""
+    """`Authorization: Bearer <client_secret>`, as Cronofy's application-level endpoints take. An
+    account's access token is accepted too and stands for its application, as Cronofy's SDKs still
+    send one for backward compatibility."""
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         value = _bearer(request)
@@ -43,11 +46,23 @@ class ApplicationAuthentication(BaseAuthentication):
             return None
         application = application_by_secret(value)
         if application is None:
+            context = access_token_authenticate(value)
+            application = context.application if context is not None else None
+        if application is None:
             raise exceptions.AuthenticationFailed("The client secret is not recognised.")
         return None, application
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+class IsApplication(BasePermission):
+    message = "Application credentials are required (Authorization: Bearer <client_secret>)."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not isinstance(request.auth, Application):
+            raise exceptions.NotAuthenticated()
+        return True
 
 
 class HasScope(BasePermission):

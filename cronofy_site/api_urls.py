@@ -3,6 +3,7 @@
 from django.urls import path
 
 from accounts.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
+from calendars.api.availability import AvailabilityApi
 from calendars.api.channels import ChannelApi, ChannelsApi
 from calendars.api.free_busy import FreeBusyApi, FreeBusyPageApi
 from calendars.api.managed_availability import (
@@ -20,6 +21,7 @@ urlpatterns = [
     path("profiles/<str:profile_id>/revoke", ProfileRevokeApi.as_view(), name="api-profile-revoke"),
     path("calendars", CalendarsApi.as_view(), name="api-calendars"),
     path("free_busy", FreeBusyApi.as_view(), name="api-free-busy"),
+    path("availability", AvailabilityApi.as_view(), name="api-availability"),
     path("channels", ChannelsApi.as_view(), name="api-channels"),
     path("availability_rules", AvailabilityRulesApi.as_view(), name="api-availability-rules"),
     path("availability_rules/<str:rule_id>", AvailabilityRuleApi.as_view(), name="api-availability-rule"),

@@ -104,7 +104,9 @@ class AvailabilityRulesApi(AccountApiView):
         )
         return Response({"availability_rule": rule_output(rule)})
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="List the availability rules")
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT, summary="List the availability rules", operation_id="availability_rules_list"
+    )
     def get(self, request: Request) -> Response:
         rules = AvailabilityRule.objects.filter(user=request.user).order_by("rule_id")
         return Response({"availability_rules": [rule_output(rule) for rule in rules]})
