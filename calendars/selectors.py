@@ -71,11 +71,16 @@ def free_busy_rows(*, calendars: QuerySet[Calendar], start: datetime, end: datet
 
 
 def _free_busy_columns(rows: QuerySet, *, status: Any) -> QuerySet:
-    return rows.annotate(
-        fb_calendar=F("calendar__public_id"),
-        fb_start=F("start"),
-        fb_end=F("end"),
-        fb_all_day=F("all_day"),
-        fb_status=status,
-        fb_zone=F("calendar__time_zone"),
-    ).values_list("fb_calendar", "fb_start", "fb_end", "fb_all_day", "fb_status", "fb_zone")
+    # No ordering inside a compound query: the union is ordered as a whole.
+    return (
+        rows.order_by()
+        .annotate(
+            fb_calendar=F("calendar__public_id"),
+            fb_start=F("start"),
+            fb_end=F("end"),
+            fb_all_day=F("all_day"),
+            fb_status=status,
+            fb_zone=F("calendar__time_zone"),
+        )
+        .values_list("fb_calendar", "fb_start", "fb_end", "fb_all_day", "fb_status", "fb_zone")
+    )

@@ -5,6 +5,7 @@ from django.urls import path
 from accounts.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
 from calendars.api.availability import AvailabilityApi
 from calendars.api.channels import ChannelApi, ChannelsApi
+from calendars.api.events import EventsApi, EventsPageApi
 from calendars.api.free_busy import FreeBusyApi, FreeBusyPageApi
 from calendars.api.managed_availability import (
     AvailabilityRuleApi,
@@ -22,6 +23,8 @@ urlpatterns = [
     path("calendars", CalendarsApi.as_view(), name="api-calendars"),
     path("free_busy", FreeBusyApi.as_view(), name="api-free-busy"),
     path("availability", AvailabilityApi.as_view(), name="api-availability"),
+    path("events", EventsApi.as_view(), name="api-events"),
+    path("events/pages/<str:token>", EventsPageApi.as_view(), name="api-events-page"),
     path("channels", ChannelsApi.as_view(), name="api-channels"),
     path("availability_rules", AvailabilityRulesApi.as_view(), name="api-availability-rules"),
     path("availability_rules/<str:rule_id>", AvailabilityRuleApi.as_view(), name="api-availability-rule"),
