@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zoneinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,17 +13,25 @@ from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from accounts.selectors import users_of_organizations
 from calendars.choices import AccessMode
-from calendars.models import Calendar, CalendarProfile, CalendarService
+from calendars.managed_availability import (
+    DAYS,
+    availability_rule_upsert,
+    available_period_upsert,
+    parse_clock,
+)
+from calendars.models import AvailabilityRule, AvailablePeriod, Calendar, CalendarProfile, CalendarService
 from calendars.providers import endpoints, microsoft_app
 from calendars.providers.base import ProviderError
 from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE
+from calendars.selectors import calendar_service_sync_state
 from calendars.services import (
     calendar_domains_check_free,
     calendar_profile_disconnect,
@@ -33,12 +42,14 @@ from calendars.services import (
     calendar_service_disconnect,
     calendar_service_update,
     organization_required_scopes,
+    profiles_sync_queue,
 )
 from cronofy_site.admin_mixins import (
     ConnectionAdmin,
     ConnectionSummaryInline,
     OrganizationScopedAdmin,
     access_mode_badge,
+    administered_ids,
     data_shared_panel,
     status_badge,
 )
@@ -169,7 +180,9 @@ class CalendarServiceAdmin(ConnectionAdmin):
         "external_id",
         "granted_scopes",
         "last_synced_at",
+        "sync_overview",
     ]
+    actions = [*ConnectionAdmin.actions, "sync_now"]
     settings_fieldset = ("Settings", {"fields": ["organization", "provider", "access_mode", "domains"]})
     fieldsets = [
         (
@@ -183,6 +196,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
                     "connected_by",
                     "connected_at",
                     "last_synced_at",
+                    "sync_overview",
                     "disconnected_at",
                     "public_id",
                     "external_id",
@@ -196,6 +210,30 @@ class CalendarServiceAdmin(ConnectionAdmin):
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return super().get_queryset(request).prefetch_related("domain_claims")
+
+    @admin.display(description="Sync")
+    def sync_overview(self, obj: CalendarService) -> str:
+        state = calendar_service_sync_state(service=obj)
+        if not state["profiles"]:
+            return "No profiles yet."
+        parts = [f"{state['profiles']} profile(s), {state['calendars']} calendar(s)"]
+        if state["oldest_sync"]:
+            parts.append(f"all synced since {state['oldest_sync']:%Y-%m-%d %H:%M} UTC")
+        if state["never_synced"]:
+            parts.append(f"{state['never_synced']} calendar(s) not synced yet")
+        if state["errors"]:
+            parts.append(f"{state['errors']} calendar(s) with sync errors")
+        if state["relink"]:
+            parts.append(f"{state['relink']} profile(s) waiting for authorization")
+        if state["next_renewal"]:
+            parts.append(f"push subscriptions renew before {state['next_renewal']:%Y-%m-%d %H:%M} UTC")
+        return "; ".join(parts) + "."
+
+    @admin.action(description="Sync now (every profile of the selected services)")
+    def sync_now(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        profiles = CalendarProfile.objects.filter(calendar_service__in=queryset)
+        queued = profiles_sync_queue(profiles=profiles, full=True)
+        self.message_user(request, f"Queued a sync of {queued} profile(s).")
 
     def get_fieldsets(self, request: HttpRequest, obj: CalendarService | None = None) -> list:
         return self.fieldsets if obj is not None else [self.settings_fieldset]
@@ -408,11 +446,24 @@ class CalendarInline(admin.TabularInline):
         "is_primary",
         "is_readonly",
         "is_deleted",
-        "integrated_conferencing_available",
+        "full_synced_at",
+        "synced_at",
+        "push_subscription",
+        "sync_error",
     ]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).prefetch_related("watches")
+
+    @admin.display(description="Push subscription")
+    def push_subscription(self, obj: Calendar) -> str:
+        live = [w for w in obj.watches.all() if w.stopped_at is None]
+        if not live:
+            return "none (polled)" if not obj.is_hosted else "—"
+        return f"renews before {min(w.expires_at for w in live):%Y-%m-%d %H:%M} UTC"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -445,7 +496,7 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
     ]
     list_select_related = ["user", "organization"]
     search_fields = ["profile_name", "user__email", "public_id"]
-    actions = ["disconnect_selected"]
+    actions = ["sync_now", "disconnect_selected"]
     inlines = [CalendarInline]
     fields = [
         "public_id",
@@ -460,10 +511,22 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
         "connected_at",
         "disconnected_at",
         "last_synced_at",
+        "mailbox_subscription",
         "last_error",
         "data_shared",
     ]
     readonly_fields = fields
+
+    @admin.display(description="Mailbox push subscription")
+    def mailbox_subscription(self, obj: CalendarProfile) -> str:
+        """Microsoft subscribes per mailbox; Google's per-calendar channels show with the calendars."""
+        live = obj.watches.filter(stopped_at__isnull=True, calendar__isnull=True).order_by("expires_at").first()
+        return f"renews before {live.expires_at:%Y-%m-%d %H:%M} UTC" if live else "—"
+
+    @admin.action(description="Sync now (a full sync of each calendar)")
+    def sync_now(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        queued = profiles_sync_queue(profiles=queryset, full=True)
+        self.message_user(request, f"Queued a sync of {queued} profile(s).")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -488,3 +551,116 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
         for profile in queryset:
             calendar_profile_disconnect(profile=profile, actor=request.user)
         self.message_user(request, f"Disconnected {queryset.count()} profile(s).")
+
+
+#
+# Managed availability, per person
+#
+
+
+class UserScopedAdmin(admin.ModelAdmin):
+    """Objects that belong to a person: admins see those of people in the organizations they run."""
+
+    list_select_related = ["user"]
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(user__in=users_of_organizations(organization_ids=administered_ids(request)))
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such object.")
+        return obj
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or bool(administered_ids(request))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    has_change_permission = has_view_permission
+    has_add_permission = has_module_permission
+    has_delete_permission = has_view_permission
+
+    def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = users_of_organizations(organization_ids=administered_ids(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class AvailabilityRuleForm(forms.ModelForm):
+    weekly_hours = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 7, "cols": 40}),
+        help_text="One span per line, as “monday 09:00-17:00”. Several lines per day make breaks.",
+    )
+
+    class Meta:
+        model = AvailabilityRule
+        fields = ["user", "rule_id", "tzid", "calendar_ids"]
+        widgets = {"calendar_ids": forms.HiddenInput()}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["calendar_ids"].required = False
+        if self.instance.pk:
+            self.initial["weekly_hours"] = "\n".join(
+                f"{p['day']} {p['start_time']}-{p['end_time']}" for p in self.instance.weekly_periods
+            )
+
+    def clean_tzid(self) -> str:
+        tzid = self.cleaned_data["tzid"]
+        try:
+            zoneinfo.ZoneInfo(tzid)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(f"“{tzid}” is not a time zone id (for example Europe/London).") from None
+        return tzid
+
+    def clean_weekly_hours(self) -> list[dict[str, str]]:
+        periods = []
+        for number, line in enumerate(self.cleaned_data["weekly_hours"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            day, _, hours = line.strip().lower().partition(" ")
+            start, _, end = hours.strip().partition("-")
+            try:
+                if day not in DAYS or parse_clock(start.strip()) >= parse_clock(end.strip()):
+                    raise ValueError(line)
+            except ValueError:
+                raise ValidationError(f"Line {number} should read like “monday 09:00-17:00”: {line.strip()}") from None
+            periods.append({"day": day, "start_time": start.strip(), "end_time": end.strip()})
+        return periods
+
+
+@admin.register(AvailabilityRule)
+class AvailabilityRuleAdmin(UserScopedAdmin):
+    form = AvailabilityRuleForm
+    list_display = ["rule_id", "user", "tzid", "hours", "updated_at"]
+    search_fields = ["rule_id", "user__email"]
+
+    @admin.display(description="Weekly hours")
+    def hours(self, obj: AvailabilityRule) -> str:
+        return ", ".join(f"{p['day'][:3]} {p['start_time']}-{p['end_time']}" for p in obj.weekly_periods)
+
+    def save_model(self, request: HttpRequest, obj: AvailabilityRule, form: forms.ModelForm, change: bool) -> None:
+        saved = availability_rule_upsert(
+            user=form.cleaned_data["user"],
+            rule_id=form.cleaned_data["rule_id"],
+            tzid=form.cleaned_data["tzid"],
+            calendar_ids=form.cleaned_data.get("calendar_ids") or [],
+            weekly_periods=form.cleaned_data["weekly_hours"],
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(AvailablePeriod)
+class AvailablePeriodAdmin(UserScopedAdmin):
+    list_display = ["period_id", "user", "start", "end"]
+    fields = ["user", "period_id", "start", "end"]
+    search_fields = ["period_id", "user__email"]
+
+    def save_model(self, request: HttpRequest, obj: AvailablePeriod, form: forms.ModelForm, change: bool) -> None:
+        saved = available_period_upsert(user=obj.user, period_id=obj.period_id, start=obj.start, end=obj.end)
+        obj.pk = saved.pk

@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, Min, Q, QuerySet, Value, When
 
 from calendars.choices import BusyStatus, ProfileStatus
-from calendars.models import BusyPeriod, Calendar, CalendarProfile, CalendarService, CalendarServiceDomain
+from calendars.models import (
+    BusyPeriod,
+    Calendar,
+    CalendarProfile,
+    CalendarService,
+    CalendarServiceDomain,
+    ProviderWatch,
+)
 from cronofy_site.lib.domains import email_domain
 
 
@@ -84,3 +91,24 @@ def _free_busy_columns(rows: QuerySet, *, status: Any) -> QuerySet:
         )
         .values_list("fb_calendar", "fb_start", "fb_end", "fb_all_day", "fb_status", "fb_zone")
     )
+
+
+def calendar_service_sync_state(*, service: CalendarService) -> dict[str, Any]:
+    """How sync is going for the people of a service, in three queries."""
+    profiles = service.profiles.exclude(status=ProfileStatus.DISCONNECTED)
+    calendars = Calendar.objects.filter(profile__in=profiles, is_deleted=False).exclude(
+        provider_calendar_id__startswith="hosted:"
+    )
+    counts = calendars.aggregate(
+        calendars=Count("pk"),
+        never_synced=Count("pk", filter=Q(synced_at__isnull=True)),
+        errors=Count("pk", filter=~Q(sync_error="")),
+        oldest_sync=Min("synced_at"),
+    )
+    profile_counts = profiles.aggregate(
+        profiles=Count("pk"), relink=Count("pk", filter=Q(status=ProfileStatus.RELINK_REQUIRED))
+    )
+    next_renewal = ProviderWatch.objects.filter(profile__in=profiles, stopped_at__isnull=True).aggregate(
+        first=Min("expires_at")
+    )["first"]
+    return {**counts, **profile_counts, "next_renewal": next_renewal}

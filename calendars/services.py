@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -558,3 +559,15 @@ def calendar_service_change_mode(*, service: CalendarService, access_mode: str, 
             profile.calendars.exclude(provider_calendar_id=f"hosted:{profile.public_id}").update(is_deleted=True)
             _hosted_calendar_ensure(profile)
     return service
+
+
+def profiles_sync_queue(*, profiles: Iterable[CalendarProfile], full: bool = False) -> int:
+    """Queue a sync of each syncing profile (the admin's "sync now"); returns how many were queued."""
+    from calendars.sync import profile_syncs
+
+    queued = 0
+    for profile in profiles:
+        if profile_syncs(profile):
+            transaction.on_commit(lambda pk=profile.pk: async_task("calendars.tasks.profile_sync", pk, full))
+            queued += 1
+    return queued

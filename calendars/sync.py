@@ -26,7 +26,14 @@ from django.utils import timezone
 from accounts.selectors import user_has_granted_scope
 from calendars.access_modes import policy_for
 from calendars.choices import AccessMode, CalendarProvider, ProfileStatus
-from calendars.models import BusyPeriod, Calendar, CalendarProfile, ExternalEventDetail, ProviderWatch
+from calendars.models import (
+    BusyPeriod,
+    Calendar,
+    CalendarProfile,
+    CalendarService,
+    ExternalEventDetail,
+    ProviderWatch,
+)
 from calendars.providers import calendar_client_for_profile
 from calendars.providers.base import (
     BusyChanges,
@@ -117,7 +124,10 @@ def profile_sync(
         changed = [outcome.calendar_id for outcome in outcomes if outcome.changed]
         if changed:
             profile_changes_notify(profile=profile, calendar_ids=changed, since=round_started)
-    CalendarProfile.objects.filter(pk=profile.pk).update(last_synced_at=timezone.now())
+    synced_at = timezone.now()
+    CalendarProfile.objects.filter(pk=profile.pk).update(last_synced_at=synced_at)
+    if profile.calendar_service_id is not None:
+        CalendarService.objects.filter(pk=profile.calendar_service_id).update(last_synced_at=synced_at)
     return outcomes
 
 

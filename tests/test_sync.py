@@ -10,11 +10,13 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.oauth import application_create, tokens_issue_for
-from calendars.models import BusyPeriod, Calendar, ProviderWatch
-from calendars.notifications import signature
+from calendars.models import BusyPeriod, Calendar, CalendarProfile, ProviderWatch
+from calendars.notifications import channel_create, signature
+from calendars.services import calendar_profile_disconnect
 from calendars.tasks import calendars_poll, profile_first_sync
 from conftest import make_user
 from sandbox import services as sandbox
@@ -178,8 +180,6 @@ def test_a_missed_notification_is_caught_by_the_poller(live_server, world, synce
 
 
 def test_a_revoked_grant_marks_the_profile_for_relink_and_tells_the_integrator(live_server, world, synced, receiver):
-    from calendars.notifications import channel_create
-
     grant = synced["profile"].user.grants.get()
     channel = channel_create(grant=grant, callback_url=receiver.url, calendar_ids=[], only_managed=False)
     Token.objects.filter(person=world.people[synced["person"]]).update(revoked_at=timezone.now())
@@ -202,8 +202,6 @@ def test_a_revoked_grant_marks_the_profile_for_relink_and_tells_the_integrator(l
 
 
 def test_disconnecting_stops_the_push_subscriptions_and_forgets_the_busy_periods(live_server, world, synced):
-    from calendars.services import calendar_profile_disconnect
-
     profile = synced["profile"]
     calendar_profile_disconnect(profile=profile, actor=None)
     assert not BusyPeriod.objects.filter(calendar__profile=profile).exists()
@@ -212,3 +210,29 @@ def test_disconnecting_stops_the_push_subscriptions_and_forgets_the_busy_periods
         assert not WatchChannel.objects.filter(stopped_at__isnull=True).exists()
     else:
         assert not Subscription.objects.filter(deleted_at__isnull=True).exists()
+
+
+def test_the_admin_shows_sync_state_and_syncs_on_demand(live_server, world, synced, client_for, acme, bob):
+    CalendarProfile.objects.filter(pk=synced["profile"].pk).update(organization=acme)
+    page = client_for(bob).get(reverse("admin:calendars_calendarprofile_change", args=[synced["profile"].pk]))
+    text = page.content.decode()
+    assert "renews before" in text  # the push subscription and when it is renewed
+    assert synced["calendar"].public_id in text
+
+    monday = world.monday
+    Fault.objects.create(
+        provider=Provider.GOOGLE if synced["provider"] == "google" else Provider.MICROSOFT,
+        operation="push",
+        kind=Fault.Kind.DROP_PUSH,
+        times=1,
+    )
+    sandbox.event_create(
+        calendar=synced["sandbox_calendar"],
+        values={"summary": "Quiet", "start": monday + timedelta(hours=5), "end": monday + timedelta(hours=6)},
+    )
+    assert not has(free_busy(live_server, synced["token"]), monday + timedelta(hours=5), monday + timedelta(hours=6))
+    client_for(bob).post(
+        reverse("admin:calendars_calendarprofile_changelist"),
+        {"action": "sync_now", "_selected_action": [synced["profile"].pk]},
+    )
+    assert has(free_busy(live_server, synced["token"]), monday + timedelta(hours=5), monday + timedelta(hours=6))
