@@ -20,7 +20,7 @@ from django_q.models import Schedule
 from accounts.models import AuditEvent, ConnectionStatus, Organization, Role
 from accounts.services import membership_set, organization_create
 from calendars.choices import AccessMode, CalendarProvider, ProfileProviderName, ProfileStatus
-from calendars.models import CalendarProfile, CalendarService
+from calendars.models import BusyPeriod, CalendarProfile, CalendarService, ProviderWatch
 from calendars.scopes import Flow, requested_scopes
 from calendars.services import calendar_service_connect
 from calendars.tasks import profile_first_sync
@@ -115,6 +115,9 @@ def test_a_verified_delegation_connects_the_service_and_provisions_its_people(
     assert alice.calendar_service == service and alice.organization == acme
     assert alice.credentials is None  # the organization's grant is used, never a copy per person
     assert [c.provider_calendar_id for c in alice.calendars.all()] == ["alice@acme.example"]
+    # Synced through the service account acting for her, and subscribed to her calendar's changes.
+    assert BusyPeriod.objects.filter(calendar__profile=alice).count() >= 5
+    assert ProviderWatch.objects.filter(profile=alice, stopped_at__isnull=True).count() == 1
 
 
 def test_a_delegation_missing_a_scope_is_refused_naming_it(
@@ -263,6 +266,8 @@ def test_admin_consent_connects_a_free_busy_service_with_the_least_privileged_ap
     assert erin.provider_name == ProfileProviderName.MS_GRAPH_FREE_BUSY
     assert erin.status == ProfileStatus.CONNECTED
     assert [c.provider_calendar_id for c in erin.calendars.all()] == ["AAMkCalerinAAA="]
+    assert BusyPeriod.objects.filter(calendar__profile=erin).count() == 2  # with the app-only grant
+    assert ProviderWatch.objects.filter(profile=erin, stopped_at__isnull=True, calendar__isnull=True).count() == 1
 
 
 def test_admin_consent_for_read_write_uses_the_read_write_app(client_for, contoso, world):
