@@ -313,3 +313,43 @@ def test_the_official_sdk_asks_for_availability(live_server, app):
         {"start": z(hour(0, 9)), "end": z(hour(0, 10)), "participants": [{"sub": alice.public_id}]},
         {"start": z(hour(0, 16)), "end": z(hour(0, 17)), "participants": [{"sub": alice.public_id}]},
     ]
+
+
+def test_availability_rule_ids_pick_which_rules_apply(app):
+    alice, _ = person(app, "alice@acme.example")
+    for rule_id, hours in (("mornings", ("09:00", "12:00")), ("afternoons", ("14:00", "17:00"))):
+        availability_rule_upsert(
+            user=alice,
+            rule_id=rule_id,
+            tzid="Etc/UTC",
+            calendar_ids=[],
+            weekly_periods=[{"day": "monday", "start_time": hours[0], "end_time": hours[1]}],
+        )
+    member = {"sub": alice.public_id, "managed_availability": True, "availability_rule_ids": ["afternoons"]}
+    assert [(s, e) for s, e, _ in periods(ask(app, body({"members": [member]})))] == [(z(hour(0, 14)), z(hour(0, 17)))]
+    member["availability_rule_ids"] = ["mornings", "afternoons"]
+    assert len(periods(ask(app, body({"members": [member]})))) == 2
+
+
+def test_a_rule_counts_only_its_calendars(app):
+    alice, calendar = person(app, "alice@acme.example", busy=[(hour(0, 10), hour(0, 11))])
+    other = Calendar.objects.create(profile=calendar.profile, provider_calendar_id="other", name="Other")
+    BusyPeriod.objects.create(
+        calendar=other, provider_event_id="x", start=hour(0, 14), end=hour(0, 15), status="busy", updated_at=hour(0, 0)
+    )
+    availability_rule_upsert(
+        user=alice,
+        rule_id="work",
+        tzid="Etc/UTC",
+        calendar_ids=[other.public_id],
+        weekly_periods=[{"day": "monday", "start_time": "09:00", "end_time": "17:00"}],
+    )
+    found = periods(ask(app, body({"members": [{"sub": alice.public_id, "managed_availability": True}]})))
+    assert [(s, e) for s, e, _ in found] == [(z(hour(0, 9)), z(hour(0, 14))), (z(hour(0, 15)), z(hour(0, 17)))]
+
+
+def test_a_buffer_maximum_below_its_minutes_is_refused(app):
+    alice, _ = person(app, "alice@acme.example")
+    response = ask(app, body(everyone(alice), buffer={"before": {"minutes": 30, "maximum": {"minutes": 15}}}))
+    assert response.status_code == 422
+    assert "buffer.before.maximum" in response.json()["errors"]
