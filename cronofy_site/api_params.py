@@ -12,8 +12,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -79,6 +80,18 @@ class TimeField(DateOrTimeField):
         return value
 
 
+class TimeSpan(serializers.Serializer):
+    """`start` and `end` times, the end after the start."""
+
+    start = TimeField()
+    end = TimeField()
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if data["end"] <= data["start"]:
+            raise serializers.ValidationError({"end": "must be after start."})
+        return data
+
+
 def as_instant(value: date | datetime, zone: tzinfo) -> datetime:
     """A date means its midnight in the request's time zone."""
     if isinstance(value, datetime):
@@ -125,17 +138,60 @@ class Page:
         return shaped
 
 
-def page_of(count: int, number: int, *, state: dict[str, Any]) -> tuple[Page, slice]:
-    """Which rows page `number` holds, and the token of the next page (it carries the query)."""
+def _frozen(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: f"dt:{value.isoformat()}" if isinstance(value, datetime) else value for key, value in params.items()}
+
+
+def _thawed(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: datetime.fromisoformat(value[3:]) if isinstance(value, str) and value.startswith("dt:") else value
+        for key, value in params.items()
+    }
+
+
+def page_of(count: int, number: int, *, kind: str, grant_id: int, params: dict[str, Any]) -> tuple[Page, slice]:
+    """Which rows page `number` holds, and the token of the next page: it carries the query, signed,
+    for the same grant only."""
     total = max(1, -(-count // PAGE_SIZE))
     number = min(max(number, 1), total)
-    token = signing.dumps({**state, "page": number + 1}, salt=PAGE_SALT, compress=True) if number < total else None
+    token = None
+    if number < total:
+        state = {"kind": kind, "grant": grant_id, "params": _frozen(params), "page": number + 1}
+        token = signing.dumps(state, salt=PAGE_SALT, compress=True)
     return Page(number=number, total=total, next_token=token), slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE)
 
 
-def page_state(token: str) -> dict[str, Any] | None:
-    """The query a page URL carries, or None when it is forged or older than an hour."""
+def page_request(token: str, *, kind: str, grant_id: int) -> tuple[dict[str, Any], int]:
+    """The query and page number a page URL carries; 404 when it is forged, older than an hour, for
+    another endpoint or for another grant."""
     try:
-        return signing.loads(token, salt=PAGE_SALT, max_age=PAGE_MAX_AGE)
+        state = signing.loads(token, salt=PAGE_SALT, max_age=PAGE_MAX_AGE)
     except signing.BadSignature:
-        return None
+        raise Http404 from None
+    if state.get("kind") != kind or state.get("grant") != grant_id:
+        raise Http404
+    return _thawed(state["params"]), int(state["page"])
+
+
+class WindowQuery(serializers.Serializer):
+    """`tzid`, and `from` and `to` as dates (midnight in `tzid`) or times, made `start` and `end`."""
+
+    default_past = timedelta(days=42)
+    default_future = timedelta(days=201)
+
+    tzid = TimeZoneField()
+    to = DateOrTimeField(required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = DateOrTimeField(required=False)  # a Python keyword, so not a class attribute
+        return fields
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        zone = zoneinfo.ZoneInfo(data["tzid"])
+        today = timezone.now().astimezone(zone).date()
+        data["start"] = as_instant(data.pop("from", today - self.default_past), zone)
+        data["end"] = as_instant(data.pop("to", today + self.default_future), zone)
+        if data["end"] <= data["start"]:
+            raise serializers.ValidationError({"to": "must be after from."})
+        return data

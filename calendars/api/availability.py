@@ -22,7 +22,7 @@ from calendars.availability_inputs import (
     utc,
 )
 from cronofy_site.api import ApplicationApiView
-from cronofy_site.api_params import TimeField, utc_text
+from cronofy_site.api_params import TimeField, TimeSpan, utc_text
 
 MAX_WINDOW = timedelta(days=35)
 MAX_QUERY_PERIODS = 50
@@ -58,16 +58,6 @@ class Buffer(serializers.Serializer):
     after = BufferSide(required=False)
 
 
-class Period(serializers.Serializer):
-    start = TimeField()
-    end = TimeField()
-
-    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        if data["end"] <= data["start"]:
-            raise serializers.ValidationError({"end": "must be after start."})
-        return data
-
-
 class Slot(serializers.Serializer):
     start = TimeField()
 
@@ -75,7 +65,7 @@ class Slot(serializers.Serializer):
 class MemberInput(serializers.Serializer):
     sub = serializers.CharField(max_length=40)
     calendar_ids = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=50)
-    available_periods = Period(many=True, required=False, max_length=MAX_QUERY_PERIODS)
+    available_periods = TimeSpan(many=True, required=False, max_length=MAX_QUERY_PERIODS)
     managed_availability = serializers.BooleanField(required=False, allow_null=True, default=None)
     availability_rule_ids = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, max_length=50
@@ -100,8 +90,8 @@ class GroupInput(serializers.Serializer):
 class AvailabilityInput(serializers.Serializer):
     participants = GroupInput(many=True, allow_empty=False, max_length=MAX_GROUPS)
     required_duration = Minutes()
-    query_periods = Period(many=True, required=False, max_length=MAX_QUERY_PERIODS)
-    available_periods = Period(many=True, required=False, max_length=MAX_QUERY_PERIODS)  # the older name
+    query_periods = TimeSpan(many=True, required=False, max_length=MAX_QUERY_PERIODS)
+    available_periods = TimeSpan(many=True, required=False, max_length=MAX_QUERY_PERIODS)  # the older name
     query_slots = Slot(many=True, required=False, max_length=MAX_QUERY_PERIODS)
     start_interval = Minutes(required=False)
     buffer = Buffer(required=False)

@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
+from calendars.api.serializers import check_own_calendars
 from calendars.models import Channel
 from calendars.notifications import channel_close, channel_create
-from calendars.selectors import calendars_of_user
 from cronofy_site.api import AccountApiView
 
 
@@ -39,17 +39,7 @@ class ChannelsApi(AccountApiView):
         data.is_valid(raise_exception=True)
         filters = data.validated_data.get("filters") or {}
         calendar_ids = filters.get("calendar_ids") or []
-        if calendar_ids:
-            known = set(
-                calendars_of_user(user_id=request.user.pk, calendar_ids=calendar_ids).values_list(
-                    "public_id", flat=True
-                )
-            )
-            unknown = [calendar_id for calendar_id in calendar_ids if calendar_id not in known]
-            if unknown:
-                raise serializers.ValidationError(
-                    {"filters": {"calendar_ids": f"Unknown calendars: {', '.join(unknown)}."}}
-                )
+        check_own_calendars(user_id=request.user.pk, calendar_ids=calendar_ids, field="filters.calendar_ids")
         channel = channel_create(
             grant=request.auth.grant,
             callback_url=data.validated_data["callback_url"],

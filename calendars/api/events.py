@@ -10,8 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import CharField, F, QuerySet, Value
-from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
@@ -20,28 +18,28 @@ from rest_framework.response import Response
 
 from accounts import api_scopes
 from bookings.models import ManagedEvent
+from calendars.api.serializers import check_own_calendars
 from calendars.choices import AccessMode
 from calendars.models import BusyPeriod
 from calendars.selectors import calendars_of_user
 from cronofy_site.api import AccountApiView
 from cronofy_site.api_params import (
     DateOrTimeField,
-    TimeZoneField,
+    WindowQuery,
     as_instant,
     page_of,
-    page_state,
+    page_request,
     query_data,
     time_text,
     utc_text,
 )
 
-DEFAULT_PAST = timedelta(days=16)
-DEFAULT_FUTURE = timedelta(days=201)
+PAGE_KIND = "events"
 
 
-class EventsInput(serializers.Serializer):
-    tzid = TimeZoneField()
-    to = DateOrTimeField(required=False)
+class EventsInput(WindowQuery):
+    default_past = timedelta(days=16)
+
     last_modified = DateOrTimeField(required=False)
     include_managed = serializers.BooleanField(default=False)
     only_managed = serializers.BooleanField(default=False)
@@ -49,20 +47,10 @@ class EventsInput(serializers.Serializer):
     localized_times = serializers.BooleanField(default=False)
     calendar_ids = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=100)
 
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
-        fields["from"] = DateOrTimeField(required=False)
-        return fields
-
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        zone = zoneinfo.ZoneInfo(data["tzid"])
-        today = timezone.now().astimezone(zone).date()
-        data["start"] = as_instant(data.pop("from", today - DEFAULT_PAST), zone)
-        data["end"] = as_instant(data.pop("to", today + DEFAULT_FUTURE), zone)
-        if data["end"] <= data["start"]:
-            raise serializers.ValidationError({"to": "must be after from."})
+        data = super().validate(data)
         if data.get("last_modified") is not None:
-            data["last_modified"] = as_instant(data["last_modified"], zone)
+            data["last_modified"] = as_instant(data["last_modified"], zoneinfo.ZoneInfo(data["tzid"]))
         return data
 
 
@@ -110,15 +98,7 @@ def _rows(*, user_id: int, params: dict[str, Any], with_external: bool) -> Query
 def events_page(*, request: Request, params: dict[str, Any], page: int) -> dict[str, Any]:
     with_external = request.auth.allows(api_scopes.READ_EVENTS)
     rows = _rows(user_id=request.user.pk, params=params, with_external=with_external)
-    state = {
-        "kind": "events",
-        "grant": request.auth.grant.pk,
-        "params": {
-            **params,
-            **{key: params[key].isoformat() for key in ("start", "end", "last_modified") if params.get(key)},
-        },
-    }
-    current, window = page_of(rows.count(), page, state=state)
+    current, window = page_of(rows.count(), page, kind=PAGE_KIND, grant_id=request.auth.grant.pk, params=params)
     picked = list(rows[window])
     managed = {
         event.pk: event
@@ -238,27 +218,13 @@ class EventsApi(AccountApiView):
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
         _params_allowed(request, params)
-        if params.get("calendar_ids"):
-            known = set(
-                calendars_of_user(user_id=request.user.pk, calendar_ids=params["calendar_ids"]).values_list(
-                    "public_id", flat=True
-                )
-            )
-            unknown = [c for c in params["calendar_ids"] if c not in known]
-            if unknown:
-                raise serializers.ValidationError({"calendar_ids": f"Unknown calendars: {', '.join(unknown)}."})
+        check_own_calendars(user_id=request.user.pk, calendar_ids=params.get("calendar_ids"))
         return Response(events_page(request=request, params=params, page=1))
 
 
 class EventsPageApi(AccountApiView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="A further page of events")
     def get(self, request: Request, token: str) -> Response:
-        state = page_state(token)
-        if state is None or state.get("kind") != "events" or state.get("grant") != request.auth.grant.pk:
-            raise Http404
-        params = dict(state["params"])
-        for key in ("start", "end", "last_modified"):
-            if params.get(key):
-                params[key] = datetime.fromisoformat(params[key])
+        params, page = page_request(token, kind=PAGE_KIND, grant_id=request.auth.grant.pk)
         _params_allowed(request, params)
-        return Response(events_page(request=request, params=params, page=state["page"]))
+        return Response(events_page(request=request, params=params, page=page))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
 from typing import Any
 
 from django.http import Http404
@@ -14,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
+from calendars.api.serializers import check_own_calendars
 from calendars.managed_availability import (
     DAYS,
     MAX_WEEKLY_PERIODS,
@@ -24,15 +24,14 @@ from calendars.managed_availability import (
     parse_clock,
 )
 from calendars.models import AvailabilityRule, AvailablePeriod
-from calendars.selectors import calendars_of_user
 from cronofy_site.api import AccountApiView
 from cronofy_site.api_params import (
     DateOrTimeField,
-    TimeField,
+    TimeSpan,
     TimeZoneField,
     as_instant,
     page_of,
-    page_state,
+    page_request,
     query_data,
     time_text,
 )
@@ -75,17 +74,6 @@ def rule_output(rule: AvailabilityRule) -> dict[str, Any]:
     return shaped
 
 
-def _check_calendars(request: Request, calendar_ids: list[str], field: str = "calendar_ids") -> None:
-    if not calendar_ids:
-        return
-    known = set(
-        calendars_of_user(user_id=request.user.pk, calendar_ids=calendar_ids).values_list("public_id", flat=True)
-    )
-    unknown = [calendar_id for calendar_id in calendar_ids if calendar_id not in known]
-    if unknown:
-        raise serializers.ValidationError({field: f"Unknown calendars: {', '.join(unknown)}."})
-
-
 class AvailabilityRulesApi(AccountApiView):
     required_scope = api_scopes.READ_FREE_BUSY
 
@@ -94,7 +82,7 @@ class AvailabilityRulesApi(AccountApiView):
         data = RuleInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        _check_calendars(request, values.get("calendar_ids") or [])
+        check_own_calendars(user_id=request.user.pk, calendar_ids=values.get("calendar_ids"))
         rule = availability_rule_upsert(
             user=request.user,
             rule_id=values["availability_rule_id"],
@@ -129,15 +117,8 @@ class AvailabilityRuleApi(AccountApiView):
         return Response(status=202)
 
 
-class PeriodInput(serializers.Serializer):
+class PeriodInput(TimeSpan):
     available_period_id = serializers.RegexField(IDENTIFIER)
-    start = TimeField()
-    end = TimeField()
-
-    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        if data["end"] <= data["start"]:
-            raise serializers.ValidationError({"end": "must be after start."})
-        return data
 
 
 class PeriodDeleteInput(serializers.Serializer):
@@ -168,15 +149,9 @@ def periods_page(*, request: Request, params: dict[str, Any], page: int) -> dict
         periods = periods.filter(end__gt=params["from"])
     if params.get("to"):
         periods = periods.filter(start__lt=params["to"])
-    state = {
-        "kind": "available_periods",
-        "grant": request.auth.grant.pk,
-        "params": {
-            **params,
-            **{key: params[key].isoformat() for key in ("from", "to") if params.get(key)},
-        },
-    }
-    current, window = page_of(periods.count(), page, state=state)
+    current, window = page_of(
+        periods.count(), page, kind="available_periods", grant_id=request.auth.grant.pk, params=params
+    )
     localized = params["localized_times"]
     return {
         "pages": current.as_cronofy("api-available-periods-page"),
@@ -229,11 +204,5 @@ class AvailablePeriodsPageApi(AccountApiView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="A further page of available periods")
     def get(self, request: Request, token: str) -> Response:
-        state = page_state(token)
-        if state is None or state.get("kind") != "available_periods" or state.get("grant") != request.auth.grant.pk:
-            raise Http404
-        params = dict(state["params"])
-        for key in ("from", "to"):
-            if params.get(key):
-                params[key] = datetime.fromisoformat(params[key])
-        return Response(periods_page(request=request, params=params, page=state["page"]))
+        params, page = page_request(token, kind="available_periods", grant_id=request.auth.grant.pk)
+        return Response(periods_page(request=request, params=params, page=page))

@@ -9,6 +9,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from calendars.models import Calendar, CalendarProfile
+from calendars.selectors import calendars_of_user
 
 
 class CalendarOutput(serializers.Serializer):
@@ -51,3 +52,13 @@ class ProfileOutput(serializers.Serializer):
                 for calendar in profile.calendars.all()
             ]
         return shaped
+
+
+def check_own_calendars(*, user_id: int, calendar_ids: list[str] | None, field: str = "calendar_ids") -> None:
+    """422 naming any of these calendars that is not one of the account's live calendars."""
+    if not calendar_ids:
+        return
+    known = set(calendars_of_user(user_id=user_id, calendar_ids=calendar_ids).values_list("public_id", flat=True))
+    unknown = [calendar_id for calendar_id in calendar_ids if calendar_id not in known]
+    if unknown:
+        raise serializers.ValidationError({field: f"Unknown calendars: {', '.join(unknown)}."})
