@@ -34,6 +34,7 @@ from calendars.models import (
     ExternalEventDetail,
     ProviderWatch,
 )
+from calendars.notifications import profile_changes_notify, profile_disconnected_notify
 from calendars.providers import calendar_client_for_profile
 from calendars.providers.base import (
     BusyChanges,
@@ -44,6 +45,7 @@ from calendars.providers.base import (
     WatchChannel,
 )
 from calendars.providers.base import CalendarProvider as ProviderClient
+from calendars.services import calendar_profile_mark_relink_required
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +102,6 @@ def profile_sync(
     A withdrawn grant marks the profile for relinking and tells the integrators; a provider that is
     down raises ProviderError (retryable) after recording it, so the task can try again later.
     """
-    from calendars.notifications import profile_changes_notify, profile_disconnected_notify
-
     if not profile_syncs(profile):
         return []
     round_started = timezone.now()
@@ -115,8 +115,6 @@ def profile_sync(
                 continue
             outcomes.append(calendar_sync(calendar=calendar, client=client, full=full, store_details=store_details))
     except (ProviderAuthError, ProviderPermissionError) as error:
-        from calendars.services import calendar_profile_mark_relink_required
-
         calendar_profile_mark_relink_required(profile=profile, error=str(error))
         profile_disconnected_notify(profile=profile)
         return outcomes
