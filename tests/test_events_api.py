@@ -114,6 +114,14 @@ def test_managed_events_are_included_or_alone_when_asked(world):
     assert event["attendees"] == [{"email": "cand@example.com", "display_name": "Candidate", "status": "needs_action"}]
 
 
+def test_another_application_does_not_see_this_ones_managed_events(world):
+    other, _ = application_create(name="Other", redirect_uris=[INTEGRATOR_REDIRECT])
+    token = tokens_issue_for(application=other, user=world["alice"], scopes=["read_events"]).access_token
+    query = {"tzid": "Etc/UTC", "from": "2027-03-22", "to": "2027-03-23", "include_managed": "true"}
+    body = Client().get("/v1/events", query, headers={"Authorization": f"Bearer {token}"}).json()
+    assert [event["summary"] for event in body["events"]] == ["Design review"]
+
+
 def test_an_application_without_read_events_reads_only_what_it_manages(world):
     assert read(world, ["free_busy_write"]).status_code == 403
     assert summaries(read(world, ["free_busy_write"], only_managed="true")) == ["Interview"]
@@ -141,6 +149,7 @@ def test_pages_follow_each_other_and_cost_the_same_queries(world):
     for number in range(120):
         ManagedEvent.objects.create(
             calendar=world["fb"],
+            application=world["application"],
             event_id=f"bulk-{number}",
             summary=f"Bulk {number:03d}",
             start=DAY + timedelta(hours=12, minutes=number),

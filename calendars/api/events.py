@@ -59,10 +59,13 @@ def external_event_uid(calendar_id: str, provider_event_id: str) -> str:
     return f"evt_external_{digest}"
 
 
-def _rows(*, user_id: int, params: dict[str, Any], with_external: bool) -> QuerySet:
+def _rows(*, user_id: int, application_id: int, params: dict[str, Any], with_external: bool) -> QuerySet:
     calendars = calendars_of_user(user_id=user_id, calendar_ids=params.get("calendar_ids"))
     start, end = params["start"], params["end"]
-    managed = ManagedEvent.objects.filter(calendar__in=calendars, start__lt=end, end__gt=start)
+    # An application reads back the events it manages, not another application's.
+    managed = ManagedEvent.objects.filter(
+        application_id=application_id, calendar__in=calendars, start__lt=end, end__gt=start
+    )
     if not params["include_deleted"]:
         managed = managed.filter(deleted_at__isnull=True)
     if params.get("last_modified"):
@@ -97,7 +100,9 @@ def _rows(*, user_id: int, params: dict[str, Any], with_external: bool) -> Query
 
 def events_page(*, request: Request, params: dict[str, Any], page: int) -> dict[str, Any]:
     with_external = request.auth.allows(api_scopes.READ_EVENTS)
-    rows = _rows(user_id=request.user.pk, params=params, with_external=with_external)
+    rows = _rows(
+        user_id=request.user.pk, application_id=request.auth.application.pk, params=params, with_external=with_external
+    )
     current, window = page_of(rows.count(), page, kind=PAGE_KIND, grant_id=request.auth.grant.pk, params=params)
     picked = list(rows[window])
     managed = {
@@ -110,7 +115,7 @@ def events_page(*, request: Request, params: dict[str, Any], page: int) -> dict[
         row.pk: row
         for row in BusyPeriod.objects.filter(
             pk__in=[pk for kind, pk, _ in picked if kind == "external"]
-        ).select_related("calendar", "detail")
+        ).select_related("calendar__profile", "detail")
     }
     zone = zoneinfo.ZoneInfo(params["tzid"])
     shaped = []
@@ -122,7 +127,9 @@ def events_page(*, request: Request, params: dict[str, Any], page: int) -> dict[
     return {"pages": current.as_cronofy("api-events-page"), "events": shaped}
 
 
-def _times(start: datetime, end: datetime, *, all_day: bool, zone: zoneinfo.ZoneInfo, day_zone: str, localized: bool):
+def _times(
+    start: datetime, end: datetime, *, all_day: bool, zone: zoneinfo.ZoneInfo, day_zone: str, localized: bool
+) -> tuple[str | dict[str, str], str | dict[str, str]]:
     all_day_zone = zoneinfo.ZoneInfo(day_zone) if all_day else None
     return (
         time_text(start, zone=zone, localized=localized, all_day_zone=all_day_zone),
