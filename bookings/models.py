@@ -27,8 +27,24 @@ class AttendeeStatus(models.TextChoices):
     DECLINED = "declined", "Declined"
 
 
+class DeliveryMode(models.TextChoices):
+    NATIVE = "native", "Written into the organizer's calendar by the provider"
+    EMAIL = "email", "Calendar invitations emailed by this system"
+
+
+class WriteState(models.TextChoices):
+    NONE = "", "Nothing to write"
+    PENDING = "pending", "Waiting to be written"
+    WRITTEN = "written", "Written"
+    FAILED = "failed", "Failed"
+
+
 class ManagedEvent(models.Model):
-    """An event an integrator application manages, keyed like Cronofy by (calendar, event_id)."""
+    """An event an integrator application manages, keyed like Cronofy by (calendar, event_id).
+
+    `version` counts the changes integrators made; `sequence` is iCalendar's SEQUENCE, raised only by
+    changes attendees must act on (time, place, who is invited, cancellation).
+    """
 
     event_uid = PublicIdField(prefix="evt", verbose_name="event uid")
     calendar = models.ForeignKey(Calendar, on_delete=models.PROTECT, related_name="managed_events")
@@ -44,6 +60,20 @@ class ManagedEvent(models.Model):
     all_day = models.BooleanField(default=False)
     tzid = models.CharField(max_length=64, default="Etc/UTC")
     transparency = models.CharField(max_length=12, choices=Transparency.choices, default=Transparency.OPAQUE)
+    url = models.URLField(max_length=2000, blank=True)
+    location_geo = models.JSONField(default=dict, blank=True, help_text="lat and long, when given.")
+    reminders = models.JSONField(default=list, blank=True)
+    event_private = models.BooleanField(default=False)
+    conferencing = models.JSONField(default=dict, blank=True, help_text="As the integrator asked for it.")
+    join_url = models.URLField(max_length=2000, blank=True)
+    delivery_mode = models.CharField(max_length=8, choices=DeliveryMode.choices, default=DeliveryMode.EMAIL)
+    ical_uid = models.CharField(max_length=255, blank=True)
+    sequence = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0)
+    provider_event_id = models.CharField(max_length=1024, blank=True)
+    write_state = models.CharField(max_length=8, choices=WriteState.choices, blank=True, default=WriteState.NONE)
+    write_error = models.TextField(blank=True)
+    write_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -75,6 +105,7 @@ class ManagedEventAttendee(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_event_invitations"
     )
     status = models.CharField(max_length=16, choices=AttendeeStatus.choices, default=AttendeeStatus.NEEDS_ACTION)
+    is_room = models.BooleanField(default=False)
     removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -83,3 +114,42 @@ class ManagedEventAttendee(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class InvitationMethod(models.TextChoices):
+    REQUEST = "REQUEST", "Invitation or update"
+    CANCEL = "CANCEL", "Cancellation"
+
+
+class Invitation(models.Model):
+    """One email to one recipient about one version of an event: the outbox row.
+
+    The iCalendar object is rendered when the row is written, in the same transaction as the change
+    it announces, so what is sent never depends on when a worker gets to it. The idempotency key makes
+    a second row for the same recipient, version and method impossible, and the Message-ID makes any
+    resend recognisable as the same message.
+    """
+
+    event = models.ForeignKey(ManagedEvent, on_delete=models.CASCADE, related_name="invitations")
+    recipient = models.EmailField()
+    recipient_name = models.CharField(max_length=200, blank=True)
+    method = models.CharField(max_length=8, choices=InvitationMethod.choices)
+    sequence = models.PositiveIntegerField()
+    version = models.PositiveIntegerField()
+    idempotency_key = models.CharField(max_length=300, unique=True)
+    message_id = models.CharField(max_length=300, unique=True)
+    subject = models.CharField(max_length=500)
+    ics = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after the last attempt.")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["sent_at", "failed_at", "next_attempt_at"], name="invitation_due")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.event} to {self.recipient}"

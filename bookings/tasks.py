@@ -1,1 +1,19 @@
 """django-q2 tasks of the bookings app: load by id, call a service, safe to run twice."""
+
+from __future__ import annotations
+
+from bookings import services
+
+
+def event_write(event_id: int, attempt: int = 1) -> None:
+    services.managed_event_write(event_id=event_id, attempt=attempt)
+
+
+def invitation_send(invitation_id: int) -> None:
+    services.invitation_send(invitation_id=invitation_id)
+
+
+def invitations_retry() -> None:
+    """Every minute: invitations whose next attempt is due (and any a dead worker left behind)."""
+    for invitation_id in services.invitations_due():
+        services.invitation_send(invitation_id=invitation_id)

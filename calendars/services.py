@@ -370,7 +370,9 @@ def calendar_profile_save_calendars(*, profile: CalendarProfile, calendars: list
         calendar.name = item.name[:500]
         calendar.time_zone = item.time_zone or "Etc/UTC"
         calendar.is_primary = item.is_primary
-        calendar.is_readonly = item.is_readonly or not profile.policy.writes_events_natively
+        # Free/Busy calendars take events too (delivered as invitations), whatever the provider says of
+        # this application's own access to them.
+        calendar.is_readonly = item.is_readonly and profile.policy.writes_events_natively
         calendar.is_deleted = False
         calendar.integrated_conferencing_available = item.integrated_conferencing and profile.policy.native_conferencing
         calendar.save()

@@ -30,6 +30,10 @@ def _known_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones()) | {"UTC", "Etc/UTC"}
 
 
+def known_zone(tzid: str) -> bool:
+    return tzid in _known_zones()
+
+
 class TimeZoneField(serializers.CharField):
     """An IANA time zone id (`Europe/London`, `Etc/UTC`)."""
 

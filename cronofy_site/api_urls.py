@@ -3,6 +3,7 @@
 from django.urls import path
 
 from accounts.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
+from bookings.api.views import CalendarEventsApi
 from calendars.api.availability import AvailabilityApi
 from calendars.api.channels import ChannelApi, ChannelsApi
 from calendars.api.events import EventsApi, EventsPageApi
@@ -21,6 +22,7 @@ urlpatterns = [
     path("profiles", ProfilesApi.as_view(), name="api-profiles"),
     path("profiles/<str:profile_id>/revoke", ProfileRevokeApi.as_view(), name="api-profile-revoke"),
     path("calendars", CalendarsApi.as_view(), name="api-calendars"),
+    path("calendars/<str:calendar_id>/events", CalendarEventsApi.as_view(), name="api-calendar-events"),
     path("free_busy", FreeBusyApi.as_view(), name="api-free-busy"),
     path("availability", AvailabilityApi.as_view(), name="api-availability"),
     path("events", EventsApi.as_view(), name="api-events"),

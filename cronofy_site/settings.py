@@ -252,6 +252,15 @@ EMAIL_HOST = EMAIL_HOST or "localhost"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Scheduling <no-reply@localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
+# Invitations for Free/Busy and No Access organizers. They are sent from our own address (so DKIM
+# aligns) with the organizer's name shown; attendees' replies go to an agent address per event on
+# INVITATIONS_REPLY_DOMAIN, whose mail must reach this system (SMTP receiver or inbound webhook).
+INVITATIONS_FROM_EMAIL = env("INVITATIONS_FROM_EMAIL", "invitations@localhost")
+INVITATIONS_SENDER_NAME = env("INVITATIONS_SENDER_NAME", "Scheduling")
+INVITATIONS_REPLY_DOMAIN = env("INVITATIONS_REPLY_DOMAIN", "invites.localhost")
+INVITATIONS_REPLY_LOCAL_PART = env("INVITATIONS_REPLY_LOCAL_PART", "event")
+INVITATIONS_MAX_ATTEMPTS = envint("INVITATIONS_MAX_ATTEMPTS", 8)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -1,0 +1,186 @@
+"""iMIP invitations (RFC 6047) for events this system delivers by email: the iCalendar object in
+iTIP's terms (RFC 5546: REQUEST, CANCEL) and the MIME message mail clients show as an invitation with
+Yes / No / Maybe.
+
+The ORGANIZER is an agent address of ours, one per event, because attendees' clients send their
+replies to the ORGANIZER; the person who organizes appears as an ATTENDEE with the CHAIR role, as
+CalConnect recommends. Times are written in the event's time zone with its VTIMEZONE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+from email import encoders
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from bookings.models import AttendeeStatus, ManagedEvent, Transparency
+
+PRODID = "-//Scheduling//Invitations 1.0//EN"
+PARTSTAT = {
+    AttendeeStatus.NEEDS_ACTION: "NEEDS-ACTION",
+    AttendeeStatus.ACCEPTED: "ACCEPTED",
+    AttendeeStatus.TENTATIVE: "TENTATIVE",
+    AttendeeStatus.DECLINED: "DECLINED",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    email: str
+    name: str = ""
+    status: str = AttendeeStatus.NEEDS_ACTION
+
+
+def reply_domain() -> str:
+    return settings.INVITATIONS_REPLY_DOMAIN
+
+
+def organizer_address(event: ManagedEvent) -> str:
+    """Where attendees' replies go: an address that names the event."""
+    return f"{settings.INVITATIONS_REPLY_LOCAL_PART}+{event.event_uid}@{reply_domain()}"
+
+
+def event_ical_uid(event: ManagedEvent) -> str:
+    return f"{event.event_uid}@{reply_domain()}"
+
+
+def message_id(event: ManagedEvent, *, method: str, recipient: str) -> str:
+    recipient_hash = hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
+    return f"<{event.event_uid}.{event.version}.{method.lower()}.{recipient_hash}@{reply_domain()}>"
+
+
+def _address(email: str, name: str, **params: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["CN"] = vText(name)
+    for key, value in params.items():
+        address.params[key] = vText(value)
+    return address
+
+
+def invitation_ics(
+    event: ManagedEvent,
+    *,
+    method: str,
+    organizer: Party,
+    attendees: list[Party],
+    dtstamp: datetime,
+    cancelled: bool = False,
+) -> str:
+    """The iCalendar object of one invitation. `attendees` are listed with their status; a CANCEL to
+    one removed attendee lists only them and leaves STATUS out (the event goes on for the others)."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    vevent = Event()
+    vevent.add("uid", event.ical_uid)
+    vevent.add("sequence", event.sequence)
+    vevent.add("dtstamp", dtstamp)
+    zone = zoneinfo.ZoneInfo(event.tzid)
+    if event.all_day:
+        vevent.add("dtstart", event.start.astimezone(zone).date())
+        vevent.add("dtend", event.end.astimezone(zone).date())
+    else:
+        vevent.add("dtstart", event.start.astimezone(zone))
+        vevent.add("dtend", event.end.astimezone(zone))
+    vevent.add("summary", event.summary)
+    description = event.description
+    if event.join_url:
+        description = f"{description}\n\nJoin: {event.join_url}".strip()
+    if description:
+        vevent.add("description", description)
+    if event.location:
+        vevent.add("location", event.location)
+    elif event.join_url:
+        vevent.add("location", event.join_url)
+    if event.url:
+        vevent.add("url", event.url)
+    vevent.add("transp", "TRANSPARENT" if event.transparency == Transparency.TRANSPARENT else "OPAQUE")
+    if event.event_private:
+        vevent.add("class", "PRIVATE")
+    if method == "CANCEL" and cancelled:
+        vevent.add("status", "CANCELLED")
+    elif method == "REQUEST":
+        vevent.add("status", "CONFIRMED")
+    vevent.add("organizer", _address(organizer_address(event), organizer.name))
+    vevent.add(
+        "attendee",
+        _address(organizer.email, organizer.name, ROLE="CHAIR", PARTSTAT="ACCEPTED"),
+    )
+    for attendee in attendees:
+        vevent.add(
+            "attendee",
+            _address(
+                attendee.email,
+                attendee.name,
+                ROLE="REQ-PARTICIPANT",
+                PARTSTAT=PARTSTAT.get(attendee.status, "NEEDS-ACTION"),
+                RSVP="TRUE" if method == "REQUEST" else "FALSE",
+            ),
+        )
+    calendar.add_component(vevent)
+    if not event.all_day and event.tzid not in ("UTC", "Etc/UTC"):
+        calendar.add_missing_timezones()
+    return calendar.to_ical().decode()
+
+
+class InvitationEmail(EmailMessage):
+    """An email whose body is an invitation: text and HTML for people, `text/calendar; method=...` for
+    their calendar (the part that makes the RSVP buttons), and the same object as an `.ics` file."""
+
+    def __init__(self, *, ics: str, method: str, html: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.ics, self.method, self.html = ics, method, html
+
+    def message(self) -> MIMEMultipart:
+        outer = MIMEMultipart("mixed")
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(MIMEText(self.body, "plain", "utf-8"))
+        alternative.attach(MIMEText(self.html, "html", "utf-8"))
+        calendar_part = MIMEText(self.ics, "calendar", "utf-8")
+        calendar_part.set_param("method", self.method)
+        alternative.attach(calendar_part)
+        outer.attach(alternative)
+        attachment = MIMEBase("application", "ics", name="invite.ics")
+        attachment.set_param("method", self.method)
+        attachment.set_payload(self.ics.encode())
+        encoders.encode_base64(attachment)
+        attachment.add_header("Content-Disposition", "attachment", filename="invite.ics")
+        outer.attach(attachment)
+        outer["Subject"] = self.subject
+        outer["From"] = self.extra_headers.get("From", self.from_email)
+        outer["To"] = ", ".join(self.to)
+        if self.reply_to:
+            outer["Reply-To"] = ", ".join(self.reply_to)
+        outer["Date"] = formatdate()
+        for name, value in self.extra_headers.items():
+            if name.lower() not in {"from", "to", "reply-to"}:
+                outer[name] = value
+        return outer
+
+
+def invitation_text(event: ManagedEvent, *, method: str, cancelled: bool, organizer: Party) -> tuple[str, str]:
+    context = {"event": event, "method": method, "cancelled": cancelled, "organizer": organizer}
+    return (
+        render_to_string("bookings/invitation.txt", context),
+        render_to_string("bookings/invitation.html", context),
+    )
+
+
+def sender(organizer: Party) -> str:
+    """Our own address in From (DKIM-aligned), the person's name in its display name."""
+    name = f"{organizer.name or organizer.email} (via {settings.INVITATIONS_SENDER_NAME})"
+    return formataddr((name, settings.INVITATIONS_FROM_EMAIL))

@@ -1,0 +1,434 @@
+"""Services for managed events: upsert and delete as integrators ask, the invitation outbox, and the
+workers' side of delivery (native writes, sending invitations)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import get_connection
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task, schedule
+
+from accounts.models import Application, User
+from bookings import imip
+from bookings.delivery import NATIVE_CONFERENCING, delivery_for
+from bookings.models import (
+    DeliveryMode,
+    Invitation,
+    InvitationMethod,
+    ManagedEvent,
+    ManagedEventAttendee,
+    WriteState,
+)
+from calendars.models import Calendar
+from calendars.providers import calendar_client_for_profile
+from calendars.providers.base import Attendee, EventSpec, ProviderAuthError, ProviderError, ProviderPermissionError
+from calendars.services import calendar_profile_mark_relink_required
+
+logger = logging.getLogger(__name__)
+
+ROOM_DOMAINS = ("resource.calendar.google.com",)
+# Changes attendees have to act on: a new SEQUENCE (RFC 5546 section 2.1.4).
+SIGNIFICANT = ("start", "end", "all_day", "tzid", "location")
+WRITE_ATTEMPTS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Invitee:
+    email: str
+    display_name: str = ""
+
+
+@dataclass
+class EventInput:
+    """An upsert as the integrator sent it, already validated."""
+
+    event_id: str
+    summary: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    tzid: str = "Etc/UTC"
+    description: str = ""
+    location: str = ""
+    location_geo: dict[str, str] = field(default_factory=dict)
+    url: str = ""
+    transparency: str = "opaque"
+    event_private: bool = False
+    reminders: list[dict[str, int]] = field(default_factory=list)
+    conferencing: dict[str, str] = field(default_factory=dict)
+    invite: list[Invitee] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+
+
+def is_room_address(email: str) -> bool:
+    return email.lower().rsplit("@", 1)[-1] in ROOM_DOMAINS
+
+
+def _organizer(calendar: Calendar) -> imip.Party:
+    profile = calendar.profile
+    return imip.Party(email=profile.profile_name, name=profile.user.name)
+
+
+def managed_event_upsert(*, application: Application, calendar: Calendar, data: EventInput) -> ManagedEvent:
+    """Create or update the event keyed by (calendar, event_id), then hand it to the calendar's delivery.
+
+    Runs under a lock on the event's row, so concurrent upserts of one event_id make one event; an
+    upsert that changes nothing announces nothing. Raises ValidationError (by field) when the
+    calendar's access mode cannot deliver what was asked.
+    """
+    delivery = delivery_for(calendar)
+    rooms = [invitee.email for invitee in data.invite if is_room_address(invitee.email)]
+    refusals = delivery.refusals(conferencing_profile=data.conferencing.get("profile_id"), rooms=rooms)
+    if refusals:
+        raise ValidationError(refusals)
+    with transaction.atomic():
+        event = _locked_event(calendar=calendar, event_id=data.event_id)
+        created = event is None
+        if created:
+            event = _create_row(application=application, calendar=calendar, data=data, delivery_mode=delivery.mode)
+            if event is None:  # another request created it meanwhile
+                event = _locked_event(calendar=calendar, event_id=data.event_id)
+                created = False
+        values = {
+            "summary": data.summary,
+            "description": data.description,
+            "location": data.location,
+            "location_geo": data.location_geo,
+            "start": data.start,
+            "end": data.end,
+            "all_day": data.all_day,
+            "tzid": data.tzid,
+            "transparency": data.transparency,
+            "url": data.url,
+            "reminders": data.reminders,
+            "event_private": data.event_private,
+            "conferencing": data.conferencing,
+        }
+        changed = created or event.deleted_at is not None or any(getattr(event, k) != v for k, v in values.items())
+        significant = not created and any(getattr(event, name) != values[name] for name in SIGNIFICANT)
+        for name, value in values.items():
+            setattr(event, name, value)
+        if data.conferencing.get("profile_id") == "explicit":
+            event.join_url = data.conferencing.get("join_url", "")
+        elif not data.conferencing:
+            event.join_url = ""
+        added, removed = _apply_attendees(event, invite=data.invite, remove=data.remove)
+        if not (changed or added or removed):
+            return event
+        if not created and (significant or removed or event.deleted_at is not None):
+            event.sequence += 1
+        event.deleted_at = None
+        event.version += 1
+        event.application = event.application or application
+        event.full_clean(exclude=["calendar", "application"])
+        event.save()
+        delivery.changed(event, removed=removed)
+    return event
+
+
+def _locked_event(*, calendar: Calendar, event_id: str) -> ManagedEvent | None:
+    return (
+        ManagedEvent.objects.select_for_update()
+        .select_related("calendar__profile__user")
+        .filter(calendar=calendar, event_id=event_id)
+        .first()
+    )
+
+
+def _create_row(
+    *, application: Application, calendar: Calendar, data: EventInput, delivery_mode: str
+) -> ManagedEvent | None:
+    event = ManagedEvent(
+        calendar=calendar,
+        application=application,
+        event_id=data.event_id,
+        summary=data.summary,
+        start=data.start,
+        end=data.end,
+        delivery_mode=delivery_mode,
+    )
+    if delivery_mode == DeliveryMode.EMAIL:
+        event.ical_uid = imip.event_ical_uid(event)
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        return None
+    return _locked_event(calendar=calendar, event_id=data.event_id)
+
+
+def _apply_attendees(
+    event: ManagedEvent, *, invite: list[Invitee], remove: list[str]
+) -> tuple[list[ManagedEventAttendee], list[ManagedEventAttendee]]:
+    """Invite (or re-invite) and remove attendees; returns those added and those removed now."""
+    current = {attendee.email.lower(): attendee for attendee in event.attendees.all()}
+    accounts = {
+        user.email.lower(): user
+        for user in User.objects.filter(email__in=[i.email for i in invite], is_active=True).only("pk", "email")
+    }
+    added, removed = [], []
+    for invitee in invite:
+        key = invitee.email.lower()
+        attendee = current.get(key)
+        if attendee is None:
+            attendee = ManagedEventAttendee(event=event, email=invitee.email)
+            current[key] = attendee
+            added.append(attendee)
+        elif attendee.removed_at is not None:
+            attendee.removed_at = None
+            added.append(attendee)
+        elif attendee.display_name == invitee.display_name:
+            continue
+        attendee.display_name = invitee.display_name
+        attendee.user = accounts.get(key)
+        attendee.is_room = is_room_address(invitee.email)
+        attendee.save()
+    for email in remove:
+        attendee = current.get(email.lower())
+        if attendee is not None and attendee.removed_at is None:
+            attendee.removed_at = timezone.now()
+            attendee.save(update_fields=["removed_at"])
+            removed.append(attendee)
+    return added, removed
+
+
+def managed_event_delete(*, calendar: Calendar, event_id: str) -> ManagedEvent | None:
+    """Cancel the event for everyone; deleting twice, or an unknown event, changes nothing."""
+    with transaction.atomic():
+        event = _locked_event(calendar=calendar, event_id=event_id)
+        if event is None or event.deleted_at is not None:
+            return event
+        event.deleted_at = timezone.now()
+        event.sequence += 1
+        event.version += 1
+        event.save(update_fields=["deleted_at", "sequence", "version", "updated_at"])
+        delivery_for(calendar).deleted(event)
+    return event
+
+
+#
+# The invitation outbox (Free/Busy and No Access)
+#
+
+
+def invitations_queue(
+    *,
+    event: ManagedEvent,
+    method: str,
+    recipients: list[ManagedEventAttendee] | None,
+    attendees: list[ManagedEventAttendee],
+    cancelled: bool = False,
+) -> list[Invitation]:
+    """Write one outbox row per recipient (the organizer and every attendee when `recipients` is None)
+    with the rendered iCalendar object, and queue their sending once the transaction commits."""
+    organizer = _organizer(event.calendar)
+    parties = [imip.Party(email=a.email, name=a.display_name, status=a.status) for a in attendees]
+    ics = imip.invitation_ics(
+        event, method=method, organizer=organizer, attendees=parties, dtstamp=timezone.now(), cancelled=cancelled
+    )
+    subject = _subject(event, method=method, cancelled=cancelled or method == InvitationMethod.CANCEL)
+    targets = (
+        [(organizer.email, organizer.name)] + [(a.email, a.display_name) for a in attendees]
+        if recipients is None
+        else [(a.email, a.display_name) for a in recipients]
+    )
+    rows = []
+    for email, name in targets:
+        key = f"{event.event_uid}:{event.version}:{method}:{email.lower()}"
+        row, created = Invitation.objects.get_or_create(
+            idempotency_key=key,
+            defaults={
+                "event": event,
+                "recipient": email,
+                "recipient_name": name,
+                "method": method,
+                "sequence": event.sequence,
+                "version": event.version,
+                "message_id": imip.message_id(event, method=method, recipient=email),
+                "subject": subject,
+                "ics": ics,
+                "next_attempt_at": timezone.now(),
+            },
+        )
+        if created:
+            rows.append(row)
+            transaction.on_commit(lambda pk=row.pk: async_task("bookings.tasks.invitation_send", pk))
+    return rows
+
+
+def _subject(event: ManagedEvent, *, method: str, cancelled: bool) -> str:
+    when = event.start.strftime("%a %-d %b %Y %H:%M UTC")
+    if method == InvitationMethod.CANCEL:
+        return f"Cancelled: {event.summary} @ {when}"
+    prefix = "Updated invitation" if event.version > 1 else "Invitation"
+    return f"{prefix}: {event.summary} @ {when}"
+
+
+def invitation_backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at an hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def invitation_send(*, invitation_id: int) -> Invitation | None:
+    """Send one due invitation. Its row stays locked while the SMTP server takes it, so two workers
+    never send it twice; a failure books the next attempt, which the periodic sweep picks up."""
+    with transaction.atomic():
+        row = (
+            Invitation.objects.select_for_update(skip_locked=True)
+            .select_related("event__calendar__profile__user")
+            .filter(pk=invitation_id, sent_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=timezone.now())
+            .first()
+        )
+        if row is None:
+            return None
+        row.attempts += 1
+        try:
+            invitation_email(row).send()
+        except Exception as error:  # noqa: BLE001  # any failure to hand the message over is retried
+            _book_retry(row, error)
+        else:
+            row.sent_at, row.last_error = timezone.now(), ""
+        row.save(update_fields=["attempts", "sent_at", "failed_at", "next_attempt_at", "last_error"])
+        return row
+
+
+def _book_retry(row: Invitation, error: Exception) -> None:
+    reason = f"{type(error).__name__}: {error}"[:2000]
+    if row.attempts >= settings.INVITATIONS_MAX_ATTEMPTS:
+        row.failed_at, row.last_error = timezone.now(), reason
+        logger.error("Gave up sending invitation %s after %s attempts: %s", row.pk, row.attempts, type(error).__name__)
+    else:
+        row.next_attempt_at, row.last_error = timezone.now() + invitation_backoff(row.attempts), reason
+
+
+def invitation_email(row: Invitation) -> imip.InvitationEmail:
+    event = row.event
+    organizer = _organizer(event.calendar)
+    cancelled = row.method == InvitationMethod.CANCEL
+    text, html = imip.invitation_text(event, method=row.method, cancelled=cancelled, organizer=organizer)
+    return imip.InvitationEmail(
+        ics=row.ics,
+        method=row.method,
+        html=html,
+        subject=row.subject,
+        body=text,
+        from_email=settings.INVITATIONS_FROM_EMAIL,
+        to=[row.recipient],
+        reply_to=[organizer.email],
+        headers={"From": imip.sender(organizer), "Message-ID": row.message_id},
+        connection=get_connection(),
+    )
+
+
+def invitations_due(*, limit: int = 500) -> list[int]:
+    return list(
+        Invitation.objects.filter(sent_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def invitation_resend(*, invitation: Invitation) -> Invitation:
+    """An admin's resend of a failed invitation: the same message (same Message-ID), tried afresh."""
+    invitation.failed_at, invitation.attempts, invitation.next_attempt_at = None, 0, timezone.now()
+    invitation.save(update_fields=["failed_at", "attempts", "next_attempt_at"])
+    transaction.on_commit(lambda: async_task("bookings.tasks.invitation_send", invitation.pk))
+    return invitation
+
+
+#
+# Native writes (Read-Write)
+#
+
+
+def _spec(event: ManagedEvent) -> EventSpec:
+    description = event.description
+    if event.join_url and event.conferencing.get("profile_id") == "explicit":
+        description = f"{description}\n\nJoin: {event.join_url}".strip()
+    return EventSpec(
+        key=event.event_uid,
+        summary=event.summary,
+        start=event.start,
+        end=event.end,
+        time_zone=event.tzid,
+        all_day=event.all_day,
+        description=description,
+        location=event.location,
+        attendees=tuple(
+            Attendee(email=a.email, name=a.display_name, is_resource=a.is_room)
+            for a in event.attendees.filter(removed_at__isnull=True)
+        ),
+        native_conferencing=event.conferencing.get("profile_id") in NATIVE_CONFERENCING,
+        transparent=event.transparency == "transparent",
+        private=event.event_private,
+    )
+
+
+def managed_event_write(*, event_id: int, attempt: int = 1) -> ManagedEvent | None:
+    """Bring the organizer's calendar in line with the event's latest version, through the provider,
+    which then invites the attendees itself. No lock is held while the provider works; the write is
+    keyed by the event, so a retried create never makes a second event."""
+    event = (
+        ManagedEvent.objects.select_related("calendar__profile__calendar_service", "calendar__profile__user")
+        .filter(pk=event_id, delivery_mode=DeliveryMode.NATIVE)
+        .first()
+    )
+    if event is None or event.write_state != WriteState.PENDING:
+        return event
+    version, calendar = event.version, event.calendar
+    written = None
+    try:
+        client = calendar_client_for_profile(calendar.profile)
+        if event.deleted_at is not None:
+            if event.provider_event_id:
+                client.delete_event(calendar.provider_calendar_id, event.provider_event_id)
+        else:
+            written = client.write_event(
+                calendar.provider_calendar_id, _spec(event), provider_event_id=event.provider_event_id or None
+            )
+    except (ProviderAuthError, ProviderPermissionError) as error:
+        _write_failed(event, f"The calendar no longer accepts this application's writes: {error}")
+        if isinstance(error, ProviderAuthError):
+            calendar_profile_mark_relink_required(profile=calendar.profile, error=str(error))
+        return event
+    except ProviderError as error:
+        if not error.retryable or attempt >= WRITE_ATTEMPTS:
+            _write_failed(event, str(error))
+            return event
+        delay = max(error.retry_after or 0, 30 * 2 ** (attempt - 1))
+        ManagedEvent.objects.filter(pk=event.pk).update(write_attempts=attempt, write_error=str(error)[:2000])
+        schedule(
+            "bookings.tasks.event_write",
+            event.pk,
+            attempt + 1,
+            schedule_type=Schedule.ONCE,
+            next_run=timezone.now() + timedelta(seconds=delay),
+        )
+        return event
+    with transaction.atomic():
+        locked = ManagedEvent.objects.select_for_update().get(pk=event.pk)
+        if written is not None:
+            locked.provider_event_id = written.provider_event_id
+            locked.ical_uid = written.ical_uid or locked.ical_uid
+            if locked.conferencing.get("profile_id") in NATIVE_CONFERENCING:
+                locked.join_url = written.join_url
+        locked.write_attempts = attempt
+        if locked.version == version:
+            # A newer version has its own write queued; this one only records where the event is.
+            locked.write_state, locked.write_error = WriteState.WRITTEN, ""
+        locked.save(
+            update_fields=["provider_event_id", "ical_uid", "join_url", "write_attempts", "write_state", "write_error"]
+        )
+    return locked
+
+
+def _write_failed(event: ManagedEvent, reason: str) -> None:
+    ManagedEvent.objects.filter(pk=event.pk).update(write_state=WriteState.FAILED, write_error=reason[:2000])
+    logger.warning("Could not write managed event %s: %s", event.event_uid, reason[:200])
