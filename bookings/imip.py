@@ -12,18 +12,18 @@ from __future__ import annotations
 import hashlib
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import encoders
 from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.core.mail.message import SafeMIMEMultipart, SafeMIMEText
 from django.template.loader import render_to_string
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
+from bookings.dkim_signing import platform_key, sign
 from bookings.models import AttendeeStatus, ManagedEvent, Transparency
 
 PRODID = "-//Scheduling//Invitations 1.0//EN"
@@ -56,8 +56,9 @@ def event_ical_uid(event: ManagedEvent) -> str:
 
 
 def message_id(event: ManagedEvent, *, method: str, recipient: str) -> str:
-    recipient_hash = hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
-    return f"<{event.event_uid}.{event.version}.{method.lower()}.{recipient_hash}@{reply_domain()}>"
+    recipient_hash = hashlib.sha256(recipient.lower().encode()).hexdigest()[:10]
+    # Short enough to stay on one header line.
+    return f"<{event.event_uid}.{event.version}{method[0].lower()}{recipient_hash}@{reply_domain()}>"
 
 
 def _address(email: str, name: str, **params: str) -> vCalAddress:
@@ -131,9 +132,16 @@ def invitation_ics(
                 RSVP="TRUE" if method == "REQUEST" else "FALSE",
             ),
         )
-    calendar.add_component(vevent)
     if not event.all_day and event.tzid not in ("UTC", "Etc/UTC"):
-        calendar.add_missing_timezones()
+        # Only the transitions around the event: a compact VTIMEZONE every client reads the same way.
+        calendar.add_component(
+            Timezone.from_tzid(
+                event.tzid,
+                first_date=(event.start - timedelta(days=366)).date(),
+                last_date=(event.end + timedelta(days=366)).date(),
+            )
+        )
+    calendar.add_component(vevent)
     return calendar.to_ical().decode()
 
 
@@ -145,12 +153,13 @@ class InvitationEmail(EmailMessage):
         super().__init__(**kwargs)
         self.ics, self.method, self.html = ics, method, html
 
-    def message(self) -> MIMEMultipart:
-        outer = MIMEMultipart("mixed")
-        alternative = MIMEMultipart("alternative")
-        alternative.attach(MIMEText(self.body, "plain", "utf-8"))
-        alternative.attach(MIMEText(self.html, "html", "utf-8"))
-        calendar_part = MIMEText(self.ics, "calendar", "utf-8")
+    def message(self) -> SafeMIMEMultipart:
+        # Django's MIME classes: its SMTP backend serializes them with CRLF line endings.
+        outer = SafeMIMEMultipart("mixed", encoding="utf-8")
+        alternative = SafeMIMEMultipart("alternative", encoding="utf-8")
+        alternative.attach(SafeMIMEText(self.body, "plain", "utf-8"))
+        alternative.attach(SafeMIMEText(self.html, "html", "utf-8"))
+        calendar_part = SafeMIMEText(self.ics, "calendar", "utf-8")
         calendar_part.set_param("method", self.method)
         alternative.attach(calendar_part)
         outer.attach(alternative)
@@ -169,6 +178,9 @@ class InvitationEmail(EmailMessage):
         for name, value in self.extra_headers.items():
             if name.lower() not in {"from", "to", "reply-to"}:
                 outer[name] = value
+        key = platform_key()
+        if key is not None:
+            sign(outer, key)
         return outer
 
 

@@ -260,6 +260,10 @@ INVITATIONS_SENDER_NAME = env("INVITATIONS_SENDER_NAME", "Scheduling")
 INVITATIONS_REPLY_DOMAIN = env("INVITATIONS_REPLY_DOMAIN", "invites.localhost")
 INVITATIONS_REPLY_LOCAL_PART = env("INVITATIONS_REPLY_LOCAL_PART", "event")
 INVITATIONS_MAX_ATTEMPTS = envint("INVITATIONS_MAX_ATTEMPTS", 8)
+# DKIM key (PEM) for INVITATIONS_FROM_EMAIL's domain; `manage.py generate_dkim_key` makes one and prints
+# the DNS record to publish. Without it invitations go out unsigned.
+INVITATIONS_DKIM_PRIVATE_KEY = env("INVITATIONS_DKIM_PRIVATE_KEY", "").replace("\\n", "\n")
+INVITATIONS_DKIM_SELECTOR = env("INVITATIONS_DKIM_SELECTOR", "scheduling")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

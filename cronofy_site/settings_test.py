@@ -31,7 +31,8 @@ os.environ.setdefault("SANDBOX_CONTROL_TOKEN", "test-sandbox-control-token")
 from .settings import *  # noqa: E402  # the environment above must be set first
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if "EMAIL_BACKEND" not in os.environ:  # a test's worker process may be pointed at a real SMTP server
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 # The personas sign in with force_login, which has no second factor; the MFA tests turn this on.
