@@ -284,7 +284,7 @@ def test_a_worker_killed_while_sending_loses_nothing_and_duplicates_nothing(sett
         database_url = f"sqlite:///{database['NAME']}"
     else:
         database_url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    worker = subprocess.Popen(  # noqa: S603  # our own manage.py
+    worker = subprocess.Popen(  # our own manage.py
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         args=[
