@@ -6,3 +6,6 @@ class BookingsConfig(AppConfig):
 
     name = "bookings"
     verbose_name = "Bookings"
+
+    def ready(self) -> None:
+        from bookings import signals  # noqa: F401  # connects the inbound-webhook receiver

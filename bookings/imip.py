@@ -55,8 +55,8 @@ def event_ical_uid(event: ManagedEvent) -> str:
     return f"{event.event_uid}@{reply_domain()}"
 
 
-def message_id(event: ManagedEvent, *, method: str, recipient: str) -> str:
-    recipient_hash = hashlib.sha256(recipient.lower().encode()).hexdigest()[:10]
+def message_id(event: ManagedEvent, *, method: str, recipient: str, occasion: str = "") -> str:
+    recipient_hash = hashlib.sha256(f"{recipient.lower()}:{occasion}".encode()).hexdigest()[:10]
     # Short enough to stay on one header line.
     return f"<{event.event_uid}.{event.version}{method[0].lower()}{recipient_hash}@{reply_domain()}>"
 

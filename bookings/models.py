@@ -153,3 +153,35 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.event} to {self.recipient}"
+
+
+class ReplyOutcome(models.TextChoices):
+    PENDING = "pending", "Not processed yet"
+    APPLIED = "applied", "Applied"
+    UNCHANGED = "unchanged", "Valid, nothing changed"
+    REJECTED = "rejected", "Rejected"
+
+
+class InboundReply(models.Model):
+    """An iMIP reply as it reached us (SMTP receiver or an email provider's inbound webhook), kept before
+    anything is done with it, and what came of it. Rejected replies stay here for inspection."""
+
+    received_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=40)
+    envelope_sender = models.CharField(max_length=254, blank=True)
+    envelope_recipient = models.CharField(max_length=254, blank=True)
+    raw = models.TextField()
+    event = models.ForeignKey(ManagedEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    uid = models.CharField(max_length=255, blank=True)
+    sequence = models.IntegerField(null=True, blank=True)
+    attendee_email = models.CharField(max_length=254, blank=True)
+    partstat = models.CharField(max_length=20, blank=True)
+    outcome = models.CharField(max_length=10, choices=ReplyOutcome.choices, default=ReplyOutcome.PENDING)
+    reason = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Reply from {self.attendee_email or self.envelope_sender or 'unknown'} ({self.outcome})"

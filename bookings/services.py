@@ -225,23 +225,28 @@ def invitations_queue(
     recipients: list[ManagedEventAttendee] | None,
     attendees: list[ManagedEventAttendee],
     cancelled: bool = False,
+    organizer_only: bool = False,
+    occasion: str = "",
 ) -> list[Invitation]:
-    """Write one outbox row per recipient (the organizer and every attendee when `recipients` is None)
-    with the rendered iCalendar object, and queue their sending once the transaction commits."""
+    """Write one outbox row per recipient (the organizer and every attendee when `recipients` is None,
+    the organizer alone with `organizer_only`) with the rendered iCalendar object, and queue their
+    sending once the transaction commits. `occasion` tells apart messages about one version, such as
+    the organizer's refreshed copy after each reply."""
     organizer = _organizer(event.calendar)
     parties = [imip.Party(email=a.email, name=a.display_name, status=a.status) for a in attendees]
     ics = imip.invitation_ics(
         event, method=method, organizer=organizer, attendees=parties, dtstamp=timezone.now(), cancelled=cancelled
     )
     subject = _subject(event, method=method, cancelled=cancelled or method == InvitationMethod.CANCEL)
-    targets = (
-        [(organizer.email, organizer.name)] + [(a.email, a.display_name) for a in attendees]
-        if recipients is None
-        else [(a.email, a.display_name) for a in recipients]
-    )
+    if organizer_only:
+        targets = [(organizer.email, organizer.name)]
+    elif recipients is None:
+        targets = [(organizer.email, organizer.name)] + [(a.email, a.display_name) for a in attendees]
+    else:
+        targets = [(a.email, a.display_name) for a in recipients]
     rows = []
     for email, name in targets:
-        key = f"{event.event_uid}:{event.version}:{method}:{email.lower()}"
+        key = f"{event.event_uid}:{event.version}:{method}:{email.lower()}:{occasion}"
         row, created = Invitation.objects.get_or_create(
             idempotency_key=key,
             defaults={
@@ -251,7 +256,7 @@ def invitations_queue(
                 "method": method,
                 "sequence": event.sequence,
                 "version": event.version,
-                "message_id": imip.message_id(event, method=method, recipient=email),
+                "message_id": imip.message_id(event, method=method, recipient=email, occasion=occasion),
                 "subject": subject,
                 "ics": ics,
                 "next_attempt_at": timezone.now(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bookings import services
+from bookings import replies, services
 
 
 def event_write(event_id: int, attempt: int = 1) -> None:
@@ -17,3 +17,7 @@ def invitations_retry() -> None:
     """Every minute: invitations whose next attempt is due (and any a dead worker left behind)."""
     for invitation_id in services.invitations_due():
         services.invitation_send(invitation_id=invitation_id)
+
+
+def reply_process(reply_id: int) -> None:
+    replies.reply_process(reply_id=reply_id)

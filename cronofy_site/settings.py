@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -94,6 +95,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.microsoft",
     "allauth.mfa",
     "allauth.idp.oidc",
+    "anymail",
     "rest_framework",
     "drf_spectacular",
     "django_q",
@@ -264,6 +266,12 @@ INVITATIONS_MAX_ATTEMPTS = envint("INVITATIONS_MAX_ATTEMPTS", 8)
 # the DNS record to publish. Without it invitations go out unsigned.
 INVITATIONS_DKIM_PRIVATE_KEY = env("INVITATIONS_DKIM_PRIVATE_KEY", "").replace("\\n", "\n")
 INVITATIONS_DKIM_SELECTOR = env("INVITATIONS_DKIM_SELECTOR", "scheduling")
+# Where `manage.py receive_replies` listens for replies by SMTP.
+INVITATIONS_SMTP_HOST = env("INVITATIONS_SMTP_HOST", "127.0.0.1")
+INVITATIONS_SMTP_PORT = envint("INVITATIONS_SMTP_PORT", 2525)
+# Replies through an email provider's inbound webhook (django-anymail), e.g. Mailgun at
+# /anymail/mailgun/inbound/. Without a signing key every webhook call fails its signature check.
+ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": env("MAILGUN_WEBHOOK_SIGNING_KEY", "") or secrets.token_hex(32)}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -13,6 +13,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # Email providers' inbound webhooks: attendees' replies to invitations (django-anymail)
+    path("anymail/", include("anymail.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Cronofy-compatible OAuth server and API
     path("oauth/authorize", consent_views.oauth_authorize, name="oauth-authorize"),

@@ -1,0 +1,150 @@
+"""Services for attendees' iMIP replies (RFC 6047, METHOD:REPLY): stored as received, then screened
+and applied.
+
+A reply counts only when it names an event we sent (its UID), comes from an address that is one of
+that event's attendees and is the attendee it answers for, and is not older than the event's current
+SEQUENCE. Anything else is kept with the reason it was refused and changes nothing. An accepted reply
+updates the attendee's status, sends the organizer a refreshed copy showing everyone's answers, and
+tells the integrator's channels.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+from email.message import EmailMessage
+from email.utils import getaddresses
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+from icalendar import Calendar as ICalendar
+
+from bookings.models import (
+    AttendeeStatus,
+    DeliveryMode,
+    InboundReply,
+    InvitationMethod,
+    ManagedEvent,
+    ReplyOutcome,
+)
+from bookings.services import invitations_queue
+from calendars.notifications import profile_changes_notify
+
+logger = logging.getLogger(__name__)
+
+PARTSTATS = {
+    "ACCEPTED": AttendeeStatus.ACCEPTED,
+    "DECLINED": AttendeeStatus.DECLINED,
+    "TENTATIVE": AttendeeStatus.TENTATIVE,
+    "NEEDS-ACTION": AttendeeStatus.NEEDS_ACTION,
+}
+MAX_RAW_BYTES = 5 * 1024 * 1024
+
+
+class Refused(Exception):
+    """Why a reply changes nothing."""
+
+
+def reply_receive(*, raw: bytes, source: str, envelope_sender: str = "", envelope_recipient: str = "") -> InboundReply:
+    """Keep a message that arrived for our reply addresses, then queue its processing."""
+    reply = InboundReply.objects.create(
+        source=source[:40],
+        envelope_sender=envelope_sender[:254],
+        envelope_recipient=envelope_recipient[:254],
+        raw=raw[:MAX_RAW_BYTES].decode("utf-8", errors="replace"),
+    )
+    transaction.on_commit(lambda: async_task("bookings.tasks.reply_process", reply.pk))
+    return reply
+
+
+def reply_process(*, reply_id: int) -> InboundReply | None:
+    """Screen and apply one stored reply; a reply already processed is left as it is."""
+    with transaction.atomic():
+        reply = InboundReply.objects.select_for_update().filter(pk=reply_id, processed_at__isnull=True).first()
+        if reply is None:
+            return None
+        try:
+            _apply(reply)
+        except Refused as refusal:
+            reply.outcome, reply.reason = ReplyOutcome.REJECTED, str(refusal)
+            logger.info("Refused reply %s: %s", reply.pk, refusal)
+        reply.processed_at = timezone.now()
+        reply.save()
+    return reply
+
+
+def _apply(reply: InboundReply) -> None:
+    message = email.message_from_string(reply.raw, policy=email.policy.default)
+    ics = _calendar_text(message)
+    try:
+        calendar = ICalendar.from_ical(ics)
+        vevent = calendar.walk("VEVENT")[0]
+    except (ValueError, IndexError, KeyError) as error:
+        raise Refused(f"The iCalendar object cannot be read: {error}") from None
+    method = str(calendar.get("METHOD", "")).upper()
+    if method != "REPLY":
+        raise Refused(f"METHOD is {method or 'missing'}, not REPLY.")
+    reply.uid = str(vevent.get("UID", ""))[:255]
+    event = (
+        ManagedEvent.objects.select_for_update()
+        .select_related("calendar__profile__user")
+        .filter(ical_uid=reply.uid, delivery_mode=DeliveryMode.EMAIL)
+        .first()
+    )
+    if event is None:
+        raise Refused(f"No event of ours has the UID {reply.uid!r}.")
+    reply.event = event
+    attendees = vevent.get("ATTENDEE")
+    attendees = attendees if isinstance(attendees, list) else [attendees] if attendees is not None else []
+    if len(attendees) != 1:
+        raise Refused(f"A reply names exactly one attendee; this one names {len(attendees)}.")
+    replier = attendees[0]
+    reply.attendee_email = str(replier).removeprefix("mailto:").removeprefix("MAILTO:").strip()[:254]
+    reply.partstat = str(replier.params.get("PARTSTAT", "")).upper()[:20]
+    try:
+        reply.sequence = int(vevent.get("SEQUENCE", 0))
+    except (TypeError, ValueError):
+        raise Refused("SEQUENCE is not a number.") from None
+    attendee = event.attendees.filter(email__iexact=reply.attendee_email, removed_at__isnull=True).first()
+    if attendee is None:
+        raise Refused(f"{reply.attendee_email} is not an attendee of this event.")
+    senders = {address.lower() for _, address in getaddresses(message.get_all("From", []))}
+    if reply.attendee_email.lower() not in senders:
+        raise Refused(
+            f"The message comes from {', '.join(sorted(senders)) or 'nobody'}, not from {reply.attendee_email}."
+        )
+    if reply.sequence < event.sequence:
+        raise Refused(f"It answers SEQUENCE {reply.sequence}; the event has changed since (SEQUENCE {event.sequence}).")
+    status = PARTSTATS.get(reply.partstat)
+    if status is None:
+        raise Refused(f"PARTSTAT {reply.partstat or 'missing'} is not an answer.")
+    if attendee.status == status:
+        reply.outcome = ReplyOutcome.UNCHANGED
+        return
+    attendee.status = status
+    attendee.save(update_fields=["status"])
+    ManagedEvent.objects.filter(pk=event.pk).update(updated_at=timezone.now())
+    reply.outcome = ReplyOutcome.APPLIED
+    reply.save()  # the organizer's refreshed copy is told apart by this reply's id
+    current = list(event.attendees.filter(removed_at__isnull=True))
+    invitations_queue(
+        event=event,
+        method=InvitationMethod.REQUEST,
+        recipients=None,
+        attendees=current,
+        organizer_only=True,
+        occasion=f"reply-{reply.pk}",
+    )
+    profile_changes_notify(profile=event.calendar.profile, calendar_ids=[event.calendar.public_id], managed=True)
+
+
+def _calendar_text(message: EmailMessage) -> str:
+    """The text/calendar part of the message, or its .ics attachment."""
+    for part in message.walk():
+        if part.get_content_type() in ("text/calendar", "application/ics"):
+            payload = part.get_payload(decode=True)
+            if payload:
+                return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    raise Refused("The message holds no iCalendar object.")
