@@ -182,6 +182,7 @@ class InboundReply(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        verbose_name_plural = "inbound replies"
 
     def __str__(self) -> str:
         return f"Reply from {self.attendee_email or self.envelope_sender or 'unknown'} ({self.outcome})"

@@ -40,6 +40,12 @@ PARTSTATS = {
     "TENTATIVE": AttendeeStatus.TENTATIVE,
     "NEEDS-ACTION": AttendeeStatus.NEEDS_ACTION,
 }
+ANSWERED = {
+    AttendeeStatus.ACCEPTED: "accepted",
+    AttendeeStatus.DECLINED: "declined",
+    AttendeeStatus.TENTATIVE: "tentatively accepted",
+    AttendeeStatus.NEEDS_ACTION: "not answered yet",
+}
 MAX_RAW_BYTES = 5 * 1024 * 1024
 
 
@@ -136,6 +142,7 @@ def _apply(reply: InboundReply) -> None:
         attendees=current,
         organizer_only=True,
         occasion=f"reply-{reply.pk}",
+        subject=f"{attendee.display_name or attendee.email} has {ANSWERED[status]}: {event.summary}",
     )
     profile_changes_notify(profile=event.calendar.profile, calendar_ids=[event.calendar.public_id], managed=True)
 

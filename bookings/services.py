@@ -37,6 +37,8 @@ ROOM_DOMAINS = ("resource.calendar.google.com",)
 # Changes attendees have to act on: a new SEQUENCE (RFC 5546 section 2.1.4).
 SIGNIFICANT = ("start", "end", "all_day", "tzid", "location")
 WRITE_ATTEMPTS = 6
+# How long a worker may take to hand an invitation to the SMTP server before another may try.
+SEND_LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +229,7 @@ def invitations_queue(
     cancelled: bool = False,
     organizer_only: bool = False,
     occasion: str = "",
+    subject: str = "",
 ) -> list[Invitation]:
     """Write one outbox row per recipient (the organizer and every attendee when `recipients` is None,
     the organizer alone with `organizer_only`) with the rendered iCalendar object, and queue their
@@ -237,7 +240,7 @@ def invitations_queue(
     ics = imip.invitation_ics(
         event, method=method, organizer=organizer, attendees=parties, dtstamp=timezone.now(), cancelled=cancelled
     )
-    subject = _subject(event, method=method, cancelled=cancelled or method == InvitationMethod.CANCEL)
+    subject = subject or _subject(event, method=method, cancelled=cancelled or method == InvitationMethod.CANCEL)
     if organizer_only:
         targets = [(organizer.email, organizer.name)]
     elif recipients is None:
@@ -282,26 +285,33 @@ def invitation_backoff(attempts: int) -> timedelta:
 
 
 def invitation_send(*, invitation_id: int) -> Invitation | None:
-    """Send one due invitation. Its row stays locked while the SMTP server takes it, so two workers
-    never send it twice; a failure books the next attempt, which the periodic sweep picks up."""
+    """Send one due invitation.
+
+    The row is claimed first, in a short transaction of its own: its next attempt moves a lease
+    ahead, so no other worker takes it meanwhile, and no database lock is held while the SMTP server
+    takes the message. A worker that dies mid-send leaves the lease to run out, after which the sweep
+    sends the same message again (same Message-ID); a failure books the next attempt with backoff.
+    """
     with transaction.atomic():
         row = (
             Invitation.objects.select_for_update(skip_locked=True)
-            .select_related("event__calendar__profile__user")
             .filter(pk=invitation_id, sent_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=timezone.now())
             .first()
         )
         if row is None:
-            return None
+            return None  # sent, given up, not due, or claimed by another worker
         row.attempts += 1
-        try:
-            invitation_email(row).send()
-        except Exception as error:  # noqa: BLE001  # any failure to hand the message over is retried
-            _book_retry(row, error)
-        else:
-            row.sent_at, row.last_error = timezone.now(), ""
-        row.save(update_fields=["attempts", "sent_at", "failed_at", "next_attempt_at", "last_error"])
-        return row
+        row.next_attempt_at = timezone.now() + SEND_LEASE
+        row.save(update_fields=["attempts", "next_attempt_at"])
+    row = Invitation.objects.select_related("event__calendar__profile__user").get(pk=row.pk)
+    try:
+        invitation_email(row).send()
+    except Exception as error:  # noqa: BLE001  # any failure to hand the message over is retried
+        _book_retry(row, error)
+    else:
+        row.sent_at, row.last_error = timezone.now(), ""
+    row.save(update_fields=["sent_at", "failed_at", "next_attempt_at", "last_error"])
+    return row
 
 
 def _book_retry(row: Invitation, error: Exception) -> None:

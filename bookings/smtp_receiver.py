@@ -9,7 +9,7 @@ import logging
 from aiosmtpd.controller import Controller
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 
 from bookings.replies import MAX_RAW_BYTES, reply_receive
 
@@ -17,8 +17,12 @@ logger = logging.getLogger(__name__)
 
 
 def _store(raw: bytes, sender: str, recipient: str) -> None:
-    close_old_connections()
-    reply_receive(raw=raw, source="smtp", envelope_sender=sender, envelope_recipient=recipient)
+    # Runs in a worker thread of its own (not asgiref's single shared one: storing may send mail to
+    # another SMTP server of this process), with a connection opened and closed for the message.
+    try:
+        reply_receive(raw=raw, source="smtp", envelope_sender=sender, envelope_recipient=recipient)
+    finally:
+        connections.close_all()
 
 
 class ReplyHandler:
@@ -33,7 +37,7 @@ class ReplyHandler:
 
     async def handle_DATA(self, server, session, envelope) -> str:
         try:
-            await sync_to_async(_store, thread_sensitive=True)(
+            await sync_to_async(_store, thread_sensitive=False)(
                 envelope.original_content, envelope.mail_from or "", ",".join(envelope.rcpt_tos)
             )
         except Exception:  # the sending server keeps the message and tries again

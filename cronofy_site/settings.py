@@ -325,6 +325,11 @@ LOGGING = {
 # default to the real hosts, or to the sandbox when it is on; each can be overridden.
 SANDBOX_ENABLED = envbool("SANDBOX_ENABLED", DEBUG)
 SANDBOX_URL = env("SANDBOX_URL", f"{SITE_URL}/sandbox").rstrip("/")
+# The sandbox's mail: `manage.py sandbox_mail` keeps everything sent to it (point EMAIL_HOST/EMAIL_PORT
+# there); answers to invitations go to the reply receiver, as attendees' mail servers would send them.
+SANDBOX_MAIL_PORT = envint("SANDBOX_MAIL_PORT", 1025)
+SANDBOX_REPLY_SMTP_HOST = env("SANDBOX_REPLY_SMTP_HOST", INVITATIONS_SMTP_HOST)
+SANDBOX_REPLY_SMTP_PORT = envint("SANDBOX_REPLY_SMTP_PORT", INVITATIONS_SMTP_PORT)
 SANDBOX_CONTROL_TOKEN = env("SANDBOX_CONTROL_TOKEN")
 # MSAL insists on an https authority; the sandbox advertises Microsoft's real host and the product's
 # MSAL seam (calendars/providers/http.py) routes it to SANDBOX_URL.

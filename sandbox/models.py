@@ -378,3 +378,22 @@ class Fault(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.provider} {self.operation}"
+
+
+class MailMessage(models.Model):
+    """Mail the outside world received: what the sandbox SMTP server took, one row per recipient. The
+    mailbox pages show it; an invitation can be answered from there, as a mail client would."""
+
+    received_at = models.DateTimeField(default=timezone.now)
+    mail_from = models.CharField(max_length=254, blank=True)
+    recipient = models.EmailField(db_index=True)
+    subject = models.CharField(max_length=500, blank=True)
+    raw = models.TextField()
+    method = models.CharField(max_length=16, blank=True, help_text="iTIP method of its text/calendar part.")
+    answered = models.CharField(max_length=16, blank=True, help_text="The answer sent back, if any.")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.recipient}"

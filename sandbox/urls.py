@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 
-from sandbox.views import control, google_calendar, google_oauth, microsoft_graph, microsoft_identity
+from sandbox.views import control, google_calendar, google_oauth, mailbox, microsoft_graph, microsoft_identity
 
 app_name = "sandbox"
 
@@ -69,6 +69,10 @@ urlpatterns = [
     path("microsoft/login/<str:tenant>/discovery/v2.0/keys", microsoft_identity.keys),
     # Microsoft Graph (graph.microsoft.com)
     re_path(r"^microsoft/graph/v1\.0/(?P<path>.+)$", microsoft_graph.dispatch),
+    # Everybody's mailboxes
+    path("mail/", mailbox.mailboxes, name="mailboxes"),
+    path("mail/message/<int:message_id>/answer", mailbox.answer, name="mail-answer"),
+    path("mail/<str:address>/", mailbox.mailbox, name="mailbox"),
     # The test API
     path("_control/faults", control.faults, name="control-faults"),
     path("_control/calendars/<str:calendar_id>/expire-sync", control.expire_sync),

@@ -277,7 +277,7 @@ def test_a_worker_killed_while_sending_loses_nothing_and_duplicates_nothing(sett
     calendar = nina()
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     managed_event_upsert(application=app, calendar=calendar, data=event_input())
-    Invitation.objects.update(sent_at=None, attempts=0)  # as if no worker had taken them yet
+    Invitation.objects.update(sent_at=None, attempts=0, next_attempt_at=timezone.now())  # as if none were taken yet
     row = Invitation.objects.get(recipient="casey@example.com")
     database = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -317,12 +317,15 @@ def test_a_worker_killed_while_sending_loses_nothing_and_duplicates_nothing(sett
         tarpit.close()
     row.refresh_from_db()
     assert row.sent_at is None  # not lost: still waiting
+    assert row.next_attempt_at > timezone.now()  # claimed: nobody else sends it until the lease runs out
+    invitations_retry()
+    assert Invitation.objects.get(pk=row.pk).sent_at is None
 
     server, controller = start()
     try:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT = server.host, server.port
-        Invitation.objects.update(next_attempt_at=timezone.now())
+        Invitation.objects.update(next_attempt_at=timezone.now())  # the lease has run out
         invitations_retry()
         invitations_retry()
         assert len(server.to("casey@example.com")) == 1

@@ -1,0 +1,213 @@
+"""Managed events in the IT-admin console: how each was delivered, its invitations and their
+delivery state, the replies that came back and what they did, and a resend for failed invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.http import Http404, HttpRequest
+from django.utils.safestring import SafeString
+
+from bookings.models import DeliveryMode, InboundReply, Invitation, ManagedEvent, ManagedEventAttendee
+from bookings.services import invitation_resend
+from cronofy_site.admin_mixins import administered_ids, badge
+
+DELIVERY_TONES = {DeliveryMode.NATIVE: "read-write", DeliveryMode.EMAIL: "free-busy"}
+
+
+class EventScopedAdmin(admin.ModelAdmin):
+    """Events of the people in the organizations the admin runs (read-only: integrators own them)."""
+
+    event_path = ""  # from this admin's model to ManagedEvent, e.g. "event__"
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        field = f"{self.event_path}calendar__profile__user__memberships__organization__in"
+        return queryset.filter(**{field: administered_ids(request)}).distinct()
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such object.")
+        return obj
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or bool(administered_ids(request))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Shown on event pages only, which are scoped already."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True
+
+
+class AttendeeInline(ReadOnlyInline):
+    model = ManagedEventAttendee
+    fields = ["email", "display_name", "status", "is_room", "removed_at"]
+    readonly_fields = fields
+
+
+class InvitationInline(ReadOnlyInline):
+    model = Invitation
+    fields = ["recipient", "method", "sequence", "version", "state", "attempts", "sent_at", "last_error"]
+    readonly_fields = fields
+
+    @admin.display(description="Delivery")
+    def state(self, obj: Invitation) -> SafeString:
+        return invitation_state(obj)
+
+
+class ReplyInline(ReadOnlyInline):
+    model = InboundReply
+    fields = ["received_at", "attendee_email", "partstat", "sequence", "outcome", "reason"]
+    readonly_fields = fields
+
+
+def invitation_state(obj: Invitation) -> SafeString:
+    if obj.sent_at:
+        return badge("Sent", "ok")
+    if obj.failed_at:
+        return badge("Failed", "alert")
+    return badge("Waiting" if not obj.attempts else f"Retrying ({obj.attempts})", "waiting")
+
+
+@admin.register(ManagedEvent)
+class ManagedEventAdmin(EventScopedAdmin):
+    list_display = ["summary", "organizer", "start", "delivery", "delivery_state", "application"]
+    list_filter = ["delivery_mode", "write_state"]
+    list_select_related = ["calendar__profile", "application"]
+    search_fields = ["summary", "event_id", "event_uid", "calendar__profile__profile_name"]
+    inlines = [AttendeeInline, InvitationInline, ReplyInline]
+    fields = [
+        "summary",
+        "event_uid",
+        "event_id",
+        "application",
+        "organizer",
+        "start",
+        "end",
+        "tzid",
+        "location",
+        "join_url",
+        "delivery",
+        "delivery_state",
+        "sequence",
+        "version",
+        "ical_uid",
+        "provider_event_id",
+        "write_error",
+        "deleted_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Organizer")
+    def organizer(self, obj: ManagedEvent) -> str:
+        return obj.calendar.profile.profile_name
+
+    @admin.display(description="Delivery", ordering="delivery_mode")
+    def delivery(self, obj: ManagedEvent) -> SafeString:
+        return badge(obj.get_delivery_mode_display(), DELIVERY_TONES.get(obj.delivery_mode, "off"))
+
+    @admin.display(description="State")
+    def delivery_state(self, obj: ManagedEvent) -> SafeString:
+        if obj.delivery_mode == DeliveryMode.NATIVE:
+            tone = {"written": "ok", "failed": "alert"}.get(obj.write_state, "waiting")
+            return badge(obj.get_write_state_display() or "Nothing to write", tone)
+        counts = {"sent": 0, "failed": 0, "waiting": 0}
+        for invitation in obj.invitations.all():
+            key = "sent" if invitation.sent_at else "failed" if invitation.failed_at else "waiting"
+            counts[key] += 1
+        parts = [f"{number} {key}" for key, number in counts.items() if number]
+        return badge(", ".join(parts) or "No invitations", "alert" if counts["failed"] else "ok")
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).prefetch_related("invitations")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(EventScopedAdmin):
+    event_path = "event__"
+    list_display = ["recipient", "event", "method", "sequence", "state", "attempts", "created_at", "last_error"]
+    list_filter = [("failed_at", admin.EmptyFieldListFilter), ("sent_at", admin.EmptyFieldListFilter), "method"]
+    list_select_related = ["event"]
+    search_fields = ["recipient", "event__summary", "message_id"]
+    actions = ["resend"]
+    fields = [
+        "event",
+        "recipient",
+        "method",
+        "sequence",
+        "version",
+        "state",
+        "message_id",
+        "subject",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "failed_at",
+        "last_error",
+        "ics",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Delivery")
+    def state(self, obj: Invitation) -> SafeString:
+        return invitation_state(obj)
+
+    @admin.action(description="Send the selected failed invitations again (same message)")
+    def resend(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        failed = [invitation for invitation in queryset if invitation.failed_at is not None]
+        for invitation in failed:
+            invitation_resend(invitation=invitation)
+        self.message_user(request, f"Queued {len(failed)} invitation(s) again.")
+
+
+@admin.register(InboundReply)
+class InboundReplyAdmin(EventScopedAdmin):
+    """Replies that matched no event belong to no organization: only superusers see those."""
+
+    event_path = "event__"
+    list_display = ["received_at", "attendee_email", "event", "partstat", "outcome", "source", "reason"]
+    list_filter = ["outcome", "source"]
+    search_fields = ["attendee_email", "uid", "envelope_sender"]
+    fields = [
+        "received_at",
+        "source",
+        "envelope_sender",
+        "envelope_recipient",
+        "event",
+        "uid",
+        "sequence",
+        "attendee_email",
+        "partstat",
+        "outcome",
+        "reason",
+        "raw",
+    ]
+    readonly_fields = fields
