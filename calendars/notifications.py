@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 DELIVERY_TIMEOUT_SECONDS = 10
+DELIVERY_LEASE = timedelta(minutes=2)
 SIGNATURE_HEADER = "Cronofy-HMAC-SHA256"
 
 
@@ -112,12 +113,16 @@ def signature(*, body: bytes, secret: str) -> str:
 
 
 def channel_notification_deliver(*, notification_id: int) -> ChannelNotification | None:
-    """Post one due notification. The row is locked while it is sent, so two workers never send it
-    twice; a failure books the next attempt, which the periodic sweep picks up."""
+    """Post one due notification.
+
+    The row is claimed first, in a short transaction: its next attempt moves a lease ahead, so no
+    other worker takes it, and no database lock is held while the integrator's server answers. A
+    worker that dies meanwhile leaves the lease to run out and the sweep posts it again; a failure
+    books the next attempt with backoff.
+    """
     with transaction.atomic():
         row = (
             ChannelNotification.objects.select_for_update(skip_locked=True)
-            .select_related("channel__grant__application")
             .filter(
                 pk=notification_id,
                 delivered_at__isnull=True,
@@ -128,29 +133,30 @@ def channel_notification_deliver(*, notification_id: int) -> ChannelNotification
         )
         if row is None:
             return None  # delivered, given up, not yet due, or being sent by another worker
-        body = json.dumps(row.body, separators=(",", ":")).encode()
-        secret = row.channel.grant.application.signing_secret or ""
-        headers = {"Content-Type": "application/json", "User-Agent": "Scheduling push notifications"}
-        if secret:
-            headers[SIGNATURE_HEADER] = signature(body=body, secret=secret)
         row.attempts += 1
-        try:
-            response = requests.post(
-                row.channel.callback_url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT_SECONDS
-            )
-            error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-        except requests.RequestException as failure:
-            error = type(failure).__name__
-        now = timezone.now()
-        if not error:
-            row.delivered_at, row.last_error = now, ""
-        elif row.attempts >= MAX_ATTEMPTS:
-            row.failed_at, row.last_error = now, error
-            logger.warning("Gave up notifying channel %s after %s attempts: %s", row.channel, row.attempts, error)
-        else:
-            row.next_attempt_at, row.last_error = now + backoff(row.attempts), error
-        row.save(update_fields=["attempts", "delivered_at", "failed_at", "next_attempt_at", "last_error"])
-        return row
+        row.next_attempt_at = timezone.now() + DELIVERY_LEASE
+        row.save(update_fields=["attempts", "next_attempt_at"])
+    row = ChannelNotification.objects.select_related("channel__grant__application").get(pk=row.pk)
+    body = json.dumps(row.body, separators=(",", ":")).encode()
+    secret = row.channel.grant.application.signing_secret or ""
+    headers = {"Content-Type": "application/json", "User-Agent": "Scheduling push notifications"}
+    if secret:
+        headers[SIGNATURE_HEADER] = signature(body=body, secret=secret)
+    try:
+        response = requests.post(row.channel.callback_url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT_SECONDS)
+        error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    except requests.RequestException as failure:
+        error = type(failure).__name__
+    now = timezone.now()
+    if not error:
+        row.delivered_at, row.last_error = now, ""
+    elif row.attempts >= MAX_ATTEMPTS:
+        row.failed_at, row.last_error = now, error
+        logger.warning("Gave up notifying channel %s after %s attempts: %s", row.channel, row.attempts, error)
+    else:
+        row.next_attempt_at, row.last_error = now + backoff(row.attempts), error
+    row.save(update_fields=["delivered_at", "failed_at", "next_attempt_at", "last_error"])
+    return row
 
 
 def channel_notifications_due(*, limit: int = 500) -> list[int]:
