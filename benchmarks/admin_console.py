@@ -71,7 +71,7 @@ def main() -> None:
     from calendars.models import CalendarService
 
     setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0)
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         print(f"database: {connection.vendor}; median of {ROUNDS} requests; times in ms")
         print(

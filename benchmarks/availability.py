@@ -129,7 +129,7 @@ def main() -> None:
     from calendars.availability_inputs import availability_members, seconds
 
     setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0)
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     rng = random.Random(2027)
     try:
         print(f"database: {connection.vendor}; {BUSY_PER_PERSON} busy periods per person over {WINDOW_DAYS} days")
