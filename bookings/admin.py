@@ -5,14 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from bookings.models import DeliveryMode, InboundReply, Invitation, ManagedEvent, ManagedEventAttendee
+from bookings.models import (
+    DeliveryMode,
+    InboundReply,
+    Invitation,
+    ManagedEvent,
+    ManagedEventAttendee,
+    SenderDomain,
+)
+from bookings.senders import sender_domain_names, sender_domain_records, sender_domain_set, sender_domain_verify
 from bookings.services import invitation_resend
-from cronofy_site.admin_mixins import administered_ids, badge
+from cronofy_site.admin_mixins import OrganizationScopedAdmin, administered_ids, badge
 
 DELIVERY_TONES = {DeliveryMode.NATIVE: "read-write", DeliveryMode.EMAIL: "free-busy"}
 
@@ -211,3 +224,104 @@ class InboundReplyAdmin(EventScopedAdmin):
         "raw",
     ]
     readonly_fields = fields
+
+
+class SenderDomainForm(forms.ModelForm):
+    class Meta:
+        model = SenderDomain
+        fields = ["organization", "domain", "from_local_part", "reply_domain"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "domain" in data:
+            data["domain"], data["reply_domain"] = sender_domain_names(data["domain"], data.get("reply_domain") or "")
+        return data
+
+
+@admin.register(SenderDomain)
+class SenderDomainAdmin(OrganizationScopedAdmin):
+    """An organization's own domain for invitations, and the DNS records that make it usable."""
+
+    form = SenderDomainForm
+    list_display = ["domain", "organization", "from_email", "verified", "last_check"]
+    readonly_fields = ["verified", "dns_records", "last_check", "check_button"]
+    fieldsets = [
+        (None, {"fields": ["organization", "domain", "from_local_part", "reply_domain"]}),
+        ("DNS", {"fields": ["verified", "dns_records", "last_check", "check_button"]}),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: SenderDomain | None = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "organization"] if obj is not None else readonly
+
+    def save_model(self, request: HttpRequest, obj: SenderDomain, form: forms.ModelForm, change: bool) -> None:
+        saved = sender_domain_set(
+            organization=form.cleaned_data.get("organization") or obj.organization,
+            domain=form.cleaned_data["domain"],
+            reply_domain=form.cleaned_data.get("reply_domain") or "",
+            from_local_part=form.cleaned_data["from_local_part"],
+            actor=request.user,
+        )
+        obj.pk = saved.pk
+
+    def get_urls(self) -> list:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/check-dns/", wrap(self.check_dns_view), name="bookings_senderdomain_check_dns"),
+            *super().get_urls(),
+        ]
+
+    def check_dns_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        sender = self.get_object(request, object_id)
+        if not self.has_change_permission(request, sender):
+            raise PermissionDenied
+        if request.method != "POST":
+            return TemplateResponse(
+                request,
+                "admin/bookings/senderdomain/check_dns.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "original": sender,
+                    "title": f"Check the DNS records of {sender.domain}",
+                    "records": sender_domain_records(sender),
+                },
+            )
+        sender_domain_verify(sender=sender, actor=request.user)
+        tone = messages.SUCCESS if sender.is_verified else messages.WARNING
+        self.message_user(request, sender.last_check, tone)
+        return HttpResponseRedirect(reverse("admin:bookings_senderdomain_change", args=[sender.pk]))
+
+    @admin.display(description="From")
+    def from_email(self, obj: SenderDomain) -> str:
+        return obj.from_email
+
+    @admin.display(description="In use")
+    def verified(self, obj: SenderDomain) -> SafeString:
+        if obj.pk is None:
+            return SafeString("")
+        if obj.is_verified:
+            return badge(f"Verified {obj.verified_at:%Y-%m-%d %H:%M} UTC", "ok")
+        return badge("Waiting for its DNS records", "waiting")
+
+    @admin.display(description="Publish these records")
+    def dns_records(self, obj: SenderDomain) -> SafeString:
+        if obj.pk is None:
+            return SafeString("Save first: a DKIM key is made for the domain.")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td><code>{}</code></td><td><code class='dns-value'>{}</code></td><td>{}</td></tr>",
+            ((r.kind, r.name, r.value, r.purpose) for r in sender_domain_records(obj)),
+        )
+        return format_html(
+            "<table class='dns-records'><thead><tr><th>Type</th><th>Name</th><th>Value</th><th>Why</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="")
+    def check_button(self, obj: SenderDomain) -> SafeString:
+        if obj.pk is None:
+            return SafeString("")
+        url = reverse("admin:bookings_senderdomain_check_dns", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Check DNS now</a>', url)

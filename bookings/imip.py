@@ -23,7 +23,7 @@ from django.core.mail.message import SafeMIMEMultipart, SafeMIMEText
 from django.template.loader import render_to_string
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
-from bookings.dkim_signing import platform_key, sign
+from bookings.dkim_signing import DkimKey, sign
 from bookings.models import AttendeeStatus, ManagedEvent, Transparency
 
 PRODID = "-//Scheduling//Invitations 1.0//EN"
@@ -42,23 +42,23 @@ class Party:
     status: str = AttendeeStatus.NEEDS_ACTION
 
 
-def reply_domain() -> str:
-    return settings.INVITATIONS_REPLY_DOMAIN
+def reply_domain(event: ManagedEvent) -> str:
+    return event.reply_domain or settings.INVITATIONS_REPLY_DOMAIN
 
 
 def organizer_address(event: ManagedEvent) -> str:
     """Where attendees' replies go: an address that names the event."""
-    return f"{settings.INVITATIONS_REPLY_LOCAL_PART}+{event.event_uid}@{reply_domain()}"
+    return f"{settings.INVITATIONS_REPLY_LOCAL_PART}+{event.event_uid}@{reply_domain(event)}"
 
 
 def event_ical_uid(event: ManagedEvent) -> str:
-    return f"{event.event_uid}@{reply_domain()}"
+    return f"{event.event_uid}@{reply_domain(event)}"
 
 
 def message_id(event: ManagedEvent, *, method: str, recipient: str, occasion: str = "") -> str:
     recipient_hash = hashlib.sha256(f"{recipient.lower()}:{occasion}".encode()).hexdigest()[:10]
     # Short enough to stay on one header line.
-    return f"<{event.event_uid}.{event.version}{method[0].lower()}{recipient_hash}@{reply_domain()}>"
+    return f"<{event.event_uid}.{event.version}{method[0].lower()}{recipient_hash}@{reply_domain(event)}>"
 
 
 def _address(email: str, name: str, **params: str) -> vCalAddress:
@@ -149,9 +149,9 @@ class InvitationEmail(EmailMessage):
     """An email whose body is an invitation: text and HTML for people, `text/calendar; method=...` for
     their calendar (the part that makes the RSVP buttons), and the same object as an `.ics` file."""
 
-    def __init__(self, *, ics: str, method: str, html: str, **kwargs: object) -> None:
+    def __init__(self, *, ics: str, method: str, html: str, dkim_key: DkimKey | None, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.ics, self.method, self.html = ics, method, html
+        self.ics, self.method, self.html, self.dkim_key = ics, method, html, dkim_key
 
     def message(self) -> SafeMIMEMultipart:
         # Django's MIME classes: its SMTP backend serializes them with CRLF line endings.
@@ -178,9 +178,8 @@ class InvitationEmail(EmailMessage):
         for name, value in self.extra_headers.items():
             if name.lower() not in {"from", "to", "reply-to"}:
                 outer[name] = value
-        key = platform_key()
-        if key is not None:
-            sign(outer, key)
+        if self.dkim_key is not None:
+            sign(outer, self.dkim_key)
         return outer
 
 
@@ -192,7 +191,7 @@ def invitation_text(event: ManagedEvent, *, method: str, cancelled: bool, organi
     )
 
 
-def sender(organizer: Party) -> str:
-    """Our own address in From (DKIM-aligned), the person's name in its display name."""
+def sender(organizer: Party, from_email: str) -> str:
+    """The sending address (DKIM-aligned), the person's name in its display name."""
     name = f"{organizer.name or organizer.email} (via {settings.INVITATIONS_SENDER_NAME})"
-    return formataddr((name, settings.INVITATIONS_FROM_EMAIL))
+    return formataddr((name, from_email))

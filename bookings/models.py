@@ -10,8 +10,9 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from accounts.models import Application, User
+from accounts.models import Application, Organization, User
 from calendars.models import Calendar
+from cronofy_site.lib.encryption import EncryptedJSONField
 from cronofy_site.lib.public_ids import PublicIdField
 
 
@@ -67,6 +68,9 @@ class ManagedEvent(models.Model):
     conferencing = models.JSONField(default=dict, blank=True, help_text="As the integrator asked for it.")
     join_url = models.URLField(max_length=2000, blank=True)
     delivery_mode = models.CharField(max_length=8, choices=DeliveryMode.choices, default=DeliveryMode.EMAIL)
+    reply_domain = models.CharField(
+        max_length=253, blank=True, help_text="Where attendees' replies go, fixed when the event is created."
+    )
     ical_uid = models.CharField(max_length=255, blank=True)
     sequence = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=0)
@@ -186,3 +190,35 @@ class InboundReply(models.Model):
 
     def __str__(self) -> str:
         return f"Reply from {self.attendee_email or self.envelope_sender or 'unknown'} ({self.outcome})"
+
+
+class SenderDomain(models.Model):
+    """An organization's own mail domain for invitations: From on it, signed with its DKIM key, and
+    optionally replies on a subdomain whose MX points here. Used only once its DNS records check out;
+    until then invitations go out from this installation's own address."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="sender_domain")
+    domain = models.CharField(max_length=253, help_text="Invitations come From an address on this domain.")
+    from_local_part = models.CharField(max_length=64, default="calendar")
+    reply_domain = models.CharField(
+        max_length=253,
+        blank=True,
+        help_text="Optional: replies go to addresses on this (sub)domain, whose MX record points to this system.",
+    )
+    dkim_selector = models.CharField(max_length=63, default="scheduling")
+    dkim_private_key = EncryptedJSONField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_check = models.TextField(blank=True, help_text="What the last DNS check found.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.domain
+
+    @property
+    def from_email(self) -> str:
+        return f"{self.from_local_part}@{self.domain}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None

@@ -26,6 +26,7 @@ from bookings.models import (
     ManagedEventAttendee,
     WriteState,
 )
+from bookings.senders import sender_for
 from calendars.models import Calendar
 from calendars.providers import calendar_client_for_profile
 from calendars.providers.base import Attendee, EventSpec, ProviderAuthError, ProviderError, ProviderPermissionError
@@ -157,6 +158,8 @@ def _create_row(
         delivery_mode=delivery_mode,
     )
     if delivery_mode == DeliveryMode.EMAIL:
+        # Replies must keep reaching the address the first invitation named, whatever changes later.
+        event.reply_domain = sender_for(calendar).reply_domain
         event.ical_uid = imip.event_ical_uid(event)
     try:
         with transaction.atomic():
@@ -326,6 +329,7 @@ def _book_retry(row: Invitation, error: Exception) -> None:
 def invitation_email(row: Invitation) -> imip.InvitationEmail:
     event = row.event
     organizer = _organizer(event.calendar)
+    identity = sender_for(event.calendar)
     cancelled = row.method == InvitationMethod.CANCEL
     text, html = imip.invitation_text(event, method=row.method, cancelled=cancelled, organizer=organizer)
     return imip.InvitationEmail(
@@ -334,10 +338,11 @@ def invitation_email(row: Invitation) -> imip.InvitationEmail:
         html=html,
         subject=row.subject,
         body=text,
-        from_email=settings.INVITATIONS_FROM_EMAIL,
+        from_email=identity.from_email,
         to=[row.recipient],
         reply_to=[organizer.email],
-        headers={"From": imip.sender(organizer), "Message-ID": row.message_id},
+        headers={"From": imip.sender(organizer, identity.from_email), "Message-ID": row.message_id},
+        dkim_key=identity.dkim,
         connection=get_connection(),
     )
 

@@ -8,10 +8,10 @@ import logging
 
 from aiosmtpd.controller import Controller
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import connections
 
 from bookings.replies import MAX_RAW_BYTES, reply_receive
+from bookings.senders import reply_domains
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +25,19 @@ def _store(raw: bytes, sender: str, recipient: str) -> None:
         connections.close_all()
 
 
+def _reply_domains() -> set[str]:
+    try:
+        return reply_domains()
+    finally:
+        connections.close_all()
+
+
 class ReplyHandler:
     """aiosmtpd hooks (their names are aiosmtpd's)."""
 
     async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options: list) -> str:
         domain = address.rsplit("@", 1)[-1].lower()
-        if domain != settings.INVITATIONS_REPLY_DOMAIN.lower():
+        if domain not in await sync_to_async(_reply_domains, thread_sensitive=False)():
             return "550 5.1.1 This server only takes replies to invitations"
         envelope.rcpt_tos.append(address)
         return "250 OK"

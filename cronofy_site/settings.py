@@ -266,6 +266,11 @@ INVITATIONS_MAX_ATTEMPTS = envint("INVITATIONS_MAX_ATTEMPTS", 8)
 # the DNS record to publish. Without it invitations go out unsigned.
 INVITATIONS_DKIM_PRIVATE_KEY = env("INVITATIONS_DKIM_PRIVATE_KEY", "").replace("\\n", "\n")
 INVITATIONS_DKIM_SELECTOR = env("INVITATIONS_DKIM_SELECTOR", "scheduling")
+# Organizations' own sending domains (admin, Sender domains): the MX host their reply subdomain points
+# to, an SPF include to suggest, and which DNS servers verify their records (the system's by default).
+INVITATIONS_MX_HOST = env("INVITATIONS_MX_HOST", f"mx.{INVITATIONS_REPLY_DOMAIN}")
+INVITATIONS_SPF_INCLUDE = env("INVITATIONS_SPF_INCLUDE", "")
+DNS_NAMESERVERS = envlist("DNS_NAMESERVERS", [])
 # Where `manage.py receive_replies` listens for replies by SMTP.
 INVITATIONS_SMTP_HOST = env("INVITATIONS_SMTP_HOST", "127.0.0.1")
 INVITATIONS_SMTP_PORT = envint("INVITATIONS_SMTP_PORT", 2525)
