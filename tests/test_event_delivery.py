@@ -111,6 +111,15 @@ def test_read_write_google_writes_into_the_calendar_with_meet_and_a_room(live_se
     written.refresh_from_db()
     assert written.start == world.monday + timedelta(days=3, hours=9)
     assert SandboxEvent.objects.filter(calendar=world.calendars["alice"], summary="Interview").count() == 1
+    assert ManagedEvent.objects.get().sequence == 1
+
+    without_bob = {**moved, "attendees": {"remove": [{"email": "bob@acme.example"}]}}
+    assert upsert(live_server, alice, **without_bob).status_code == 202
+    written.refresh_from_db()
+    assert "bob@acme.example" not in {a["email"] for a in written.attendees}
+    assert SandboxEvent.objects.get(calendar=world.calendars["bob"], ical_uid=written.ical_uid).status == (
+        SandboxEvent.Status.CANCELLED
+    )  # the provider told Bob
 
     assert delete(live_server, alice, "interview-42").status_code == 202
     written.refresh_from_db()
