@@ -8,6 +8,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from bookings.dkim_signing import generate_private_key
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_ENV = {
@@ -16,6 +18,9 @@ PRODUCTION_ENV = {
     "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "ALLOWED_HOSTS": "scheduling.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    "INVITATIONS_FROM_EMAIL": "invitations@scheduling.example.com",
+    "INVITATIONS_REPLY_DOMAIN": "invites.scheduling.example.com",
+    "INVITATIONS_DKIM_PRIVATE_KEY": generate_private_key(),
 }
 
 
@@ -126,3 +131,14 @@ def test_it_explains_a_malformed_boolean():
     result = run_django("import django; django.setup()", {"DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_check_deploy_warns_about_unsigned_invitations_from_nowhere():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if not key.startswith("INVITATIONS_")}
+    result = run_django(
+        "import sys; from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check', '--deploy'])",
+        env,
+    )
+    output = result.stdout + result.stderr
+    assert "cronofy_site.W010" in output and "cronofy_site.W011" in output and "cronofy_site.W012" in output
