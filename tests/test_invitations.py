@@ -45,6 +45,20 @@ def signing(settings):
     settings.INVITATIONS_DKIM_SELECTOR = "s2026"
 
 
+@pytest.fixture(autouse=True)
+def every_message_checks_out(request):
+    """Whatever a test made the SMTP server receive: DKIM verifies, and both parsers read the same
+    method and UID from it."""
+    server = request.getfixturevalue("smtp_server") if "smtp_server" in request.fixturenames else None
+    yield
+    for got in server.received if server is not None else []:
+        assert dkim_verifies(got.data), got.message["Subject"]
+        method, ics = calendar_part(got.message)
+        first, second = ICalendar.from_ical(ics), vobject.readOne(ics)
+        assert str(first["METHOD"]) == second.method.value == method
+        assert str(first.walk("VEVENT")[0]["UID"]) == second.vevent.uid.value
+
+
 @pytest.fixture
 def app(db):
     return application_create(name="Scheduler", redirect_uris=[INTEGRATOR_REDIRECT])[0]
