@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -25,34 +25,15 @@ from bookings.models import (
 )
 from bookings.senders import sender_domain_names, sender_domain_records, sender_domain_set, sender_domain_verify
 from bookings.services import invitation_resend
-from cronofy_site.admin_mixins import OrganizationScopedAdmin, administered_ids, badge
+from cronofy_site.admin_mixins import OrganizationScopedAdmin, PeopleScopedAdmin, badge
 
 DELIVERY_TONES = {DeliveryMode.NATIVE: "read-write", DeliveryMode.EMAIL: "free-busy"}
 
 
-class EventScopedAdmin(admin.ModelAdmin):
+class EventScopedAdmin(PeopleScopedAdmin):
     """Events of the people in the organizations the admin runs (read-only: integrators own them)."""
 
-    event_path = ""  # from this admin's model to ManagedEvent, e.g. "event__"
-
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        field = f"{self.event_path}calendar__profile__user__memberships__organization__in"
-        return queryset.filter(**{field: administered_ids(request)}).distinct()
-
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404("No such object.")
-        return obj
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser or bool(administered_ids(request))
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.has_module_permission(request)
+    person_path = "calendar__profile__user"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -165,7 +146,7 @@ class ManagedEventAdmin(EventScopedAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(EventScopedAdmin):
-    event_path = "event__"
+    person_path = "event__calendar__profile__user"
     list_display = ["recipient", "event", "method", "sequence", "state", "attempts", "created_at", "last_error"]
     list_filter = [("failed_at", admin.EmptyFieldListFilter), ("sent_at", admin.EmptyFieldListFilter), "method"]
     list_select_related = ["event"]
@@ -205,7 +186,7 @@ class InvitationAdmin(EventScopedAdmin):
 class InboundReplyAdmin(EventScopedAdmin):
     """Replies that matched no event belong to no organization: only superusers see those."""
 
-    event_path = "event__"
+    person_path = "event__calendar__profile__user"
     list_display = ["received_at", "attendee_email", "event", "partstat", "outcome", "source", "reason"]
     list_filter = ["outcome", "source"]
     search_fields = ["attendee_email", "uid", "envelope_sender"]

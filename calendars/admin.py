@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
@@ -48,6 +48,7 @@ from cronofy_site.admin_mixins import (
     ConnectionAdmin,
     ConnectionSummaryInline,
     OrganizationScopedAdmin,
+    PeopleScopedAdmin,
     access_mode_badge,
     administered_ids,
     data_shared_panel,
@@ -558,32 +559,14 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
 #
 
 
-class UserScopedAdmin(admin.ModelAdmin):
-    """Objects that belong to a person: admins see those of people in the organizations they run."""
+class UserScopedAdmin(PeopleScopedAdmin):
+    """A person's own settings, which their organization's admins may edit."""
 
     list_select_related = ["user"]
 
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(user__in=users_of_organizations(organization_ids=administered_ids(request)))
-
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404("No such object.")
-        return obj
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser or bool(administered_ids(request))
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.has_module_permission(request)
-
-    has_change_permission = has_view_permission
-    has_add_permission = has_module_permission
-    has_delete_permission = has_view_permission
+    has_change_permission = PeopleScopedAdmin.has_view_permission
+    has_add_permission = PeopleScopedAdmin.has_module_permission
+    has_delete_permission = PeopleScopedAdmin.has_view_permission
 
     def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "user" and not request.user.is_superuser:

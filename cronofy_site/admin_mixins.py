@@ -105,6 +105,32 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
+class PeopleScopedAdmin(admin.ModelAdmin):
+    """Objects that belong to a person (reached through `person_path`): admins see those of the people
+    in the organizations they run; anything else looks like it does not exist."""
+
+    person_path = "user"
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        lookup = f"{self.person_path}__memberships__organization__in"
+        return queryset.filter(**{lookup: administered_ids(request)}).distinct()
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such object.")
+        return obj
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or bool(administered_ids(request))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+
 class ServiceBackedAdmin(admin.ModelAdmin):
     """Saves go through the app's service functions, never through `form.save()`.
 
