@@ -12,8 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_q.models import Schedule
-from django_q.tasks import async_task, schedule
+from django_q.tasks import async_task
 
 from accounts.models import Application, User
 from bookings import imip
@@ -31,6 +30,7 @@ from calendars.models import Calendar
 from calendars.providers import calendar_client_for_profile
 from calendars.providers.base import Attendee, EventSpec, ProviderAuthError, ProviderError, ProviderPermissionError
 from calendars.services import calendar_profile_mark_relink_required
+from cronofy_site.lib.outbox import Outbox, schedule_retry
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ SIGNIFICANT = ("start", "end", "all_day", "tzid", "location")
 WRITE_ATTEMPTS = 6
 # How long a worker may take to hand an invitation to the SMTP server before another may try.
 SEND_LEASE = timedelta(minutes=5)
+INVITATIONS = Outbox(Invitation, done_field="sent_at", lease=SEND_LEASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,48 +283,22 @@ def _subject(event: ManagedEvent, *, method: str, cancelled: bool) -> str:
     return f"{prefix}: {event.summary} @ {when}"
 
 
-def invitation_backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min ... capped at an hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
-
-
 def invitation_send(*, invitation_id: int) -> Invitation | None:
-    """Send one due invitation.
-
-    The row is claimed first, in a short transaction of its own: its next attempt moves a lease
-    ahead, so no other worker takes it meanwhile, and no database lock is held while the SMTP server
-    takes the message. A worker that dies mid-send leaves the lease to run out, after which the sweep
-    sends the same message again (same Message-ID); a failure books the next attempt with backoff.
-    """
-    with transaction.atomic():
-        row = (
-            Invitation.objects.select_for_update(skip_locked=True)
-            .filter(pk=invitation_id, sent_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=timezone.now())
-            .first()
-        )
-        if row is None:
-            return None  # sent, given up, not due, or claimed by another worker
-        row.attempts += 1
-        row.next_attempt_at = timezone.now() + SEND_LEASE
-        row.save(update_fields=["attempts", "next_attempt_at"])
-    row = Invitation.objects.select_related("event__calendar__profile__user").get(pk=row.pk)
+    """Send one due invitation through the outbox: claimed with a lease (no lock held while the SMTP
+    server takes it), then recorded. A worker that dies mid-send leaves the lease to run out, after
+    which the sweep sends the same message again (same Message-ID)."""
+    claimed = INVITATIONS.claim(invitation_id)
+    if claimed is None:
+        return None  # sent, given up, not due, or claimed by another worker
+    row = Invitation.objects.select_related("event__calendar__profile__user").get(pk=claimed.pk)
     try:
         invitation_email(row).send()
-    except Exception as error:  # noqa: BLE001  # any failure to hand the message over is retried
-        _book_retry(row, error)
-    else:
-        row.sent_at, row.last_error = timezone.now(), ""
-    row.save(update_fields=["sent_at", "failed_at", "next_attempt_at", "last_error"])
+        error = ""
+    except Exception as failure:  # noqa: BLE001  # any failure to hand the message over is retried
+        error = f"{type(failure).__name__}: {failure}"
+    if INVITATIONS.record(row, error=error, max_attempts=settings.INVITATIONS_MAX_ATTEMPTS):
+        logger.error("Gave up sending invitation %s after %s attempts: %s", row.pk, row.attempts, error[:200])
     return row
-
-
-def _book_retry(row: Invitation, error: Exception) -> None:
-    reason = f"{type(error).__name__}: {error}"[:2000]
-    if row.attempts >= settings.INVITATIONS_MAX_ATTEMPTS:
-        row.failed_at, row.last_error = timezone.now(), reason
-        logger.error("Gave up sending invitation %s after %s attempts: %s", row.pk, row.attempts, type(error).__name__)
-    else:
-        row.next_attempt_at, row.last_error = timezone.now() + invitation_backoff(row.attempts), reason
 
 
 def invitation_email(row: Invitation) -> imip.InvitationEmail:
@@ -348,11 +323,7 @@ def invitation_email(row: Invitation) -> imip.InvitationEmail:
 
 
 def invitations_due(*, limit: int = 500) -> list[int]:
-    return list(
-        Invitation.objects.filter(sent_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=timezone.now())
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return INVITATIONS.due(limit=limit)
 
 
 def invitation_resend(*, invitation: Invitation) -> Invitation:
@@ -422,15 +393,8 @@ def managed_event_write(*, event_id: int, attempt: int = 1) -> ManagedEvent | No
         if not error.retryable or attempt >= WRITE_ATTEMPTS:
             _write_failed(event, str(error))
             return event
-        delay = max(error.retry_after or 0, 30 * 2 ** (attempt - 1))
         ManagedEvent.objects.filter(pk=event.pk).update(write_attempts=attempt, write_error=str(error)[:2000])
-        schedule(
-            "bookings.tasks.event_write",
-            event.pk,
-            attempt + 1,
-            schedule_type=Schedule.ONCE,
-            next_run=timezone.now() + timedelta(seconds=delay),
-        )
+        schedule_retry("bookings.tasks.event_write", event.pk, attempt=attempt, retry_after=error.retry_after)
         return event
     with transaction.atomic():
         locked = ManagedEvent.objects.select_for_update().get(pk=event.pk)

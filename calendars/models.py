@@ -207,10 +207,8 @@ class Calendar(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Sync state. The cursor is Google's nextSyncToken or Graph's deltaLink: where the next
-    # incremental round continues. A full round lists the whole window and resets it.
+    # incremental round continues. A full round lists the window around `full_synced_at` and resets it.
     sync_cursor = models.TextField(blank=True)
-    sync_window_start = models.DateTimeField(null=True, blank=True)
-    sync_window_end = models.DateTimeField(null=True, blank=True)
     full_synced_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True, help_text="The last successful sync round.")
     sync_error = models.TextField(blank=True)

@@ -22,18 +22,15 @@ from django_q.tasks import async_task
 
 from accounts.models import Grant
 from calendars.models import CalendarProfile, Channel, ChannelNotification, NotificationKind
+from cronofy_site.lib.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 DELIVERY_TIMEOUT_SECONDS = 10
 DELIVERY_LEASE = timedelta(minutes=2)
+NOTIFICATIONS = Outbox(ChannelNotification, done_field="delivered_at", lease=DELIVERY_LEASE)
 SIGNATURE_HEADER = "Cronofy-HMAC-SHA256"
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at 1 hour: about 4 hours of trying in all."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
 @transaction.atomic
@@ -113,30 +110,12 @@ def signature(*, body: bytes, secret: str) -> str:
 
 
 def channel_notification_deliver(*, notification_id: int) -> ChannelNotification | None:
-    """Post one due notification.
-
-    The row is claimed first, in a short transaction: its next attempt moves a lease ahead, so no
-    other worker takes it, and no database lock is held while the integrator's server answers. A
-    worker that dies meanwhile leaves the lease to run out and the sweep posts it again; a failure
-    books the next attempt with backoff.
-    """
-    with transaction.atomic():
-        row = (
-            ChannelNotification.objects.select_for_update(skip_locked=True)
-            .filter(
-                pk=notification_id,
-                delivered_at__isnull=True,
-                failed_at__isnull=True,
-                next_attempt_at__lte=timezone.now(),
-            )
-            .first()
-        )
-        if row is None:
-            return None  # delivered, given up, not yet due, or being sent by another worker
-        row.attempts += 1
-        row.next_attempt_at = timezone.now() + DELIVERY_LEASE
-        row.save(update_fields=["attempts", "next_attempt_at"])
-    row = ChannelNotification.objects.select_related("channel__grant__application").get(pk=row.pk)
+    """Post one due notification through the outbox: claimed with a lease (no lock held while the
+    integrator's server answers), then recorded; a failure books the next attempt with backoff."""
+    claimed = NOTIFICATIONS.claim(notification_id)
+    if claimed is None:
+        return None  # delivered, given up, not yet due, or being sent by another worker
+    row = ChannelNotification.objects.select_related("channel__grant__application").get(pk=claimed.pk)
     body = json.dumps(row.body, separators=(",", ":")).encode()
     secret = row.channel.grant.application.signing_secret or ""
     headers = {"Content-Type": "application/json", "User-Agent": "Scheduling push notifications"}
@@ -147,23 +126,10 @@ def channel_notification_deliver(*, notification_id: int) -> ChannelNotification
         error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
     except requests.RequestException as failure:
         error = type(failure).__name__
-    now = timezone.now()
-    if not error:
-        row.delivered_at, row.last_error = now, ""
-    elif row.attempts >= MAX_ATTEMPTS:
-        row.failed_at, row.last_error = now, error
+    if NOTIFICATIONS.record(row, error=error, max_attempts=MAX_ATTEMPTS):
         logger.warning("Gave up notifying channel %s after %s attempts: %s", row.channel, row.attempts, error)
-    else:
-        row.next_attempt_at, row.last_error = now + backoff(row.attempts), error
-    row.save(update_fields=["delivered_at", "failed_at", "next_attempt_at", "last_error"])
     return row
 
 
 def channel_notifications_due(*, limit: int = 500) -> list[int]:
-    return list(
-        ChannelNotification.objects.filter(
-            delivered_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=timezone.now()
-        )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return NOTIFICATIONS.due(limit=limit)

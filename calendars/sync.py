@@ -34,7 +34,11 @@ from calendars.models import (
     ExternalEventDetail,
     ProviderWatch,
 )
-from calendars.notifications import profile_changes_notify, profile_disconnected_notify
+from calendars.notifications import (
+    profile_changes_notify,
+    profile_disconnected_notify,
+    profile_initial_sync_completed_notify,
+)
 from calendars.providers import calendar_client_for_profile
 from calendars.providers.base import (
     BusyChanges,
@@ -45,7 +49,7 @@ from calendars.providers.base import (
     WatchChannel,
 )
 from calendars.providers.base import CalendarProvider as ProviderClient
-from calendars.services import calendar_profile_mark_relink_required
+from calendars.services import calendar_profile_mark_relink_required, calendar_profile_save_calendars
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +133,28 @@ def profile_sync(
     return outcomes
 
 
+def profile_initial_sync(*, profile: CalendarProfile) -> None:
+    """A newly connected profile: list its calendars, sync each in full, tell the integrators it is
+    ready, and subscribe to its changes. A withdrawn grant (or one without the scope to list calendars:
+    a person may untick scopes at Google) marks it for relinking instead; a provider that is down
+    raises ProviderError for the caller to try again later."""
+    if not profile_syncs(profile):
+        return
+    try:
+        calendars = calendar_client_for_profile(profile).list_calendars()
+    except (ProviderAuthError, ProviderPermissionError) as error:
+        calendar_profile_mark_relink_required(profile=profile, error=str(error))
+        profile_disconnected_notify(profile=profile)
+        return
+    calendar_profile_save_calendars(profile=profile, calendars=calendars)
+    profile_sync(profile=profile, full=True)
+    profile.refresh_from_db()
+    if not profile.is_connected:
+        return  # profile_sync found the grant withdrawn, and said so
+    profile_initial_sync_completed_notify(profile=profile)
+    profile_watches_ensure_quietly(profile=profile)
+
+
 def calendar_sync(*, calendar: Calendar, client: ProviderClient, full: bool, store_details: bool) -> SyncOutcome:
     """One round for one calendar: fetch from the provider, then merge under the calendar's row lock."""
     Calendar.objects.filter(pk=calendar.pk, sync_pending=True).update(sync_pending=False)
@@ -159,8 +185,8 @@ def calendar_sync(*, calendar: Calendar, client: ProviderClient, full: bool, sto
         locked.sync_error = ""
         fields = ["sync_cursor", "synced_at", "sync_error"]
         if changes.full:
-            locked.full_synced_at, locked.sync_window_start, locked.sync_window_end = now, start, end
-            fields += ["full_synced_at", "sync_window_start", "sync_window_end"]
+            locked.full_synced_at = now
+            fields.append("full_synced_at")
         locked.save(update_fields=fields)
     calendar.sync_cursor = locked.sync_cursor
     return SyncOutcome(calendar_id=calendar.public_id, full=changes.full, upserted=upserted, removed=removed)
@@ -290,6 +316,15 @@ def profile_watches_ensure(*, profile: CalendarProfile) -> list[ProviderWatch]:
         if stale not in kept and stale.stopped_at is None:
             watch_stop(watch=stale, client=client)
     return kept
+
+
+def profile_watches_ensure_quietly(*, profile: CalendarProfile) -> None:
+    """Push subscriptions make sync prompt; without them the poller still keeps it correct, so a
+    provider refusing one now is logged and left to the hourly renewal."""
+    try:
+        profile_watches_ensure(profile=profile)
+    except ProviderError as error:
+        logger.warning("No push subscription for profile %s yet: %s", profile.public_id, error)
 
 
 def _watch(client: ProviderClient, *, profile: CalendarProfile, calendar: Calendar | None) -> ProviderWatch:

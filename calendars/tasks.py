@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from django.utils import timezone
-from django_q.models import Schedule
-from django_q.tasks import async_task, schedule
+from django_q.tasks import async_task
 
 from calendars import notifications, sync
 from calendars.models import Calendar, CalendarProfile, CalendarService
-from calendars.providers import calendar_client_for_profile
-from calendars.providers.base import ProviderAuthError, ProviderError, ProviderPermissionError
-from calendars.services import (
-    calendar_profile_mark_relink_required,
-    calendar_profile_save_calendars,
-    calendar_service_provision,
-)
+from calendars.providers.base import ProviderError
+from calendars.services import calendar_service_provision
+from cronofy_site.lib.outbox import schedule_retry
 
 logger = logging.getLogger(__name__)
 
@@ -25,48 +18,20 @@ FIRST_SYNC_ATTEMPTS = 6
 
 
 def profile_first_sync(profile_id: int, attempt: int = 1) -> None:
-    """A newly connected profile: list its calendars, sync each in full, subscribe to changes, and tell
-    the integrators the profile is ready."""
+    """A newly connected profile's first sync; a provider that is down is tried again later, with
+    growing pauses, rather than holding a worker."""
     profile = CalendarProfile.objects.filter(pk=profile_id).select_related("calendar_service").first()
-    if profile is None or not sync.profile_syncs(profile):
+    if profile is None:
         return
     try:
-        calendars = calendar_client_for_profile(profile).list_calendars()
-        calendar_profile_save_calendars(profile=profile, calendars=calendars)
-        sync.profile_sync(profile=profile, full=True)
-        profile.refresh_from_db()
-        if not profile.is_connected:
-            return
-    except (ProviderAuthError, ProviderPermissionError) as error:
-        # A revoked grant, or one without the scope to list calendars (a person may untick scopes at
-        # Google): only the person can fix it, by connecting again.
-        calendar_profile_mark_relink_required(profile=profile, error=str(error))
-        notifications.profile_disconnected_notify(profile=profile)
-        return
+        sync.profile_initial_sync(profile=profile)
     except ProviderError as error:
         if not error.retryable or attempt >= FIRST_SYNC_ATTEMPTS:
             raise
-        # The provider is down or throttling: try again later rather than hold a worker.
-        delay = max(error.retry_after or 0, 30 * 2 ** (attempt - 1))
-        logger.warning("First sync of profile %s deferred %ss (attempt %s).", profile.public_id, delay, attempt)
-        schedule(
-            "calendars.tasks.profile_first_sync",
-            profile_id,
-            attempt + 1,
-            schedule_type=Schedule.ONCE,
-            next_run=timezone.now() + timedelta(seconds=delay),
+        delay = schedule_retry(
+            "calendars.tasks.profile_first_sync", profile_id, attempt=attempt, retry_after=error.retry_after
         )
-        return
-    notifications.profile_initial_sync_completed_notify(profile=profile)
-    _watch(profile)
-
-
-def _watch(profile: CalendarProfile) -> None:
-    """Push subscriptions make sync prompt; without them the poller still keeps it correct."""
-    try:
-        sync.profile_watches_ensure(profile=profile)
-    except ProviderError as error:
-        logger.warning("No push subscription for profile %s yet: %s", profile.public_id, error)
+        logger.warning("First sync of profile %s deferred %s (attempt %s).", profile.public_id, delay, attempt)
 
 
 def calendar_sync(calendar_id: int) -> None:
@@ -105,7 +70,7 @@ def watches_renew() -> None:
     for profile in CalendarProfile.objects.filter(pk__in=sync.profiles_with_watches_due()).select_related(
         "calendar_service"
     ):
-        _watch(profile)
+        sync.profile_watches_ensure_quietly(profile=profile)
 
 
 def service_provision(service_id: int) -> None:

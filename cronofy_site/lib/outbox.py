@@ -1,0 +1,72 @@
+"""One mechanism for work that leaves the system (invitation emails, integrators' webhooks) and for
+tasks that wait on a provider: rows claimed with a lease, sent without a lock held, recorded; failures
+tried again with growing pauses.
+
+An outbox row has `attempts`, `next_attempt_at`, `failed_at`, `last_error` and a field saying it is
+done (`done_field`). Claiming moves `next_attempt_at` a lease ahead in a short transaction, so no other
+worker takes the row meanwhile and no database lock waits on the network; a worker that dies leaves
+the lease to run out and the periodic sweep takes the row again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import models, transaction
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import schedule
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at an hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def schedule_retry(func: str, *args: object, attempt: int, retry_after: float | None = None) -> timedelta:
+    """Run the task `func(*args, attempt + 1)` again after the backoff for `attempt`, or after the
+    provider's Retry-After when that is longer; returns the pause."""
+    delay = max(timedelta(seconds=retry_after or 0), backoff(attempt))
+    schedule(func, *args, attempt + 1, schedule_type=Schedule.ONCE, next_run=timezone.now() + delay)
+    return delay
+
+
+@dataclass(frozen=True)
+class Outbox:
+    model: type[models.Model]
+    done_field: str
+    lease: timedelta
+
+    def _pending(self) -> models.QuerySet:
+        return self.model.objects.filter(
+            **{f"{self.done_field}__isnull": True}, failed_at__isnull=True, next_attempt_at__lte=timezone.now()
+        )
+
+    def claim(self, pk: int) -> models.Model | None:
+        """Take a due row for one attempt; None when it is done, given up, not due, or taken."""
+        with transaction.atomic():
+            row = self._pending().select_for_update(skip_locked=True).filter(pk=pk).first()
+            if row is None:
+                return None
+            row.attempts += 1
+            row.next_attempt_at = timezone.now() + self.lease
+            row.save(update_fields=["attempts", "next_attempt_at"])
+        return row
+
+    def record(self, row: models.Model, *, error: str, max_attempts: int) -> bool:
+        """Save how the attempt went: done, or the next attempt booked, or given up (returns True)."""
+        now = timezone.now()
+        gave_up = False
+        if not error:
+            setattr(row, self.done_field, now)
+            row.last_error = ""
+        elif row.attempts >= max_attempts:
+            row.failed_at, row.last_error, gave_up = now, error[:2000], True
+        else:
+            row.next_attempt_at, row.last_error = now + backoff(row.attempts), error[:2000]
+        row.save(update_fields=[self.done_field, "failed_at", "next_attempt_at", "last_error"])
+        return gave_up
+
+    def due(self, *, limit: int = 500) -> list[int]:
+        return list(self._pending().order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
