@@ -173,6 +173,16 @@ class ScopedInline(InlineModelAdmin):
     def has_view_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return self._parent_in_scope(request, obj)
 
+    def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
+        # The choices a page offers are also what a POST is validated against: an autocomplete that
+        # hides other organizations' people is not enough when a forged row can name any id.
+        if not request.user.is_superuser:
+            if db_field.related_model is Organization:
+                kwargs["queryset"] = Organization.objects.filter(pk__in=administered_ids(request))
+            elif db_field.related_model is User:
+                kwargs["queryset"] = users_of_organizations(organization_ids=administered_ids(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class ConnectionSummaryInline(ScopedInline, admin.TabularInline):
     """A read-only line per connection on the organization page, linking to the connection's page."""

@@ -257,3 +257,33 @@ def test_an_admin_creates_units_inside_their_organization_only(client_for, charl
     assert labs.parent == globex
     assert client.get(change_url(labs)).status_code == 200
     assert not Organization.objects.filter(name__in=["Top level", "Inside Acme"]).exists()
+
+
+def test_an_owner_cannot_pull_another_organizations_person_into_their_organization(client_for, charlie, globex, alice):
+    """The membership inline's user field accepts only people the admin already administers: a forged
+    extra row naming Alice (Acme) on Globex's page is refused and nothing changes."""
+    data = {
+        "name": "Globex",
+        "parent": "",
+        "memberships-TOTAL_FORMS": "2",
+        "memberships-INITIAL_FORMS": "1",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    for prefix in ("calendarservices", "directoryservices", "conferencingservices"):
+        data.update({f"{prefix}-{key}": value for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))})
+    own = Membership.objects.get(organization=globex, user=charlie)
+    data.update(
+        {
+            "memberships-0-id": str(own.pk),
+            "memberships-0-organization": str(globex.pk),
+            "memberships-0-user": str(charlie.pk),
+            "memberships-0-role": Role.OWNER,
+            "memberships-1-organization": str(globex.pk),
+            "memberships-1-user": str(alice.pk),
+            "memberships-1-role": Role.MEMBER,
+        }
+    )
+    response = client_for(charlie).post(change_url(globex), data)
+    assert response.status_code == 200  # the form comes back with an error
+    assert not Membership.objects.filter(organization=globex, user=alice).exists()
