@@ -15,9 +15,10 @@ from django.test import Client
 
 from accounts.models import Organization, Role, User
 from accounts.services import membership_set, organization_create, user_create
-from calendars.choices import AccessMode, CalendarProvider
+from calendars.choices import CalendarProvider
 from calendars.models import CalendarService
 from calendars.services import calendar_service_connect
+from core.choices import AccessMode
 
 pytest_plugins = ["sandbox.testing", "tests.browser", "tests.mailserver", "tests.dnsserver"]
 

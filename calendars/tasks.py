@@ -6,11 +6,11 @@ import logging
 
 from django_q.tasks import async_task
 
-from calendars import notifications, sync
+from calendars import notifications, sync, watches
 from calendars.models import Calendar, CalendarProfile, CalendarService
 from calendars.providers.base import ProviderError
 from calendars.services import calendar_service_provision
-from cronofy_site.lib.outbox import schedule_retry
+from core.outbox import schedule_retry
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def watches_renew() -> None:
     for profile in CalendarProfile.objects.filter(pk__in=sync.profiles_with_watches_due()).select_related(
         "calendar_service"
     ):
-        sync.profile_watches_ensure_quietly(profile=profile)
+        watches.profile_watches_ensure_quietly(profile=profile)
 
 
 def service_provision(service_id: int) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from cronofy_site.lib import provider_urls
+from core import provider_urls
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,11 +100,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_q",
     "cronofy_site.apps.CronofySiteConfig",
+    "core",
     "accounts",
     "calendars",
     "directory",
     "conferencing",
     "bookings",
+    "connect",
     "sandbox",
 ]
 
@@ -183,8 +185,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
 SOCIALACCOUNT_STORE_TOKENS = False  # provider tokens live encrypted in our own credential fields
-ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "connect.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "connect.adapters.SocialAccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", "Scheduling")
@@ -285,10 +287,10 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["cronofy_site.api_auth.AccessTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["cronofy_site.api_auth.HasScope"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api_auth.AccessTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.api_auth.HasScope"],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "cronofy_site.api.cronofy_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.cronofy_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "cronofy_site API",

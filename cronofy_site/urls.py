@@ -3,9 +3,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from accounts import views as consent_views
-from accounts.api import oauth as oauth_api
 from calendars import views as calendar_views
+from connect import views as consent_views
+from connect.api import oauth as oauth_api
 from cronofy_site import views
 
 urlpatterns = [

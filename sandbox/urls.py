@@ -3,19 +3,12 @@ microsoft/login (login.microsoftonline.com) and microsoft/graph (graph.microsoft
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 
 from sandbox.views import control, google_calendar, google_oauth, mailbox, microsoft_graph, microsoft_identity
 
 app_name = "sandbox"
-
-
-def google_calendar_base(request: HttpRequest | None) -> str:
-    if request is not None:
-        return request.build_absolute_uri("/sandbox/google/calendar/v3/")
-    return f"{settings.SANDBOX_URL.rstrip('/')}/google/calendar/v3/"
 
 
 def _events_collection(request: HttpRequest, calendar_id: str) -> HttpResponse:
