@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from allauth.idp.oidc.models import Client, Token
@@ -335,9 +337,36 @@ def grant_revoke(*, application: Application, token: str = "", sub: str = "") ->
 #
 
 
+# What a person's grants can do depends on more than the grants: a calendar in Free/Busy mode has no
+# events to read, whatever an application was granted. A higher layer (calendars) registers, in its
+# apps.py ready(), which scopes it may withhold and a function of the account that says which it
+# withholds now; it is asked at request time, so a change of mode applies to every token at once.
+WithheldScopes = Callable[[User], frozenset[str]]
+_WITHHOLDING: list[tuple[frozenset[str], WithheldScopes]] = []
+
+
+def register_withheld_scopes(*, restrictable: frozenset[str], withheld: WithheldScopes) -> None:
+    """Let `withheld(user)` take scopes among `restrictable` away from every grant of the account."""
+    _WITHHOLDING.append((restrictable, withheld))
+
+
+def withheld_scopes(*, user: User) -> frozenset[str]:
+    """The scopes no grant of the account can use at the moment."""
+    return frozenset().union(*(withheld(user) for _, withheld in _WITHHOLDING))
+
+
+def effective_scopes(*, user: User, scopes: Iterable[str]) -> frozenset[str]:
+    """A grant's scopes as they work right now: expanded, minus what the account's calendars withhold."""
+    return api_scopes.expand(scopes) - withheld_scopes(user=user)
+
+
 @dataclass(frozen=True)
 class AccessContext:
-    """Who an access token speaks for, for which application, with which scopes."""
+    """Who an access token speaks for, for which application, with which scopes.
+
+    `scopes` are the token's; `allows` also asks what the account's calendars allow now, and only
+    for scopes that can be withheld (so other checks cost no query).
+    """
 
     user: User
     application: Application
@@ -345,7 +374,19 @@ class AccessContext:
     scopes: frozenset[str]
 
     def allows(self, scope: str) -> bool:
-        return scope in self.scopes
+        if scope not in self.scopes:
+            return False
+        if not any(scope in restrictable for restrictable, _ in _WITHHOLDING):
+            return True
+        return scope not in self.withheld
+
+    @cached_property
+    def withheld(self) -> frozenset[str]:
+        return withheld_scopes(user=self.user)
+
+    @property
+    def effective_scopes(self) -> frozenset[str]:
+        return self.scopes - self.withheld
 
 
 def access_token_authenticate(value: str) -> AccessContext | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 
+from accounts.models import ConnectionStatus, User
+from calendars.access_modes import lowest_mode, withheld_api_scopes_for
 from calendars.choices import ProfileStatus
 from calendars.models import (
     Calendar,
@@ -37,6 +40,39 @@ def calendar_service_for_email(*, email: str) -> CalendarService | None:
         .first()
     )
     return claim.service if claim else None
+
+
+def calendar_ceiling_for(*, emails: Iterable[str]) -> CalendarService | None:
+    """The organization's calendar service whose mode bounds a person with these addresses (their sign-in
+    and the calendar account's): of the live services serving their domains, the one of lowest mode."""
+    domains = sorted({email_domain(email) for email in emails if email and "@" in email})
+    if not domains:
+        return None
+    services = {
+        claim.service.pk: claim.service
+        for claim in CalendarServiceDomain.objects.filter(domain__in=domains, released_at__isnull=True)
+        .exclude(service__status=ConnectionStatus.DISCONNECTED)
+        .select_related("service__organization")
+    }
+    lowest = lowest_mode(service.access_mode for service in services.values())
+    return next((service for service in services.values() if service.access_mode == lowest), None)
+
+
+def calendar_service_holds_grant(service: CalendarService) -> bool:
+    """The organization connected its people already: No Access is live at once, the other modes once
+    the provider authorized them."""
+    return service.status == ConnectionStatus.ACTIVE
+
+
+def withheld_api_scopes_of(user: User) -> frozenset[str]:
+    """The Cronofy scopes the person's calendars withhold from every grant right now (two queries)."""
+    modes = set(
+        CalendarProfile.objects.filter(user_id=user.pk)
+        .exclude(status=ProfileStatus.DISCONNECTED)
+        .values_list("access_mode", flat=True)
+    )
+    ceiling = calendar_ceiling_for(emails=[user.email])
+    return withheld_api_scopes_for(modes=modes, ceiling=ceiling.access_mode if ceiling else None)
 
 
 def calendar_profiles_of_user(*, user_id: int) -> QuerySet[CalendarProfile]:

@@ -9,7 +9,7 @@ from django_q.tasks import async_task
 from calendars import notifications, sync, watches
 from calendars.models import Calendar, CalendarProfile, CalendarService
 from calendars.providers.base import ProviderError
-from calendars.services import calendar_service_provision
+from calendars.services import calendar_service_provision, provider_grant_revocations_due, provider_grant_revoke
 from core.outbox import schedule_retry
 
 logger = logging.getLogger(__name__)
@@ -88,3 +88,13 @@ def channel_notifications_retry() -> None:
     """Every minute: notifications whose next attempt is due (and any a dead worker left behind)."""
     for notification_id in notifications.channel_notifications_due():
         notifications.channel_notification_deliver(notification_id=notification_id)
+
+
+def provider_grant_revoke_task(revocation_id: int) -> None:
+    provider_grant_revoke(revocation_id=revocation_id)
+
+
+def provider_grant_revocations_retry() -> None:
+    """Every few minutes: revocations a provider outage (or a dead worker) left for later."""
+    for revocation_id in provider_grant_revocations_due():
+        provider_grant_revoke(revocation_id=revocation_id)
