@@ -332,6 +332,28 @@ def grant_revoke(*, application: Application, token: str = "", sub: str = "") ->
     return True
 
 
+@transaction.atomic
+def grant_revoke_by_person(*, grant: Grant, actor: User) -> Grant:
+    """A person takes an application's access to their account away (on their own page): every token
+    of the grant ends at once, and the application's channels with it."""
+    grant = Grant.objects.select_for_update().select_related("application__client", "user").get(pk=grant.pk)
+    if grant.user_id != actor.pk:
+        raise PermissionError("Only the account's owner revokes its grants here.")
+    if grant.revoked_at is not None:
+        return grant
+    _revoke_grant_tokens(grant)
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        target=grant,
+        action="application_revoked",
+        organization=None,
+        changes={"application": grant.application.name, "by": "person"},
+    )
+    return grant
+
+
 #
 # Authenticating API calls
 #

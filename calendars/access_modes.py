@@ -66,6 +66,13 @@ class AccessModePolicy:
             if scope in effective
         ]
 
+    def describe_exactly(self, scopes: Iterable[str]) -> list[str]:
+        """These base scopes (no implications added) as they read in this mode, in a stable order."""
+        wanted = set(scopes)
+        return [
+            self.api_scope_lines.get(scope, line) for scope, line in api_scopes.BASE_SCOPES.items() if scope in wanted
+        ]
+
     def describe_withheld(self, scopes: Iterable[str]) -> list[str]:
         """What the application asked for that this mode does not give it."""
         asked = api_scopes.expand(scopes)

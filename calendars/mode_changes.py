@@ -149,11 +149,11 @@ def _application_changes(
     for name, user_id, scopes in Grant.objects.filter(user_id__in=user_ids, revoked_at__isnull=True).values_list(
         "application__name", "user_id", "scopes"
     ):
-        before, after = set(old.describe_api_scopes(scopes)), set(new.describe_api_scopes(scopes))
+        before, after = old.effective_api_scopes(scopes), new.effective_api_scopes(scopes)
         entry = by_application[name]
         entry["people"].add(user_id)
-        entry["loses"].update(dict.fromkeys(sorted(before - after)))
-        entry["gains"].update(dict.fromkeys(sorted(after - before)))
+        entry["loses"].update(dict.fromkeys(old.describe_exactly(before - after)))
+        entry["gains"].update(dict.fromkeys(new.describe_exactly(after - before)))
     return [
         ApplicationChange(application=name, people=len(e["people"]), loses=list(e["loses"]), gains=list(e["gains"]))
         for name, e in sorted(by_application.items())

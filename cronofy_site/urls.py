@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from calendars import views as calendar_views
+from connect import my_calendars
 from connect import views as consent_views
 from connect.api import oauth as oauth_api
 from cronofy_site import views
@@ -23,6 +24,8 @@ urlpatterns = [
     path("oauth/token", oauth_api.token, name="oauth-token"),
     path("oauth/token/revoke", oauth_api.revoke, name="oauth-revoke"),
     path("profiles/<str:profile_id>/relink", consent_views.profile_relink, name="profile-relink"),
+    # A person's own page: their calendars, applications, working hours and week
+    path("my/calendars/", my_calendars.my_calendars, name="my-calendars"),
     path("v1/", include("cronofy_site.api_urls")),
     # Push notifications from the calendar providers
     path("push/google", calendar_views.google_push, name="push-google"),
