@@ -207,7 +207,7 @@ def _profile_rows(user: User) -> list[dict[str, Any]]:
                 "provider_label": login.label if login else "Kept here (no calendar provider)",
                 "mode_label": profile.policy.label,
                 "facts": profile.policy.facts_for(
-                    application="Applications", provider=login.label if login else "this site"
+                    application="An application you allow", provider=login.label if login else "this site"
                 ),
                 "calendars": [calendar for calendar in profile.calendars.all() if not calendar.is_deleted],
                 "managed_by": profile.organization if profile.calendar_service_id else None,

@@ -76,7 +76,7 @@ def test_a_member_who_cannot_open_the_console_has_a_page_of_their_own(client_for
     assert "alice@acme.example" in page
     assert "No Access" in page
     assert "Kept here (no calendar provider)" in page
-    assert "you set your availability here" in page
+    assert "An application you allow cannot see or change your calendar at all" in page
 
 
 def test_it_says_what_each_application_can_do_in_the_persons_mode(client_for, alice, hosted, app):
