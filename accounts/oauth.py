@@ -406,10 +406,6 @@ class AccessContext:
     def withheld(self) -> frozenset[str]:
         return withheld_scopes(user=self.user)
 
-    @property
-    def effective_scopes(self) -> frozenset[str]:
-        return self.scopes - self.withheld
-
 
 def access_token_authenticate(value: str) -> AccessContext | None:
     if not value:
