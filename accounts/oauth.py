@@ -336,7 +336,7 @@ def grant_revoke(*, application: Application, token: str = "", sub: str = "") ->
 def grant_revoke_by_person(*, grant: Grant, actor: User) -> Grant:
     """A person takes an application's access to their account away (on their own page): every token
     of the grant ends at once, and the application's channels with it."""
-    grant = Grant.objects.select_for_update().select_related("application__client", "user").get(pk=grant.pk)
+    grant = Grant.objects.select_for_update(of=("self",)).select_related("application__client", "user").get(pk=grant.pk)
     if grant.user_id != actor.pk:
         raise PermissionError("Only the account's owner revokes its grants here.")
     if grant.revoked_at is not None:

@@ -738,7 +738,9 @@ def _personal_profiles_follow_ceiling(*, service: CalendarService, actor: User |
     Free/Busy scopes, a No Access one becomes their hosted calendar."""
     policy = service.policy
     followed = []
-    for profile in profiles_above_ceiling(service=service, access_mode=service.access_mode).select_for_update():
+    for profile in profiles_above_ceiling(service=service, access_mode=service.access_mode).select_for_update(
+        of=("self",)
+    ):
         previous, credentials = profile.access_mode, profile.credentials
         platform = profile.platform if policy.needs_provider_authorization else None
         profile.provider_name = profile_provider_name(platform=platform, access_mode=service.access_mode)
@@ -763,7 +765,7 @@ def calendar_profile_change_mode(*, profile: CalendarProfile, access_mode: str, 
     the same id. Any other change needs the provider's consent for the new mode's scopes (the caller
     sends them there, and the reconnection replaces this profile). The organization's connections
     change only with the organization's mode."""
-    profile = CalendarProfile.objects.select_for_update().select_related("organization").get(pk=profile.pk)
+    profile = CalendarProfile.objects.select_for_update(of=("self",)).select_related("organization").get(pk=profile.pk)
     if profile.calendar_service_id is not None:
         raise ValidationError(
             f"{profile.organization.name} manages this calendar's access mode.", code="organization_governed"
