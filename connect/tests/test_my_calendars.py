@@ -102,7 +102,8 @@ def test_revoking_an_application_ends_its_tokens_at_once(client_for, alice, host
 
 def test_nobody_revokes_another_persons_application_here(client_for, alice, bob, hosted, app):
     tokens_issue_for(application=app[0], user=bob, scopes=["read_only"])
-    client_for(alice).post(URL, {"action": "revoke", "grant": Grant.objects.get(user=bob).pk})
+    response = client_for(alice).post(URL, {"action": "revoke", "grant": Grant.objects.get(user=bob).pk})
+    assert response.status_code == 302  # the page answered; it found nothing of Alice's to revoke
     assert Grant.objects.get(user=bob).revoked_at is None
 
 
@@ -137,7 +138,8 @@ def test_an_unknown_time_zone_is_refused(client_for, alice, hosted):
 def test_clearing_every_day_removes_the_working_hours(client_for, alice, hosted):
     client = client_for(alice)
     client.post(URL, hours(monday=("09:00", "17:00")))
-    client.post(URL, hours())
+    assert AvailabilityRule.objects.filter(user=alice).exists()
+    assert client.post(URL, hours()).status_code == 302
     assert not AvailabilityRule.objects.exists()
 
 
