@@ -13,6 +13,7 @@ from directory.services import (
 
 class DirectoryServiceInline(ConnectionSummaryInline):
     model = DirectoryService
+    fk_name = "organization"
     fields = ["provider", "status_badge", "connected_by", "last_synced_at"]
     readonly_fields = fields
     add_link_label = "Connect a directory service"
