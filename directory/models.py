@@ -86,7 +86,9 @@ class DirectoryService(OrganizationConnection):
     cursor = models.TextField(
         blank=True, help_text="Where the next incremental round continues (Graph's delta link, a moment)."
     )
-    next_round_at = models.DateTimeField(null=True, blank=True)
+    next_round_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the schedule runs the next round (empty until an admin ran the first)."
+    )
 
     class Meta:
         ordering = ["organization__name", "provider", "id"]

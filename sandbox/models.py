@@ -438,6 +438,9 @@ class Fault(models.Model):
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     times = models.PositiveIntegerField(default=1, help_text="How many calls it hits; 0 means until removed.")
+    after = models.PositiveIntegerField(
+        default=0, help_text="Matching calls let through before it starts (a failure in the middle of a listing)."
+    )
     hits = models.PositiveIntegerField(default=0)
     retry_after = models.PositiveIntegerField(default=1, help_text="Seconds, for 429 and 503.")
     delay_ms = models.PositiveIntegerField(default=0, help_text="For slow responses.")

@@ -107,6 +107,7 @@ def _redirect_uris() -> list[str]:
         f"{site}/connect/google/callback",
         f"{site}/connect/microsoft/callback",
         f"{site}/admin/calendars/calendarservice/microsoft-callback/",
+        f"{site}/admin/directory/directoryservice/microsoft-callback/",
     ]
 
 
@@ -130,6 +131,14 @@ def sandbox_clients() -> dict[str, OAuthClient]:
             settings.MICROSOFT_FREE_BUSY_CLIENT_ID,
             settings.MICROSOFT_FREE_BUSY_CLIENT_SECRET,
             requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="microsoft", access_mode=AccessMode.FREE_BUSY),
+        ),
+        (
+            "microsoft_directory",
+            Provider.MICROSOFT,
+            "Scheduling (Directory)",
+            settings.MICROSOFT_DIRECTORY_CLIENT_ID,
+            settings.MICROSOFT_DIRECTORY_CLIENT_SECRET,
+            requested_scopes(Flow.DIRECTORY_SYNC, provider="microsoft"),
         ),
     ):
         if not client_id:

@@ -151,11 +151,14 @@ class MicrosoftDirectoryClient:
                 return found
             response = self._get(response["@odata.nextLink"])
 
-    def missing_permissions(self) -> list[str]:
-        """The application permissions missing from the tenant's consent, read from an app-only token."""
+    def granted_permissions(self) -> list[str]:
+        """The application permissions the tenant's admin consented to, read from an app-only token."""
         token = self._access_token(force=True)
         try:
-            roles = set(jwt.decode(token, options={"verify_signature": False}).get("roles") or [])
+            return list(jwt.decode(token, options={"verify_signature": False}).get("roles") or [])
         except jwt.PyJWTError:
             raise ProviderError("Microsoft returned an access token that is not a JWT.", retryable=False) from None
+
+    def missing_permissions(self) -> list[str]:
+        roles = set(self.granted_permissions())
         return [permission for permission in self._required if permission not in roles]

@@ -91,6 +91,10 @@ def take_fault(provider: str, operation: str, kinds: list[str]) -> Fault | None:
         )
         if fault is None:
             return None
+        if fault.after:
+            fault.after -= 1
+            fault.save(update_fields=["after"])
+            return None
         fault.hits += 1
         if fault.times and fault.hits >= fault.times:
             fault.active = False
