@@ -16,7 +16,7 @@ from calendars.models import CalendarProfile
 from directory.models import DirectoryService, DirectoryUser, RoundStatus
 from directory.rounds import directory_round, directory_round_confirm
 from directory.services import directory_unit_mapping_set
-from directory.tests.conftest import account
+from directory.testing import account
 from sandbox import directory as sandbox_directory
 from sandbox.models import Fault, Provider
 

@@ -1,4 +1,5 @@
-"""The sandbox's directories for directory tests: Acme's Google Workspace (Bob is its administrator),
+"""Test fixtures of the directory app, a pytest plugin loaded by the root conftest.py. The sandbox's
+directories: Acme's Google Workspace (Bob is its administrator),
 Contoso's Microsoft 365 tenant (consented to the directory app registration) and a SuccessFactors
 company whose OAuth client application knows the product's certificate. Every provider is reached
 over real HTTP through its real client library."""
