@@ -23,7 +23,17 @@ from django.utils import timezone
 from calendars.choices import AccessMode
 from calendars.scopes import Flow, requested_scopes
 from sandbox import services, tokens
-from sandbox.models import Calendar, DelegationGrant, Event, OAuthClient, Person, Provider, ServiceAccount, Tenant
+from sandbox.models import (
+    Calendar,
+    DelegationGrant,
+    Event,
+    HrUser,
+    OAuthClient,
+    Person,
+    Provider,
+    ServiceAccount,
+    Tenant,
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,31 @@ TENANTS = (
         (("room-thames@emea.acme.example", "Thames (6)", 6), ("room-seine@emea.acme.example", "Seine (12)", 12)),
     ),
 )
+
+# SuccessFactors companies: (name, company id, domain, [(userId, email, first, last, department)]). Each
+# also has an API user, `sfapi`, whose role may read User through OData.
+HR_COMPANIES = (
+    (
+        "Globex HR",
+        "GLOBEXHR",
+        "globex.example",
+        (
+            ("charlie", "charlie@globex.example", "Charlie", "Globex", "Management"),
+            ("gina", "gina@globex.example", "Gina", "Globex", "Engineering"),
+            ("hank", "hank@globex.example", "Hank", "Scorpio", "Engineering"),
+        ),
+    ),
+)
+# Workspace people's organizational units (Google) and departments (Microsoft), for unit mappings.
+UNITS = {
+    "alice@acme.example": "/Engineering",
+    "frank@acme.example": "/Engineering",
+    "hana@acme.example": "/Sales",
+    "nina@legal.acme.example": "/Legal",
+    "erin@emea.acme.example": "Sales",
+    "max@emea.acme.example": "Engineering",
+}
+SUCCESSFACTORS_CLIENT_ID = "R2xvYmV4IFNjaGVkdWxpbmcgc2FuZGJveA"
 
 WEEKS_BACK, WEEKS_AHEAD = 2, 6
 ONE_OFF_TITLES = (
@@ -242,6 +277,8 @@ def _seed_tenant(spec: TenantSpec, start_day: date, rng: random.Random) -> None:
             is_admin=admin,
             time_zone=spec.time_zone,
             external_id=_external_id(spec.provider, rng),
+            org_unit_path=UNITS.get(email, "/") if spec.provider == Provider.GOOGLE else "/",
+            department=UNITS.get(email, "") if spec.provider == Provider.MICROSOFT else "",
         )
         for email, name, admin in spec.people
     ]
@@ -376,6 +413,24 @@ def _seed_tenant(spec: TenantSpec, start_day: date, rng: random.Random) -> None:
         )
 
 
+def _seed_hr_company(name: str, company_id: str, domain: str, people: tuple) -> None:
+    company = Tenant.objects.create(provider=Provider.SUCCESSFACTORS, name=name, external_id=company_id, domains=[domain])
+    HrUser.objects.create(tenant=company, user_id="sfapi", username="sfapi", first_name="API", last_name="User",
+                          api_access=True)  # fmt: skip
+    for user_id, email, first, last, department in people:
+        HrUser.objects.create(tenant=company, user_id=user_id, username=user_id, email=email, first_name=first,
+                              last_name=last, department=department)  # fmt: skip
+    OAuthClient.objects.create(
+        provider=Provider.SUCCESSFACTORS, name="Scheduling", client_id=SUCCESSFACTORS_CLIENT_ID, client_secret="",
+        tenant=company,
+    )  # fmt: skip
+
+
+def successfactors_client(company_id: str) -> OAuthClient | None:
+    """The product's OAuth client application registered in a sandbox SuccessFactors company."""
+    return OAuthClient.objects.filter(provider=Provider.SUCCESSFACTORS, tenant__external_id=company_id).first()
+
+
 @transaction.atomic
 def sandbox_seed(*, today: date | None = None) -> dict[str, object]:
     """Bring the sandbox's clients up to date, and create its world once."""
@@ -387,15 +442,13 @@ def sandbox_seed(*, today: date | None = None) -> dict[str, object]:
             _seed_tenant(spec, start_day, random.Random(f"sandbox-{index}"))  # noqa: S311  # demo data
         tenant = Tenant.objects.get(external_id=spec.external_id)
         if account is not None and tenant.provider == Provider.GOOGLE:
-            DelegationGrant.objects.get_or_create(
-                tenant=tenant,
-                service_account=account,
-                defaults={
-                    "scopes": requested_scopes(
-                        Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE
-                    )
-                },
-            )
+            # The Workspace admin delegated what the calendar service and the directory service need.
+            scopes = requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE)
+            scopes += [s for s in requested_scopes(Flow.DIRECTORY_SYNC, provider="google") if s not in scopes]
+            DelegationGrant.objects.update_or_create(tenant=tenant, service_account=account, defaults={"scopes": scopes})
+    for name, company_id, domain, people in HR_COMPANIES:
+        if not Tenant.objects.filter(external_id=company_id).exists():
+            _seed_hr_company(name, company_id, domain, people)
     return {
         "tenants": [
             {"name": t.name, "provider": t.provider, "id": t.external_id, "domains": t.domains}
