@@ -343,7 +343,9 @@ def grants_revoke_all_of_user(*, user: User, reason: str) -> int:
     """End every application's access to the account (an offboarded person): each grant revoked with
     its tokens, audited. Returns how many grants were live."""
     grants = list(
-        Grant.objects.select_for_update().filter(user=user, revoked_at__isnull=True).select_related("application__client")
+        Grant.objects.select_for_update()
+        .filter(user=user, revoked_at__isnull=True)
+        .select_related("application__client")
     )
     now = timezone.now()
     for grant in grants:

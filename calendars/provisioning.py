@@ -59,6 +59,12 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
         }
     )
     created, taken_over = [], []
+    for profile in through_service.values():
+        if profile.status != ProfileStatus.CONNECTED:
+            # Waiting for the service's new authorization (a mode change): relinked in place.
+            profile.provider_name, profile.access_mode = provider_name, service.access_mode
+            profile.status, profile.last_error = ProfileStatus.CONNECTED, ""
+            taken_over.append(profile)
     for user in users:
         if user.pk in through_service:
             continue
@@ -87,13 +93,27 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
     if taken_over:
         CalendarProfile.objects.bulk_update(
             taken_over,
-            ["calendar_service", "organization", "credentials", "granted_scopes", "provider_service", "status",
-             "last_error"],
-        )  # fmt: skip
+            [
+                "calendar_service",
+                "organization",
+                "credentials",
+                "granted_scopes",
+                "provider_name",
+                "provider_service",
+                "access_mode",
+                "status",
+                "last_error",
+            ],
+        )
     if hosted:
         Calendar.objects.bulk_create(
             [
-                Calendar(profile=profile, provider_calendar_id=f"hosted:{profile.public_id}", name="Calendar", is_primary=True)
+                Calendar(
+                    profile=profile,
+                    provider_calendar_id=f"hosted:{profile.public_id}",
+                    name="Calendar",
+                    is_primary=True,
+                )
                 for profile in created
             ]
         )
@@ -104,7 +124,11 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
                 "target": profile,
                 "action": "profile_connected" if profile in created else "profile_relinked",
                 "organization": service.organization,
-                "changes": {"provider_name": provider_name, "access_mode": service.access_mode, "through": service.public_id},
+                "changes": {
+                    "provider_name": provider_name,
+                    "access_mode": service.access_mode,
+                    "through": service.public_id,
+                },
             }
             for profile in [*created, *taken_over]
         ]
@@ -112,4 +136,4 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
     new = [profile.pk for profile in [*created, *taken_over]]
     if new and service.policy.syncs_busy_periods:
         transaction.on_commit(lambda: async_task("calendars.tasks.profiles_first_sync", new))
-    return [*through_service.values(), *created, *taken_over]
+    return [*through_service.values(), *created, *(p for p in taken_over if p.user_id not in through_service)]

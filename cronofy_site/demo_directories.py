@@ -110,14 +110,20 @@ def _credentials(spec: DemoDirectory, tenant: Tenant) -> dict[str, object]:
         return {"kind": "google_service_account", "key": account.key}
     if spec.provider == DirectoryProvider.MICROSOFT:
         app = OAuthClient.objects.get(client_id=settings.MICROSOFT_DIRECTORY_CLIENT_ID)
-        AdminConsent.objects.update_or_create(tenant=tenant, client=app, defaults={"permissions": app.application_permissions})
+        AdminConsent.objects.update_or_create(
+            tenant=tenant, client=app, defaults={"permissions": app.application_permissions}
+        )
         return {"kind": "microsoft_app", "tenant_id": tenant.external_id}
     key, certificate = generate_signing_pair("scheduling-demo")
     client = successfactors_client(tenant.external_id)
     client.x509_certificate = certificate  # the admin registers the certificate with the OAuth client
     client.save(update_fields=["x509_certificate"])
-    return {"kind": "successfactors_saml", "client_id": SUCCESSFACTORS_CLIENT_ID, "private_key": key,
-            "certificate": certificate}  # fmt: skip
+    return {
+        "kind": "successfactors_saml",
+        "client_id": SUCCESSFACTORS_CLIENT_ID,
+        "private_key": key,
+        "certificate": certificate,
+    }
 
 
 def demo_directories_connect(*, organizations: dict[str, Organization], password: str) -> None:
@@ -134,7 +140,9 @@ def demo_directories_connect(*, organizations: dict[str, Organization], password
         if service.status != ConnectionStatus.ACTIVE:
             DirectoryService.objects.filter(pk=service.pk).update(
                 acting_user=spec.acting_user,
-                api_url=endpoints.url("SUCCESSFACTORS_API_URL") if spec.provider == DirectoryProvider.SUCCESSFACTORS else "",
+                api_url=endpoints.url("SUCCESSFACTORS_API_URL")
+                if spec.provider == DirectoryProvider.SUCCESSFACTORS
+                else "",
                 offboarding_threshold=25,
             )
             service.refresh_from_db()

@@ -412,9 +412,8 @@ SOCIALACCOUNT_PROVIDERS = {
 PROVIDER_HTTP_TIMEOUT = envint("PROVIDER_HTTP_TIMEOUT", 30)
 PROVIDER_MAX_ATTEMPTS = envint("PROVIDER_MAX_ATTEMPTS", 4)
 PROVIDER_MAX_RETRY_WAIT = envint("PROVIDER_MAX_RETRY_WAIT", 30)
-# Directory rounds: how often each directory service is read, and how many attempts a round gets when
-# the provider is down before it waits for the next scheduled round.
-DIRECTORY_ROUND_MINUTES = envint("DIRECTORY_ROUND_MINUTES", 60)
+# Directory rounds: how many attempts a round gets when the provider is down before it waits for the
+# next scheduled round (each directory service says how often it is read).
 DIRECTORY_ROUND_ATTEMPTS = envint("DIRECTORY_ROUND_ATTEMPTS", 5)
 # People per page asked of the directory providers (Google allows 500 at most).
 DIRECTORY_PAGE_SIZE = envint("DIRECTORY_PAGE_SIZE", 500)

@@ -93,7 +93,8 @@ class GoogleDirectoryForm(forms.Form):
 class SuccessFactorsForm(forms.Form):
     api_url = forms.URLField(
         assume_scheme="https",
-        label="API server", help_text="Your data center's, e.g. https://api4.successfactors.com (SAP note 2215682)."
+        label="API server",
+        help_text="Your data center's, e.g. https://api4.successfactors.com (SAP note 2215682).",
     )
     company_id = forms.CharField(max_length=100, label="Company ID")
     client_id = forms.CharField(max_length=200, label="API key", help_text="Of the OAuth client application.")
@@ -184,7 +185,10 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
                 ]
             },
         ),
-        ("Settings", {"fields": ["organization", "provider", "external_id", "acting_user", "api_url", "proven_domains"]}),
+        (
+            "Settings",
+            {"fields": ["organization", "provider", "external_id", "acting_user", "api_url", "proven_domains"]},
+        ),
         ("Offboarding", {"fields": POLICY_FIELDS}),
         ("What data is shared", {"fields": ["data_shared"]}),
         ("Activity", {"fields": ["activity"], "classes": ["collapse"]}),
@@ -268,7 +272,10 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
             return SafeString("")
         again = obj.status == "active"
         label, url_name = {
-            DirectoryProvider.GOOGLE: ("Replace the key" if again else "Upload the service account key", "authorize_google"),
+            DirectoryProvider.GOOGLE: (
+                "Replace the key" if again else "Upload the service account key",
+                "authorize_google",
+            ),
             DirectoryProvider.MICROSOFT: (
                 "Grant admin consent again" if again else "Grant admin consent in Microsoft 365",
                 "authorize_microsoft",
@@ -330,7 +337,9 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
     def authorize_google_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         service = self._changeable(request, object_id, DirectoryProvider.GOOGLE)
         form = GoogleDirectoryForm(
-            request.POST or None, request.FILES or None, initial={"admin_email": service.acting_user or request.user.email}
+            request.POST or None,
+            request.FILES or None,
+            initial={"admin_email": service.acting_user or request.user.email},
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -376,7 +385,8 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
         if request.GET.get("error") or not request.GET.get("tenant"):
             self.message_user(
                 request,
-                f"Microsoft 365 was not connected: the administrator did not consent ({request.GET.get('error', 'no tenant')}).",
+                "Microsoft 365 was not connected: the administrator did not consent "
+                f"({request.GET.get('error', 'no tenant')}).",
                 messages.ERROR,
             )
             return HttpResponseRedirect(change_url)
@@ -406,8 +416,12 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                return self._done(request, service, "SuccessFactors answered: the directory is connected. Preview it next.")
-        return self._page(request, service, "authorize_successfactors.html", {"title": "Connect SAP SuccessFactors", "form": form})
+                return self._done(
+                    request, service, "SuccessFactors answered: the directory is connected. Preview it next."
+                )
+        return self._page(
+            request, service, "authorize_successfactors.html", {"title": "Connect SAP SuccessFactors", "form": form}
+        )
 
     def rounds_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The latest preview and rounds with names, and the buttons: preview, run, confirm an offboarding."""
@@ -424,10 +438,13 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
             elif action in ("preview", "run"):
                 transaction.on_commit(
                     lambda: async_task(
-                        "directory.tasks.directory_round_task", service.pk, action == "run" and "full" in request.POST,
-                        action == "preview", request.user.pk,
+                        "directory.tasks.directory_round_task",
+                        service.pk,
+                        action == "run" and "full" in request.POST,
+                        action == "preview",
+                        request.user.pk,
                     )
-                )  # fmt: skip
+                )
                 self.message_user(request, "Preview started." if action == "preview" else "Round started.")
             elif action == "confirm" and waiting is not None:
                 try:
@@ -476,8 +493,22 @@ class DirectoryRoundAdmin(ReadOnlyDirectoryAdmin):
     list_display = ["started_at", "service", "kind", "status", "summary", "people_read", "duration", "error_count"]
     list_filter = ["status", "dry_run", "full"]
     list_select_related = ["service__organization"]
-    fields = ["service", "status", "full", "dry_run", "started_at", "finished_at", "people_read", "people_applied",
-              "counts", "changes", "errors", "requested_by", "confirmed_by", "offboarding_allowed"]  # fmt: skip
+    fields = [
+        "service",
+        "status",
+        "full",
+        "dry_run",
+        "started_at",
+        "finished_at",
+        "people_read",
+        "people_applied",
+        "counts",
+        "changes",
+        "errors",
+        "requested_by",
+        "confirmed_by",
+        "offboarding_allowed",
+    ]
     readonly_fields = fields
 
     @admin.display(description="Kind")
@@ -496,8 +527,20 @@ class DirectoryUserAdmin(ReadOnlyDirectoryAdmin):
     list_filter = ["status", "service__provider"]
     list_select_related = ["service__organization", "placed_in", "user"]
     search_fields = ["email", "name", "external_id"]
-    fields = ["service", "external_id", "email", "name", "status", "unit", "manager_external_id", "user", "placed_in",
-              "onboarded_at", "offboarded_at", "offboard_reason"]  # fmt: skip
+    fields = [
+        "service",
+        "external_id",
+        "email",
+        "name",
+        "status",
+        "unit",
+        "manager_external_id",
+        "user",
+        "placed_in",
+        "onboarded_at",
+        "offboarded_at",
+        "offboard_reason",
+    ]
     readonly_fields = fields
 
 

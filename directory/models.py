@@ -277,6 +277,8 @@ class DirectoryRound(models.Model):
         for key, past in verbs:
             count = self.counts.get(key, 0)
             if count or key in ("onboard", "offboard"):
-                parts.append(f"{key} {count}" if self.dry_run or self.status == RoundStatus.WAITING else f"{past} {count}")
+                parts.append(
+                    f"{key} {count}" if self.dry_run or self.status == RoundStatus.WAITING else f"{past} {count}"
+                )
         text = ", ".join(parts)
         return f"would {text}" if self.dry_run or self.status == RoundStatus.WAITING else text

@@ -148,9 +148,19 @@ def directory_people_onboard(
     DirectoryUser.objects.bulk_create(new_entries)
     DirectoryUser.objects.bulk_update(
         known_entries,
-        ["email", "name", "status", "unit", "manager_external_id", "user", "placed_in", "onboarded_at",
-         "offboarded_at", "offboard_reason"],
-    )  # fmt: skip
+        [
+            "email",
+            "name",
+            "status",
+            "unit",
+            "manager_external_id",
+            "user",
+            "placed_in",
+            "onboarded_at",
+            "offboarded_at",
+            "offboard_reason",
+        ],
+    )
 
     by_service: dict[int, tuple[object, list[User]]] = {}
     for person, _ in people:
@@ -162,17 +172,41 @@ def directory_people_onboard(
 
     audit: list[dict[str, object]] = []
     for user in new_users:
-        audit.append({"target": user, "action": "user_created", "organization": service.organization,
-                      "changes": {"source": service.public_id}})  # fmt: skip
+        audit.append(
+            {
+                "target": user,
+                "action": "user_created",
+                "organization": service.organization,
+                "changes": {"source": service.public_id},
+            }
+        )
     for user in claimed:
-        audit.append({"target": user, "action": "address_proven_by_directory", "organization": service.organization,
-                      "changes": {"password": "cleared: nobody had proven the address"}})  # fmt: skip
+        audit.append(
+            {
+                "target": user,
+                "action": "address_proven_by_directory",
+                "organization": service.organization,
+                "changes": {"password": "cleared: nobody had proven the address"},
+            }
+        )
     for membership in memberships:
-        audit.append({"target": membership, "action": "member_added", "organization": membership.organization,
-                      "changes": {"user": membership.user.email, "role": membership.role, "source": service.public_id}})  # fmt: skip
+        audit.append(
+            {
+                "target": membership,
+                "action": "member_added",
+                "organization": membership.organization,
+                "changes": {"user": membership.user.email, "role": membership.role, "source": service.public_id},
+            }
+        )
     for person, _ in people:
-        audit.append({"target": users[person.external_id], "action": "onboarded", "organization": service.organization,
-                      "changes": {"directory": service.public_id, "unit": person.unit}})  # fmt: skip
+        audit.append(
+            {
+                "target": users[person.external_id],
+                "action": "onboarded",
+                "organization": service.organization,
+                "changes": {"directory": service.public_id, "unit": person.unit},
+            }
+        )
         result.onboarded.append(person.email)
     audit_record_many(audit)
     return result

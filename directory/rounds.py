@@ -140,7 +140,11 @@ def directory_round_plan(*, service: DirectoryService, listing: PeopleListing, p
                 continue
             claimed[person.email] = external_id
             plan.onboard.append((person, entry))
-        elif entry is None or (entry.status, entry.email, entry.unit) != (person.status.value, person.email, person.unit):
+        elif entry is None or (entry.status, entry.email, entry.unit) != (
+            person.status.value,
+            person.email,
+            person.unit,
+        ):
             plan.record.append((person, entry))
     if listing.full:
         for external_id, entry in known.items():
@@ -216,7 +220,9 @@ def _finish(round_: DirectoryRound, status: str, *, started: float, errors: list
     return round_
 
 
-def _read(client: DirectoryClient, service: DirectoryService, round_: DirectoryRound) -> tuple[list[str], list[DirectoryRoom], PeopleListing]:
+def _read(
+    client: DirectoryClient, service: DirectoryService, round_: DirectoryRound
+) -> tuple[list[str], list[DirectoryRoom], PeopleListing]:
     domains = client.verified_domains()
     rooms = client.rooms()
 
@@ -247,7 +253,9 @@ def directory_round_run(*, round_: DirectoryRound, client: DirectoryClient | Non
     except ProviderError as error:
         round_.errors = [f"The provider failed: {error} (nothing was changed; retried later)."]
         return RoundOutcome(
-            _finish(round_, RoundStatus.FAILED, started=started), retryable=error.retryable, retry_after=error.retry_after
+            _finish(round_, RoundStatus.FAILED, started=started),
+            retryable=error.retryable,
+            retry_after=error.retry_after,
         )
     placement = directory_placement(service=service, provider_domains=domains)
     plan = directory_round_plan(service=service, listing=listing, placement=placement)
@@ -262,7 +270,11 @@ def directory_round_run(*, round_: DirectoryRound, client: DirectoryClient | Non
             actor=None,
             target=service,
             action="round_stopped_at_threshold",
-            changes={"offboard": len(plan.offboard), "people": plan.population, "threshold": service.offboarding_threshold},
+            changes={
+                "offboard": len(plan.offboard),
+                "people": plan.population,
+                "threshold": service.offboarding_threshold,
+            },
         )
         return RoundOutcome(_finish(round_, RoundStatus.WAITING, started=started, errors=plan.skipped))
     errors = _apply(round_=round_, service=service, plan=plan, placement=placement, rooms=rooms)
@@ -301,7 +313,9 @@ def _apply(
             errors.append(f"{entry.email}: {' '.join(error.messages)}")
     for entry, reason in plan.offboard:
         try:
-            directory_user_offboard(service=service, entry=entry, reason=reason, organization_ids=placement.organization_ids)
+            directory_user_offboard(
+                service=service, entry=entry, reason=reason, organization_ids=placement.organization_ids
+            )
         except OffboardingBlocked as error:
             errors.append(f"Not offboarded yet: {error}")
     _progress(round_, people_applied=applied + len(plan.update) + len(plan.offboard))

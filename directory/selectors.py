@@ -60,9 +60,9 @@ def directory_placement(*, service: DirectoryService, provider_domains: list[str
         calendar_services=calendar_services,
         mappings=[
             (mapping.source, mapping.organization)
-            for mapping in DirectoryUnitMapping.objects.filter(service=service, organization_id__in=tree).select_related(
-                "organization"
-            )
+            for mapping in DirectoryUnitMapping.objects.filter(
+                service=service, organization_id__in=tree
+            ).select_related("organization")
         ],
         default_unit=service.default_unit if service.default_unit_id in tree else service.organization,
         path_units=service.provider == "google",

@@ -72,10 +72,14 @@ def _verify(service: DirectoryService, candidate: DirectoryService) -> None:
         missing = directory_client_for(candidate).missing_permissions()
     except ProviderError as error:
         if error.retryable:
-            raise ValidationError("The provider could not be reached to check the authorization; try again shortly.") from None
+            raise ValidationError(
+                "The provider could not be reached to check the authorization; try again shortly."
+            ) from None
         raise ValidationError(f"The provider refused the authorization: {error}") from None
     if missing:
-        raise ValidationError("The authorization does not grant everything the directory needs. Missing: " + ", ".join(missing))
+        raise ValidationError(
+            "The authorization does not grant everything the directory needs. Missing: " + ", ".join(missing)
+        )
 
 
 def _candidate(service: DirectoryService, **values: Any) -> DirectoryService:
@@ -112,7 +116,9 @@ def directory_service_authorize_google(
     return service
 
 
-def directory_service_authorize_microsoft(*, service: DirectoryService, tenant_id: str, actor: User | None) -> DirectoryService:
+def directory_service_authorize_microsoft(
+    *, service: DirectoryService, tenant_id: str, actor: User | None
+) -> DirectoryService:
     """After the tenant administrator's consent: the app-only token must carry every directory permission."""
     if service.provider != DirectoryProvider.MICROSOFT or not service.is_live:
         raise ValidationError("This directory does not authorize with Microsoft admin consent.")
@@ -144,8 +150,12 @@ def directory_service_authorize_successfactors(
         raise ValidationError("This directory does not authorize with SuccessFactors.")
     if "PRIVATE KEY" not in private_key or "CERTIFICATE" not in certificate:
         raise ValidationError("Paste the private key and the certificate in PEM form (-----BEGIN …-----).")
-    credentials = {"kind": "successfactors_saml", "client_id": client_id.strip(), "private_key": private_key.strip(),
-                   "certificate": certificate.strip()}  # fmt: skip
+    credentials = {
+        "kind": "successfactors_saml",
+        "client_id": client_id.strip(),
+        "private_key": private_key.strip(),
+        "certificate": certificate.strip(),
+    }
     values = {"api_url": api_url.strip().rstrip("/"), "external_id": company_id.strip(), "acting_user": user_id.strip()}
     _verify(service, _candidate(service, credentials=credentials, **values))
     with transaction.atomic():

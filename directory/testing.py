@@ -23,7 +23,6 @@ from directory.services import (
     directory_service_connect,
 )
 from sandbox.models import AdminConsent, DelegationGrant, HrUser, OAuthClient, Provider, Tenant
-from sandbox.seed import service_account_for
 
 SF_COMPANY = "ACMEHR"
 SF_CLIENT_ID = "ZmQ5YzNhNjEtYWNtZS1zYW5kYm94"
@@ -60,16 +59,22 @@ def successfactors_company(world) -> Tenant:
         tenant=company,
         x509_certificate=certificate,
     )
-    HrUser.objects.create(tenant=company, user_id="sfapi", username="sfapi", first_name="API", last_name="User",
-                          api_access=True)  # fmt: skip
+    HrUser.objects.create(
+        tenant=company, user_id="sfapi", username="sfapi", first_name="API", last_name="User", api_access=True
+    )
     for user_id, email, first, last, department in (
         ("alice", "alice@acme.example", "Alice", "Able", "Engineering"),
         ("bob", "bob@acme.example", "Bob", "Admin", "IT"),
     ):
         HrUser.objects.create(
-            tenant=company, user_id=user_id, username=user_id, email=email, first_name=first, last_name=last,
+            tenant=company,
+            user_id=user_id,
+            username=user_id,
+            email=email,
+            first_name=first,
+            last_name=last,
             department=department,
-        )  # fmt: skip
+        )
     return company
 
 
@@ -79,14 +84,20 @@ def acme_calendars(acme, bob) -> dict[str, CalendarService]:
     directory's effect is visible without calendar syncs), contoso.example on Microsoft, No Access too."""
     return {
         "acme": calendar_service_connect(
-            organization=acme, provider=CalendarProvider.GOOGLE, access_mode=AccessMode.NO_ACCESS,
-            domains=["acme.example"], connected_by=bob,
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=AccessMode.NO_ACCESS,
+            domains=["acme.example"],
+            connected_by=bob,
         ),
         "contoso": calendar_service_connect(
-            organization=acme, provider=CalendarProvider.MICROSOFT, access_mode=AccessMode.NO_ACCESS,
-            domains=["contoso.example"], connected_by=bob,
+            organization=acme,
+            provider=CalendarProvider.MICROSOFT,
+            access_mode=AccessMode.NO_ACCESS,
+            domains=["contoso.example"],
+            connected_by=bob,
         ),
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture
@@ -127,8 +138,12 @@ def directories(world, google_service_account, successfactors_company, acme, bob
     successfactors.refresh_from_db()
     directory_service_authorize(
         service=successfactors,
-        credentials={"kind": "successfactors_saml", "client_id": SF_CLIENT_ID, "private_key": key,
-                     "certificate": certificate},  # fmt: skip
+        credentials={
+            "kind": "successfactors_saml",
+            "client_id": SF_CLIENT_ID,
+            "private_key": key,
+            "certificate": certificate,
+        },
         granted_scopes=[],
         external_id=SF_COMPANY,
         actor=bob,

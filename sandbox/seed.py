@@ -414,16 +414,29 @@ def _seed_tenant(spec: TenantSpec, start_day: date, rng: random.Random) -> None:
 
 
 def _seed_hr_company(name: str, company_id: str, domain: str, people: tuple) -> None:
-    company = Tenant.objects.create(provider=Provider.SUCCESSFACTORS, name=name, external_id=company_id, domains=[domain])
-    HrUser.objects.create(tenant=company, user_id="sfapi", username="sfapi", first_name="API", last_name="User",
-                          api_access=True)  # fmt: skip
+    company = Tenant.objects.create(
+        provider=Provider.SUCCESSFACTORS, name=name, external_id=company_id, domains=[domain]
+    )
+    HrUser.objects.create(
+        tenant=company, user_id="sfapi", username="sfapi", first_name="API", last_name="User", api_access=True
+    )
     for user_id, email, first, last, department in people:
-        HrUser.objects.create(tenant=company, user_id=user_id, username=user_id, email=email, first_name=first,
-                              last_name=last, department=department)  # fmt: skip
+        HrUser.objects.create(
+            tenant=company,
+            user_id=user_id,
+            username=user_id,
+            email=email,
+            first_name=first,
+            last_name=last,
+            department=department,
+        )
     OAuthClient.objects.create(
-        provider=Provider.SUCCESSFACTORS, name="Scheduling", client_id=SUCCESSFACTORS_CLIENT_ID, client_secret="",
+        provider=Provider.SUCCESSFACTORS,
+        name="Scheduling",
+        client_id=SUCCESSFACTORS_CLIENT_ID,
+        client_secret="",
         tenant=company,
-    )  # fmt: skip
+    )
 
 
 def successfactors_client(company_id: str) -> OAuthClient | None:
@@ -445,7 +458,9 @@ def sandbox_seed(*, today: date | None = None) -> dict[str, object]:
             # The Workspace admin delegated what the calendar service and the directory service need.
             scopes = requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE)
             scopes += [s for s in requested_scopes(Flow.DIRECTORY_SYNC, provider="google") if s not in scopes]
-            DelegationGrant.objects.update_or_create(tenant=tenant, service_account=account, defaults={"scopes": scopes})
+            DelegationGrant.objects.update_or_create(
+                tenant=tenant, service_account=account, defaults={"scopes": scopes}
+            )
     for name, company_id, domain, people in HR_COMPANIES:
         if not Tenant.objects.filter(external_id=company_id).exists():
             _seed_hr_company(name, company_id, domain, people)

@@ -1,5 +1,6 @@
 """The sandbox's URLs, laid out like the real hosts: Google's under google/, Microsoft's under
-microsoft/login (login.microsoftonline.com) and microsoft/graph (graph.microsoft.com), SuccessFactors' API server under successfactors/."""
+microsoft/login (login.microsoftonline.com) and microsoft/graph (graph.microsoft.com), a SuccessFactors
+API server under successfactors/."""
 
 from __future__ import annotations
 

@@ -66,7 +66,9 @@ def test_hand_over_moves_the_booking_to_the_named_organizer(booked, directories,
     booked.refresh_from_db()
     assert booked.deleted_at is None
     assert booked.calendar.profile.user == bob
-    assert Invitation.objects.filter(event=booked, method="REQUEST", recipient="candidate@example.com", version=booked.version).exists()
+    assert Invitation.objects.filter(
+        event=booked, method="REQUEST", recipient="candidate@example.com", version=booked.version
+    ).exists()
     assert AuditEvent.objects.filter(action="booking_handed_over", target_id=str(booked.pk)).exists()
 
 

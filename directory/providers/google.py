@@ -87,7 +87,9 @@ class GoogleDirectoryClient:
                     "Google refused the service account's delegation (key revoked, scopes or administrator changed)."
                 ) from None
             except (httplib2.HttpLib2Error, OSError) as error:
-                raise ProviderError(f"Google's Directory API unreachable: {type(error).__name__}", retryable=True) from None
+                raise ProviderError(
+                    f"Google's Directory API unreachable: {type(error).__name__}", retryable=True
+                ) from None
 
         return with_retries(attempt)
 
@@ -97,10 +99,14 @@ class GoogleDirectoryClient:
         for domain in response.get("domains", []):
             if domain.get("verified"):
                 found.append(domain["domainName"].lower())
-            found += [alias["domainAliasName"].lower() for alias in domain.get("domainAliases", []) if alias.get("verified")]
+            found += [
+                alias["domainAliasName"].lower() for alias in domain.get("domainAliases", []) if alias.get("verified")
+            ]
         return sorted(set(found))
 
-    def _list_users(self, *, deleted: bool, pages: list[list[DirectoryPerson]], progress: ProgressCallback | None) -> None:
+    def _list_users(
+        self, *, deleted: bool, pages: list[list[DirectoryPerson]], progress: ProgressCallback | None
+    ) -> None:
         token = None
         while True:
             response = self._execute(
@@ -150,9 +156,11 @@ class GoogleDirectoryClient:
         found, token = [], None
         while True:
             response = self._execute(
-                lambda token=token: self._service.resources()
-                .calendars()
-                .list(customer=CUSTOMER, maxResults=MAX_USERS_PAGE, pageToken=token)
+                lambda token=token: (
+                    self._service.resources()
+                    .calendars()
+                    .list(customer=CUSTOMER, maxResults=MAX_USERS_PAGE, pageToken=token)
+                )
             )
             for item in response.get("items", []):
                 if not item.get("resourceEmail"):

@@ -60,7 +60,9 @@ class MicrosoftDirectoryClient:
                         headers={"Authorization": f"Bearer {self._access_token(force=retry_auth)}", **(headers or {})},
                     )
                 except requests.RequestException as error:
-                    raise ProviderError(f"Microsoft Graph unreachable: {type(error).__name__}", retryable=True) from None
+                    raise ProviderError(
+                        f"Microsoft Graph unreachable: {type(error).__name__}", retryable=True
+                    ) from None
                 if response.status_code == 401 and not retry_auth:
                     continue
                 break
@@ -89,14 +91,22 @@ class MicrosoftDirectoryClient:
             return ProviderNotFound(message, status=status)
         if status in (429, 500, 502, 503, 504):
             return ProviderError(
-                message, retryable=True, retry_after=retry_after_seconds(response.headers.get("Retry-After")), status=status
+                message,
+                retryable=True,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                status=status,
             )
         return ProviderError(message, retryable=False, status=status)
 
     def verified_domains(self) -> list[str]:
         organizations = self._get("organization").get("value", [])
         return sorted(
-            {domain["name"].lower() for org in organizations for domain in org.get("verifiedDomains", []) if domain.get("name")}
+            {
+                domain["name"].lower()
+                for org in organizations
+                for domain in org.get("verifiedDomains", [])
+                if domain.get("name")
+            }
         )
 
     @staticmethod
@@ -117,8 +127,10 @@ class MicrosoftDirectoryClient:
         it lists what changed (deleted users as `@removed`)."""
         headers = {"Prefer": f"odata.maxpagesize={self._page_size}"}
         pages: list[list[DirectoryPerson]] = []
-        response = self._get(cursor, headers=headers) if cursor else self._get(
-            "users/delta", params={"$select": USER_FIELDS}, headers=headers
+        response = (
+            self._get(cursor, headers=headers)
+            if cursor
+            else self._get("users/delta", params={"$select": USER_FIELDS}, headers=headers)
         )
         while True:
             pages.append([self._person(item) for item in response.get("value", [])])

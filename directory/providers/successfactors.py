@@ -11,7 +11,7 @@ assertions in the sandbox.
 from __future__ import annotations
 
 import base64
-import re
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,9 +66,13 @@ def saml_assertion(
     etree.SubElement(
         subject, f"{{{SAML}}}NameID", Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
     ).text = user_id
-    confirmation = etree.SubElement(subject, f"{{{SAML}}}SubjectConfirmation", Method="urn:oasis:names:tc:SAML:2.0:cm:bearer")
+    confirmation = etree.SubElement(
+        subject, f"{{{SAML}}}SubjectConfirmation", Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"
+    )
     etree.SubElement(confirmation, f"{{{SAML}}}SubjectConfirmationData", NotOnOrAfter=expires, Recipient=token_url)
-    conditions = etree.SubElement(root, f"{{{SAML}}}Conditions", NotBefore=_iso(now - timedelta(minutes=1)), NotOnOrAfter=expires)
+    conditions = etree.SubElement(
+        root, f"{{{SAML}}}Conditions", NotBefore=_iso(now - timedelta(minutes=1)), NotOnOrAfter=expires
+    )
     restriction = etree.SubElement(conditions, f"{{{SAML}}}AudienceRestriction")
     etree.SubElement(restriction, f"{{{SAML}}}Audience").text = AUDIENCE
     statement = etree.SubElement(root, f"{{{SAML}}}AuthnStatement", AuthnInstant=_iso(now), SessionIndex=assertion_id)
@@ -108,11 +112,6 @@ def generate_signing_pair(common_name: str, *, days: int = 730) -> tuple[str, st
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     return key_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def _odata_date(value: str | None) -> datetime | None:
-    match = re.fullmatch(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/", value or "")
-    return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC) if match else None
 
 
 class SuccessFactorsDirectoryClient:
@@ -204,10 +203,8 @@ class SuccessFactorsDirectoryClient:
             status = response.status_code
             if status >= 400:
                 message = f"SuccessFactors OData answered {status}"
-                try:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
                     message += f" {response.json()['error']['code']}"
-                except (ValueError, KeyError, TypeError):
-                    pass
                 if status == 401:
                     raise ProviderAuthError(message, status=status)
                 if status == 403:

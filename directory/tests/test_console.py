@@ -89,8 +89,9 @@ def test_microsoft_admin_consent_to_the_directory_app_connects(client_for, bob, 
     browser = requests.Session()
     page = browser.get(start["Location"], timeout=10)
     page = browser.post(page.url, data={**hidden_fields(page.text), "account": "olga@contoso.example"}, timeout=10)
-    answer = browser.post(page.url, data={**hidden_fields(page.text), "decision": "accept"}, timeout=10,
-                          allow_redirects=False)  # fmt: skip
+    answer = browser.post(
+        page.url, data={**hidden_fields(page.text), "decision": "accept"}, timeout=10, allow_redirects=False
+    )
     callback = answer.headers["Location"]
     response = client.get(callback[callback.index("/admin/") :])
     assert "Admin consent verified" in messages_of(response)
@@ -102,8 +103,15 @@ def test_microsoft_admin_consent_to_the_directory_app_connects(client_for, bob, 
 
 def sf_form(**overrides):
     key, certificate = _signing_pair()
-    return {"api_url": f"{world_url()}/successfactors", "company_id": SF_COMPANY, "client_id": SF_CLIENT_ID,
-            "user_id": "sfapi", "private_key": key, "certificate": certificate, **overrides}  # fmt: skip
+    return {
+        "api_url": f"{world_url()}/successfactors",
+        "company_id": SF_COMPANY,
+        "client_id": SF_CLIENT_ID,
+        "user_id": "sfapi",
+        "private_key": key,
+        "certificate": certificate,
+        **overrides,
+    }
 
 
 def world_url() -> str:
@@ -172,10 +180,19 @@ def test_the_policy_and_the_unit_mapping_are_set_on_the_service_page(client_for,
     sales = organization_create(name="Acme Sales", parent=acme, actor=bob)
     client = client_for(bob)
     page = client.get(url("change", directories.google))
-    data = {**hidden_fields(page.content.decode()), "external_id": "", "offboarding_policy": "hand_over",
-            "handover_to": bob.pk, "offboarding_threshold": 25, "default_unit": acme.pk, "round_interval": "00:30:00",
-            "unit_mappings-TOTAL_FORMS": 1, "unit_mappings-INITIAL_FORMS": 0,
-            "unit_mappings-0-source": "/Sales", "unit_mappings-0-organization": sales.pk}  # fmt: skip
+    data = {
+        **hidden_fields(page.content.decode()),
+        "external_id": "",
+        "offboarding_policy": "hand_over",
+        "handover_to": bob.pk,
+        "offboarding_threshold": 25,
+        "default_unit": acme.pk,
+        "round_interval": "00:30:00",
+        "unit_mappings-TOTAL_FORMS": 1,
+        "unit_mappings-INITIAL_FORMS": 0,
+        "unit_mappings-0-source": "/Sales",
+        "unit_mappings-0-organization": sales.pk,
+    }
     response = client.post(url("change", directories.google), data)
     assert response.status_code == 302, response.content.decode()[:4000]
     service = DirectoryService.objects.get(pk=directories.google.pk)

@@ -40,8 +40,16 @@ def directory(acme, bob):
 
 def people(start: int, count: int) -> list[tuple[DirectoryPerson, None]]:
     return [
-        (DirectoryPerson(external_id=str(n), email=f"person{n}@acme.example", name=f"Person {n}",
-                         status=PersonStatus.ACTIVE, unit="/"), None)  # fmt: skip
+        (
+            DirectoryPerson(
+                external_id=str(n),
+                email=f"person{n}@acme.example",
+                name=f"Person {n}",
+                status=PersonStatus.ACTIVE,
+                unit="/",
+            ),
+            None,
+        )
         for n in range(start, start + count)
     ]
 
@@ -54,17 +62,21 @@ def onboard_counting(directory, page) -> int:
 
 
 def test_a_page_of_people_costs_the_same_queries_whatever_its_size(directory, no_access):
+    onboard_counting(directory, people(1000, 1))  # content types and such are cached after the first page
+    # Sizes small enough that SQLite's 999-parameter limit does not split an insert in two (PostgreSQL
+    # never splits them; the benchmark prints the count for pages of 500 there).
     small = onboard_counting(directory, people(0, 5))
-    large = onboard_counting(directory, people(100, 50))
+    large = onboard_counting(directory, people(100, 20))
     assert small == large
-    assert CalendarProfile.objects.filter(calendar_service=no_access).count() == 55
+    assert CalendarProfile.objects.filter(calendar_service=no_access).count() == 26
 
 
 def test_a_page_of_people_who_already_have_accounts_costs_the_same(directory, no_access):
     for n in range(200, 240):
         user_create(email=f"person{n}@acme.example", name="Existing", email_verified=n % 2 == 0)
+    onboard_counting(directory, people(1000, 1))
     small = onboard_counting(directory, people(200, 4))
-    large = onboard_counting(directory, people(204, 36))
+    large = onboard_counting(directory, people(204, 20))
     assert small == large
 
 
@@ -91,9 +103,12 @@ def test_a_proven_account_of_a_no_access_domain_gets_its_profile_when_the_servic
     proven = user_create(email="proven@acme.example", email_verified=True)
     with django_capture_on_commit_callbacks(execute=True):
         calendar_service_connect(
-            organization=acme, provider=CalendarProvider.GOOGLE, access_mode=AccessMode.NO_ACCESS,
-            domains=["acme.example"], connected_by=bob,
-        )  # fmt: skip
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=AccessMode.NO_ACCESS,
+            domains=["acme.example"],
+            connected_by=bob,
+        )
     assert CalendarProfile.objects.filter(user=proven, provider_name="cronofy").exists()
 
 

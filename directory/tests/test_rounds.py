@@ -36,10 +36,20 @@ class Case:
 @pytest.fixture(params=["google", "microsoft", "successfactors"])
 def case(request, directories, world) -> Case:
     if request.param == "google":
-        service, tenant, key, email = directories.google, world.tenants["acme"], "alice@acme.example", "alice@acme.example"
+        service, tenant, key, email = (
+            directories.google,
+            world.tenants["acme"],
+            "alice@acme.example",
+            "alice@acme.example",
+        )
         unit = "/Sales"
     elif request.param == "microsoft":
-        service, tenant, key, email = directories.microsoft, world.tenants["contoso"], "erin@contoso.example", "erin@contoso.example"
+        service, tenant, key, email = (
+            directories.microsoft,
+            world.tenants["contoso"],
+            "erin@contoso.example",
+            "erin@contoso.example",
+        )
         unit = "Sales"
     else:
         service, tenant, key, email = directories.successfactors, directories.sf_company, "alice", "alice@acme.example"
@@ -51,7 +61,9 @@ def case(request, directories, world) -> Case:
 
 def run(service: DirectoryService, **kwargs):
     outcome = directory_round(service=DirectoryService.objects.get(pk=service.pk), **kwargs)
-    assert outcome.round.status in (RoundStatus.SUCCEEDED, RoundStatus.PREVIEWED, RoundStatus.WAITING), outcome.round.errors
+    assert outcome.round.status in (RoundStatus.SUCCEEDED, RoundStatus.PREVIEWED, RoundStatus.WAITING), (
+        outcome.round.errors
+    )
     return outcome.round
 
 
@@ -61,9 +73,11 @@ def test_a_person_is_onboarded_with_an_account_a_membership_and_a_profile(case, 
     assert person is not None and person.is_active
     assert person.emailaddress_set.get().verified  # the directory proved the address
     assert Membership.objects.filter(user=person, organization=acme).exists()
-    assert CalendarProfile.objects.filter(user=person, calendar_service__organization=acme).exclude(
-        status="disconnected"
-    ).exists()
+    assert (
+        CalendarProfile.objects.filter(user=person, calendar_service__organization=acme)
+        .exclude(status="disconnected")
+        .exists()
+    )
     assert case.email in [entry["email"] for entry in done.changes["onboard"]]
     assert AuditEvent.objects.filter(action="onboarded", target_id=str(person.pk)).exists()
 
@@ -172,9 +186,17 @@ def test_a_provider_outage_mid_round_changes_nothing(case, settings):
     provider = Provider.SUCCESSFACTORS if case.service.provider == "successfactors" else case.service.provider
     operation = {"google": "directory.users.list", "microsoft": "graph.users.delta", "successfactors": "odata.User"}
     # The first page answers, the next ones fail for longer than the round's retries.
-    Fault.objects.create(provider=provider, operation=operation[case.service.provider], kind=Fault.Kind.UNAVAILABLE,
-                         times=0, after=1, retry_after=0)  # fmt: skip
-    before = sorted(DirectoryUser.objects.filter(service=case.service).values_list("external_id", "status", "offboarded_at"))
+    Fault.objects.create(
+        provider=provider,
+        operation=operation[case.service.provider],
+        kind=Fault.Kind.UNAVAILABLE,
+        times=0,
+        after=1,
+        retry_after=0,
+    )
+    before = sorted(
+        DirectoryUser.objects.filter(service=case.service).values_list("external_id", "status", "offboarded_at")
+    )
     outcome = directory_round(service=DirectoryService.objects.get(pk=case.service.pk))
     outcome.round.refresh_from_db()
     assert outcome.round.people_read >= 1  # the first page had come in
@@ -182,7 +204,9 @@ def test_a_provider_outage_mid_round_changes_nothing(case, settings):
     assert outcome.retryable
     assert account(case.email).is_active
     assert account(case.email.replace("@", ".newcomer@")) is None
-    after = sorted(DirectoryUser.objects.filter(service=case.service).values_list("external_id", "status", "offboarded_at"))
+    after = sorted(
+        DirectoryUser.objects.filter(service=case.service).values_list("external_id", "status", "offboarded_at")
+    )
     assert after == before
 
 

@@ -22,5 +22,7 @@ def test_a_first_round_onboards_every_active_person_of_the_domains(directories, 
     profile = CalendarProfile.objects.get(user=alice)
     assert profile.provider_name == "cronofy"
     assert account("ivan@initech.example") is None
-    assert DirectoryResource.objects.filter(service=directories.google, email="c_room1@resource.calendar.google.com").exists()
+    assert DirectoryResource.objects.filter(
+        service=directories.google, email="c_room1@resource.calendar.google.com"
+    ).exists()
     assert directories.google.__class__.objects.get(pk=directories.google.pk).provider_domains == ["acme.example"]

@@ -207,5 +207,7 @@ def resources_list(request: HttpRequest, customer: str) -> HttpResponse:
         "items": items,
     }
     if len(page) > size:
-        body["nextPageToken"] = signing.dumps({"kind": "resources", "after": page[size - 1].external_id}, salt=PAGE_SALT)
+        body["nextPageToken"] = signing.dumps(
+            {"kind": "resources", "after": page[size - 1].external_id}, salt=PAGE_SALT
+        )
     return JsonResponse(body)

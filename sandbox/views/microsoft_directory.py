@@ -16,8 +16,8 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sandbox.models import Person, Tenant, Token
-from sandbox.services import current_change_seq
 from sandbox.scopes import graph_allows
+from sandbox.services import current_change_seq
 from sandbox.views.common import ApiError, graph_error
 
 DELTA_SALT = "sandbox.graph.users.delta"
@@ -37,8 +37,19 @@ USER_FIELDS = (
     "department",
     "jobTitle",
 )
-DEFAULT_USER_FIELDS = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-                       "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")  # fmt: skip
+DEFAULT_USER_FIELDS = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
 
 
 def _require(token: Token, operation: str) -> Tenant:
@@ -225,8 +236,13 @@ def organization(request: HttpRequest, token: Token) -> HttpResponse:
     ]
     initial = tenant.name.lower().replace(" ", "") + ".onmicrosoft.com"
     domains.append(
-        {"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": False, "isInitial": True,
-         "name": initial, "type": "Managed"}  # fmt: skip
+        {
+            "capabilities": "Email, OfficeCommunicationsOnline",
+            "isDefault": False,
+            "isInitial": True,
+            "name": initial,
+            "type": "Managed",
+        }
     )
     return JsonResponse(
         {

@@ -48,8 +48,12 @@ FIELDS = (
     "lastModifiedDateTime",
     "manager",
 )
-STATUS_CODES = {"t": HrUser.Status.ACTIVE, "f": HrUser.Status.INACTIVE, "active": HrUser.Status.ACTIVE,
-                "inactive": HrUser.Status.INACTIVE}  # fmt: skip
+STATUS_CODES = {
+    "t": HrUser.Status.ACTIVE,
+    "f": HrUser.Status.INACTIVE,
+    "active": HrUser.Status.ACTIVE,
+    "inactive": HrUser.Status.INACTIVE,
+}
 
 
 def _assertion_refused(description: str) -> JsonResponse:
@@ -64,7 +68,9 @@ def _verified_assertion(raw: str, client: OAuthClient) -> etree._Element:
     try:
         verified = XMLVerifier().verify(document, x509_cert=client.x509_certificate)
     except InvalidSignature as error:  # the digest, the signature or the certificate does not match
-        raise ApiError(_assertion_refused(f"The SAML assertion's signature is invalid ({type(error).__name__}).")) from None
+        raise ApiError(
+            _assertion_refused(f"The SAML assertion's signature is invalid ({type(error).__name__}).")
+        ) from None
     except (InvalidInput, etree.XMLSyntaxError, ValueError) as error:
         raise ApiError(_assertion_refused(f"Unable to validate the SAML assertion: {error}")) from None
     return verified.signed_xml

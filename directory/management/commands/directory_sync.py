@@ -11,8 +11,13 @@ from directory.rounds import RoundBusy, directory_round
 
 def round_json(service: DirectoryService, round_: DirectoryRound | None, error: str = "") -> dict[str, Any]:
     if round_ is None:
-        return {"service": service.public_id, "provider": service.provider, "organization": str(service.organization),
-                "status": "not_run", "error": error}  # fmt: skip
+        return {
+            "service": service.public_id,
+            "provider": service.provider,
+            "organization": str(service.organization),
+            "status": "not_run",
+            "error": error,
+        }
     round_.refresh_from_db()
     return {
         "service": service.public_id,
@@ -64,7 +69,9 @@ class Command(BaseCommand):
         if not results:
             self.stdout.write("No active directory service.")
         for result in results:
-            self.stdout.write(f"{result['service']} ({result['provider']}, {result['organization']}): {result['status']}")
+            self.stdout.write(
+                f"{result['service']} ({result['provider']}, {result['organization']}): {result['status']}"
+            )
             if result["status"] == "not_run":
                 self.stdout.write(f"  {result['error']}")
                 continue

@@ -46,9 +46,12 @@ class Command(BaseCommand):
             if not options["email"]:
                 raise directory.DirectoryError("add needs --email.")
             entry = directory.person_add(
-                tenant=tenant, email=options["email"], name=options["name"] or options["email"].split("@")[0],
-                unit=options["unit"], user_id=options["user_id"],
-            )  # fmt: skip
+                tenant=tenant,
+                email=options["email"],
+                name=options["name"] or options["email"].split("@")[0],
+                unit=options["unit"],
+                user_id=options["user_id"],
+            )
         elif action == "rename":
             entry = directory.person_rename(tenant=tenant, key=key, email=options["email"], name=options["name"])
         elif action == "move":
@@ -63,11 +66,16 @@ class Command(BaseCommand):
             changed = directory.tenant_change_some(tenant=tenant, count=options["size"])
             return {"tenant": tenant.external_id, "changed": [entry.as_dict() for entry in changed]}
         else:
-            return {"tenant": tenant.external_id, "people": [directory.entry_of(p).as_dict() for p in self._people(tenant)]}
+            return {
+                "tenant": tenant.external_id,
+                "people": [directory.entry_of(p).as_dict() for p in self._people(tenant)],
+            }
         return entry.as_dict()
 
     @staticmethod
     def _people(tenant: Any) -> list[Any]:
         if tenant.provider == Provider.SUCCESSFACTORS:
             return list(HrUser.objects.filter(tenant=tenant).select_related("tenant").order_by("user_id"))
-        return list(Person.objects.filter(tenant=tenant, kind=Person.Kind.USER).select_related("tenant").order_by("email"))
+        return list(
+            Person.objects.filter(tenant=tenant, kind=Person.Kind.USER).select_related("tenant").order_by("email")
+        )
