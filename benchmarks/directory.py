@@ -106,10 +106,10 @@ def main() -> None:
     from accounts.services import organization_create, user_create
     from calendars.choices import AccessMode, CalendarProvider
     from calendars.services import calendar_service_authorize, calendar_service_connect
-    from directory.clients import directory_scopes
+    from directory.clients import directory_client_for, directory_scopes
     from directory.models import DirectoryProvider, DirectoryService, DirectoryUser, RoundStatus
     from directory.rounds import directory_round
-    from directory.services import directory_service_authorize, directory_service_connect
+    from directory.services import directory_service_authorize, directory_service_connect, directory_unit_mapping_set
     from sandbox import directory as sandbox_directory
     from sandbox.models import DelegationGrant, Person, Provider, Tenant
     from sandbox.seed import sandbox_clients, service_account_for
@@ -153,6 +153,10 @@ def main() -> None:
         )
         DirectoryService.objects.filter(pk=service.pk).update(acting_user="admin@bench.example")
         service.refresh_from_db()
+        # People moved to another department (the changes below) go to another unit.
+        moved_to = organization_create(name="Bench, moved", parent=organization, actor=None)
+        for department in sandbox_directory.DEPARTMENTS:
+            directory_unit_mapping_set(service=service, source=f"/{department} 2", organization=moved_to, actor=None)
         directory_service_authorize(
             service=service,
             credentials={"kind": "google_service_account", "key": account.key},
@@ -177,6 +181,9 @@ def main() -> None:
 
         same_seconds, same, same_queries = timed_round()
         read_floor = _floor_read()
+        began = time.perf_counter()
+        directory_client_for(DirectoryService.objects.get(pk=service.pk)).people(cursor=None)
+        listing_seconds = time.perf_counter() - began
 
         sandbox_directory.tenant_change_some(tenant=tenant, count=CHANGES)
         changed_seconds, changed, changed_queries = timed_round()
@@ -199,6 +206,7 @@ def main() -> None:
                 f"{label:<34} {seconds:>8.2f} {target:>7} {floor:>8.3f} {seconds / floor:>7.1f} {queries:>8}  "
                 f"{round_.summary()}"
             )
+        print(f"{'(the listing alone over HTTP)':<34} {listing_seconds:>8.2f}")
         per_page = (first_queries - same_queries) / pages
         print(
             f"queries per page of onboarded people: {per_page:.1f} "
