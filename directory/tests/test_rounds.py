@@ -12,7 +12,8 @@ from django.test import Client
 from accounts.models import AuditEvent, Membership
 from accounts.oauth import application_create, tokens_issue_for
 from accounts.services import organization_create
-from calendars.models import CalendarProfile
+from calendars.models import CalendarProfile, ChannelNotification
+from calendars.notifications import channel_create
 from directory.models import DirectoryService, DirectoryUser, RoundStatus
 from directory.rounds import directory_round, directory_round_confirm
 from directory.services import directory_unit_mapping_set
@@ -216,3 +217,16 @@ def test_a_preview_says_what_would_happen_and_changes_nothing(case):
     assert case.email in [entry["email"] for entry in preview.changes["onboard"]]
     assert account(case.email) is None or not DirectoryUser.objects.filter(service=case.service).exists()
     assert preview.summary().startswith("would onboard")
+
+
+def test_an_offboarded_persons_channels_are_told_profile_disconnected_before_access_ends(case, receiver):
+    run(case.service)
+    person = account(case.email)
+    application, _ = application_create(name="Scheduler", redirect_uris=["https://integrator.example/cb"])
+    tokens = tokens_issue_for(application=application, user=person, scopes=["read_free_busy"])
+    channel = channel_create(grant=tokens.grant, callback_url=receiver.url, calendar_ids=[], only_managed=False)
+    sandbox_directory.person_delete(tenant=case.tenant, key=case.key)
+    run(case.service)
+    told = ChannelNotification.objects.get(channel=channel, kind="profile_disconnected")
+    assert told.delivered_at is not None
+    assert any(body["notification"]["type"] == "profile_disconnected" for body in receiver.json_bodies())
