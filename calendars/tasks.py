@@ -11,10 +11,17 @@ from calendars.models import Calendar, CalendarProfile, CalendarService
 from calendars.providers.base import ProviderError
 from calendars.services import calendar_service_provision
 from core.outbox import schedule_retry
+from core.schedules import PeriodicTask
 
 logger = logging.getLogger(__name__)
 
 FIRST_SYNC_ATTEMPTS = 6
+
+PERIODIC_TASKS = [
+    PeriodicTask("Poll calendars without recent notifications", "calendars.tasks.calendars_poll", 5),
+    PeriodicTask("Renew provider push subscriptions", "calendars.tasks.watches_renew", 60),
+    PeriodicTask("Retry due push notifications to integrators", "calendars.tasks.channel_notifications_retry", 1),
+]
 
 
 def profile_first_sync(profile_id: int, attempt: int = 1) -> None:

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "anymail",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "cronofy_site.apps.CronofySiteConfig",
     "core",
@@ -224,7 +225,10 @@ Q_CLUSTER = {
     "timeout": envint("Q_TIMEOUT", 120),
     "retry": envint("Q_RETRY", 300),
     "max_attempts": envint("Q_MAX_ATTEMPTS", 5),
-    "ack_failures": False,
+    # A task that fails is not redelivered by the broker: the code that owns the work retries it (the
+    # outboxes' backoff, schedule_retry for provider calls, the poller for syncs). The broker only
+    # redelivers tasks whose worker died before finishing them (Q_RETRY seconds later).
+    "ack_failures": True,
     "save_limit": 500,
     "queue_limit": 50,
     "catch_up": False,
@@ -297,6 +301,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Cronofy-compatible scheduling API with organizational calendar access modes.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs pages load Swagger UI and Redoc from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Production hardening; every value can be relaxed through the environment (behind a TLS proxy
