@@ -104,8 +104,9 @@ def _floor_update(count: int) -> float:
 
 def main() -> None:
     from accounts.services import organization_create, user_create
-    from calendars.choices import AccessMode, CalendarProvider
+    from calendars.choices import CalendarProvider
     from calendars.services import calendar_service_authorize, calendar_service_connect
+    from core.choices import AccessMode
     from directory.clients import directory_client_for, directory_scopes
     from directory.models import DirectoryProvider, DirectoryService, DirectoryUser, RoundStatus
     from directory.rounds import directory_round

@@ -15,6 +15,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from accounts.console import OrganizationScopedAdmin, PeopleScopedAdmin, badge
+from bookings.invitations import invitation_resend
 from bookings.models import (
     DeliveryMode,
     InboundReply,
@@ -24,8 +26,6 @@ from bookings.models import (
     SenderDomain,
 )
 from bookings.senders import sender_domain_names, sender_domain_records, sender_domain_set, sender_domain_verify
-from bookings.services import invitation_resend
-from cronofy_site.admin_mixins import OrganizationScopedAdmin, PeopleScopedAdmin, badge
 
 DELIVERY_TONES = {DeliveryMode.NATIVE: "read-write", DeliveryMode.EMAIL: "free-busy"}
 

@@ -14,6 +14,7 @@ from typing import Protocol
 from django.db import transaction
 from django_q.tasks import async_task
 
+from bookings.invitations import invitations_queue
 from bookings.models import DeliveryMode, InvitationMethod, ManagedEvent, ManagedEventAttendee, WriteState
 from calendars.models import Calendar
 
@@ -77,16 +78,12 @@ class EmailInvitation:
         return found
 
     def changed(self, event: ManagedEvent, *, removed: Iterable[ManagedEventAttendee]) -> None:
-        from bookings.services import invitations_queue
-
         current = list(event.attendees.filter(removed_at__isnull=True))
         invitations_queue(event=event, method=InvitationMethod.REQUEST, recipients=None, attendees=current)
         for attendee in removed:
             invitations_queue(event=event, method=InvitationMethod.CANCEL, recipients=[attendee], attendees=[attendee])
 
     def deleted(self, event: ManagedEvent) -> None:
-        from bookings.services import invitations_queue
-
         current = list(event.attendees.filter(removed_at__isnull=True))
         invitations_queue(
             event=event, method=InvitationMethod.CANCEL, recipients=None, attendees=current, cancelled=True

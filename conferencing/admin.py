@@ -2,13 +2,13 @@
 
 from django.contrib import admin
 
+from accounts.console import ConnectionSummaryInline, ProviderConnectionAdmin, organization_page_add_connections
 from conferencing.models import ConferencingService
 from conferencing.services import (
     conferencing_service_connect,
     conferencing_service_disconnect,
     conferencing_service_update,
 )
-from cronofy_site.admin_mixins import ConnectionSummaryInline, ProviderConnectionAdmin
 
 
 class ConferencingServiceInline(ConnectionSummaryInline):
@@ -16,6 +16,9 @@ class ConferencingServiceInline(ConnectionSummaryInline):
     fields = ["provider", "status_badge", "connected_by", "connected_at"]
     readonly_fields = fields
     add_link_label = "Connect a conferencing service"
+
+
+organization_page_add_connections(ConferencingServiceInline)
 
 
 @admin.register(ConferencingService)

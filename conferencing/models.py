@@ -6,8 +6,8 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import ConnectionStatus, OrganizationConnection
-from calendars.scopes import Flow, ScopeProvider, ScopeRow, rows_for
-from cronofy_site.lib.public_ids import PublicIdField
+from calendars.scopes import Flow, ScopeProvider, ScopeRow, meaning_of, rows_for
+from core.public_ids import PublicIdField
 
 
 class ConferencingProvider(models.TextChoices):
@@ -56,6 +56,9 @@ class ConferencingService(OrganizationConnection):
             provider=SCOPE_PROVIDER_BY_CONFERENCING_PROVIDER[self.provider],
             product=self.provider,
         )
+
+    def scope_meaning(self, scope: str) -> str:
+        return meaning_of(scope)
 
     def stored_data_summary(self) -> list[str]:
         return [

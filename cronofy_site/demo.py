@@ -19,7 +19,7 @@ from django.db import transaction
 from accounts.models import Application, Organization, Role, User
 from accounts.oauth import application_create, application_set_secret, application_update, tokens_issue_for
 from accounts.services import membership_set, organization_create, user_create
-from calendars.choices import AccessMode, CalendarProvider
+from calendars.choices import CalendarProvider
 from calendars.models import CalendarProfile, CalendarService
 from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar
@@ -33,6 +33,7 @@ from calendars.services import (
 )
 from conferencing.models import ConferencingProvider, ConferencingService
 from conferencing.services import conferencing_service_connect
+from core.choices import AccessMode
 from cronofy_site.demo_directories import demo_directories_connect, demo_directories_summary
 from sandbox.models import AdminConsent, OAuthClient, Person, ServiceAccount, Tenant
 from sandbox.seed import sandbox_seed

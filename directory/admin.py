@@ -23,18 +23,19 @@ from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django_q.tasks import async_task
 
+from accounts.console import (
+    ConnectionSummaryInline,
+    OrganizationScopedAdmin,
+    ProviderConnectionAdmin,
+    administered_ids,
+    organization_page_add_connections,
+    status_badge,
+)
 from accounts.models import Organization
 from accounts.selectors import organization_tree_ids, users_of_organizations
 from calendars.providers import endpoints
 from calendars.providers.base import ProviderError
 from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE
-from cronofy_site.admin_mixins import (
-    ConnectionSummaryInline,
-    OrganizationScopedAdmin,
-    ProviderConnectionAdmin,
-    administered_ids,
-    status_badge,
-)
 from directory.clients import directory_scopes
 from directory.models import (
     DirectoryProvider,
@@ -68,6 +69,9 @@ class DirectoryServiceInline(ConnectionSummaryInline):
     fields = ["provider", "status_badge", "connected_by", "last_synced_at"]
     readonly_fields = fields
     add_link_label = "Connect a directory service"
+
+
+organization_page_add_connections(DirectoryServiceInline)
 
 
 class GoogleDirectoryForm(forms.Form):

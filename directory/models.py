@@ -11,14 +11,19 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import ConnectionStatus, Organization, OrganizationConnection, User
-from calendars.scopes import Flow, ScopeRow, rows_for
-from cronofy_site.lib.public_ids import PublicIdField
+from calendars.scopes import Flow, ScopeRow, meaning_of, rows_for
+from core.public_ids import PublicIdField
 
 
 class DirectoryProvider(models.TextChoices):
     GOOGLE = "google", "Google Workspace Directory"
     MICROSOFT = "microsoft", "Microsoft Entra ID"
     SUCCESSFACTORS = "successfactors", "SAP SuccessFactors"
+
+
+# Providers whose units are paths, where a mapping of /Sales also covers /Sales/EMEA (Google's
+# organizational units); the others name flat departments.
+PATH_UNIT_PROVIDERS = frozenset({DirectoryProvider.GOOGLE})
 
 
 class OffboardingPolicy(models.TextChoices):
@@ -117,6 +122,9 @@ class DirectoryService(OrganizationConnection):
     def requested_scope_rows(self) -> tuple[ScopeRow, ...]:
         # SuccessFactors has no OAuth scopes: its API user's role decides what it can read.
         return rows_for(Flow.DIRECTORY_SYNC, provider=self.provider)
+
+    def scope_meaning(self, scope: str) -> str:
+        return meaning_of(scope)
 
     def stored_data_summary(self) -> list[str]:
         return [

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from accounts.models import ConnectionStatus, Organization, User
 from accounts.selectors import organization_tree_ids
 from calendars.models import CalendarService, CalendarServiceDomain
-from directory.models import DirectoryResource, DirectoryService, DirectoryUnitMapping
+from directory.models import PATH_UNIT_PROVIDERS, DirectoryResource, DirectoryService, DirectoryUnitMapping
 
 # Google resource calendars have their own domain: recognisable even before any directory lists them.
 GOOGLE_RESOURCE_DOMAIN = "resource.calendar.google.com"
@@ -65,7 +65,7 @@ def directory_placement(*, service: DirectoryService, provider_domains: list[str
             ).select_related("organization")
         ],
         default_unit=service.default_unit if service.default_unit_id in tree else service.organization,
-        path_units=service.provider == "google",
+        path_units=service.provider in PATH_UNIT_PROVIDERS,
     )
 
 

@@ -9,11 +9,14 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import ConnectionStatus, User
-from cronofy_site.lib.outbox import schedule_retry
+from core.outbox import schedule_retry
+from core.schedules import PeriodicTask
 from directory.models import DirectoryService
 from directory.rounds import RoundBusy, directory_round
 
 logger = logging.getLogger(__name__)
+
+PERIODIC_TASKS = [PeriodicTask("Start due directory rounds", "directory.tasks.directory_rounds_due", 5)]
 
 
 def directory_round_task(

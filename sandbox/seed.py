@@ -20,8 +20,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from calendars.choices import AccessMode
-from calendars.scopes import Flow, requested_scopes
 from sandbox import services, tokens
 from sandbox.models import (
     Calendar,
@@ -134,6 +132,32 @@ ONE_OFF_TITLES = (
 )
 
 
+# What the demo's app registrations were configured with, as an admin following docs/ would set them
+# up at Microsoft and Google (tests check these cover what the product requests).
+DEMO_APP_PERMISSIONS: dict[str, list[str]] = {
+    "microsoft": [
+        "openid",
+        "email",
+        "Calendars.ReadWrite.All",
+        "User.Read.All",
+        "Organization.Read.All",
+        "Place.Read.All",
+    ],
+    "microsoft_free_busy": ["openid", "email", "Calendars.ReadBasic.All", "Organization.Read.All", "User.Read.All"],
+    # Directory services consent to a registration holding exactly the directory's permissions.
+    "microsoft_directory": ["User.Read.All", "Organization.Read.All", "Place.Read.All"],
+}
+DEMO_GOOGLE_DELEGATED_SCOPES = (
+    "email",
+    "profile",
+    "https://www.googleapis.com/auth/calendar",
+    "https://www.googleapis.com/auth/admin.directory.user.readonly",
+    "https://www.googleapis.com/auth/admin.directory.domain.readonly",
+    "https://www.googleapis.com/auth/admin.directory.resource.calendar",
+    "https://www.googleapis.com/auth/admin.directory.resource.calendar.readonly",
+)
+
+
 def _redirect_uris() -> list[str]:
     site = settings.SITE_URL.rstrip("/")
     return [
@@ -157,7 +181,7 @@ def sandbox_clients() -> dict[str, OAuthClient]:
             "Scheduling (Read-Write)",
             settings.MICROSOFT_CLIENT_ID,
             settings.MICROSOFT_CLIENT_SECRET,
-            requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="microsoft", access_mode=AccessMode.READ_WRITE),
+            DEMO_APP_PERMISSIONS["microsoft"],
         ),
         (
             "microsoft_free_busy",
@@ -165,7 +189,7 @@ def sandbox_clients() -> dict[str, OAuthClient]:
             "Scheduling (Free/Busy)",
             settings.MICROSOFT_FREE_BUSY_CLIENT_ID,
             settings.MICROSOFT_FREE_BUSY_CLIENT_SECRET,
-            requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="microsoft", access_mode=AccessMode.FREE_BUSY),
+            DEMO_APP_PERMISSIONS["microsoft_free_busy"],
         ),
         (
             "microsoft_directory",
@@ -173,7 +197,7 @@ def sandbox_clients() -> dict[str, OAuthClient]:
             "Scheduling (Directory)",
             settings.MICROSOFT_DIRECTORY_CLIENT_ID,
             settings.MICROSOFT_DIRECTORY_CLIENT_SECRET,
-            requested_scopes(Flow.DIRECTORY_SYNC, provider="microsoft"),
+            DEMO_APP_PERMISSIONS["microsoft_directory"],
         ),
     ):
         if not client_id:
@@ -456,10 +480,8 @@ def sandbox_seed(*, today: date | None = None) -> dict[str, object]:
         tenant = Tenant.objects.get(external_id=spec.external_id)
         if account is not None and tenant.provider == Provider.GOOGLE:
             # The Workspace admin delegated what the calendar service and the directory service need.
-            scopes = requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE)
-            scopes += [s for s in requested_scopes(Flow.DIRECTORY_SYNC, provider="google") if s not in scopes]
             DelegationGrant.objects.update_or_create(
-                tenant=tenant, service_account=account, defaults={"scopes": scopes}
+                tenant=tenant, service_account=account, defaults={"scopes": list(DEMO_GOOGLE_DELEGATED_SCOPES)}
             )
     for name, company_id, domain, people in HR_COMPANIES:
         if not Tenant.objects.filter(external_id=company_id).exists():

@@ -4,7 +4,6 @@ API server under successfactors/."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 
@@ -20,12 +19,6 @@ from sandbox.views import (
 )
 
 app_name = "sandbox"
-
-
-def google_calendar_base(request: HttpRequest | None) -> str:
-    if request is not None:
-        return request.build_absolute_uri("/sandbox/google/calendar/v3/")
-    return f"{settings.SANDBOX_URL.rstrip('/')}/google/calendar/v3/"
 
 
 def _events_collection(request: HttpRequest, calendar_id: str) -> HttpResponse:

@@ -15,7 +15,7 @@ from bookings.models import ManagedEvent
 from calendars.tasks import profile_first_sync
 from directory.models import DirectoryResource, DirectoryService
 from directory.rounds import directory_round
-from directory.testing import account
+from directory.tests.fixtures import account
 from sandbox.models import Event as SandboxEvent
 from tests.e2e import INTEGRATOR_REDIRECT, connected_profile
 

@@ -16,7 +16,7 @@ from bookings.models import Invitation, ManagedEvent
 from bookings.services import EventInput, Invitee, managed_event_upsert
 from directory.models import DirectoryService, OffboardingPolicy
 from directory.rounds import directory_round
-from directory.testing import account
+from directory.tests.fixtures import account
 from sandbox import directory as sandbox_directory
 
 pytestmark = pytest.mark.django_db(transaction=True)

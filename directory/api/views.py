@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
-from cronofy_site.api import AccountApiView
+from accounts.api import AccountApiView
 from directory.selectors import directory_resources_for
 
 

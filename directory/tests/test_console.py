@@ -17,7 +17,7 @@ from accounts.services import organization_create
 from directory.clients import directory_scopes
 from directory.models import DirectoryProvider, DirectoryRound, DirectoryService, DirectoryUnitMapping, RoundStatus
 from directory.services import directory_service_connect
-from directory.testing import SF_CLIENT_ID, SF_COMPANY, _signing_pair, account
+from directory.tests.fixtures import SF_CLIENT_ID, SF_COMPANY, _signing_pair, account
 from sandbox import directory as sandbox_directory
 from sandbox.models import AdminConsent, DelegationGrant
 from tests.e2e import hidden_fields

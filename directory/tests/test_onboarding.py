@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from accounts.services import user_create
-from calendars.choices import AccessMode, CalendarProvider
+from calendars.choices import CalendarProvider
 from calendars.models import CalendarProfile
 from calendars.services import calendar_service_connect, calendar_service_provision
+from core.choices import AccessMode
 from directory.models import DirectoryProvider, DirectoryUser
 from directory.onboarding import directory_people_onboard
 from directory.providers.base import DirectoryPerson, PersonStatus

@@ -17,7 +17,7 @@ from calendars.notifications import channel_create
 from directory.models import DirectoryService, DirectoryUser, RoundStatus
 from directory.rounds import directory_round, directory_round_confirm
 from directory.services import directory_unit_mapping_set
-from directory.testing import account
+from directory.tests.fixtures import account
 from sandbox import directory as sandbox_directory
 from sandbox.models import Fault, Provider
 

@@ -8,7 +8,7 @@ from accounts.models import Membership
 from calendars.models import CalendarProfile
 from directory.models import DirectoryResource, RoundStatus
 from directory.rounds import directory_round
-from directory.testing import account
+from directory.tests.fixtures import account
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
