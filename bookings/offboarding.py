@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.services import audit_record
 from bookings import imip
 from bookings.delivery import delivery_for
-from bookings.models import DeliveryMode, ManagedEvent
+from bookings.models import ManagedEvent
 from bookings.senders import sender_for
 from bookings.services import managed_event_delete
 from calendars.choices import ProfileStatus
@@ -57,10 +57,14 @@ def _primary_calendar(user: User | None) -> Calendar | None:
 
 def _hand_over(event: ManagedEvent, *, reason: str, handover_to: User | None) -> str:
     target = _primary_calendar(handover_to)
-    why_not = ""
     if target is None:
-        why_not = f"{handover_to or 'nobody'} has no connected calendar to take it"
-    elif ManagedEvent.objects.filter(calendar=target, event_id=event.event_id).exists():
+        return _flag(
+            event,
+            reason=f"{reason}; not handed over: {handover_to or 'nobody'} has no connected calendar",
+            handover_to=handover_to,
+        )
+    why_not = ""
+    if ManagedEvent.objects.filter(calendar=target, event_id=event.event_id).exists():
         why_not = f"{handover_to}'s calendar already has an event with the id {event.event_id}"
     else:
         delivery = delivery_for(target)
@@ -78,9 +82,9 @@ def _hand_over(event: ManagedEvent, *, reason: str, handover_to: User | None) ->
         locked.version += 1
         locked.provider_event_id = ""
         locked.delivery_mode = delivery.mode
-        if delivery.mode == DeliveryMode.EMAIL:
-            locked.reply_domain = sender_for(target).reply_domain
-            locked.ical_uid = locked.ical_uid or imip.event_ical_uid(locked)
+        # Replies to emailed updates reach the new organizer's domain; a native write brings its own UID.
+        locked.reply_domain = sender_for(target).reply_domain
+        locked.ical_uid = locked.ical_uid or imip.event_ical_uid(locked)
         locked.save()
         delivery.changed(locked, removed=[])
         _audit(locked, "booking_handed_over", reason=reason, **{"from": previous, "to": target.profile.profile_name})

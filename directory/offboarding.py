@@ -33,6 +33,8 @@ def directory_user_offboard(
     """Offboard the person behind `entry`; raises OffboardingBlocked, changing nothing, when one of their
     memberships cannot end (an organization would be left without an owner)."""
     user = entry.user
+    if user is None:
+        return  # never onboarded: nothing to end
     with transaction.atomic():
         memberships = list(
             Membership.objects.select_for_update()

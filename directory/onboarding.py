@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organization, Role, User
 from accounts.services import audit_record, audit_record_many, membership_remove, membership_set
 from calendars.choices import ProfileStatus
-from calendars.models import CalendarProfile
+from calendars.models import CalendarProfile, CalendarService
 from calendars.provisioning import calendar_profiles_provision
 from calendars.services import calendar_profile_disconnect
 from directory.models import DirectoryService, DirectoryUser, EntryStatus
@@ -162,13 +162,13 @@ def directory_people_onboard(
         ],
     )
 
-    by_service: dict[int, tuple[object, list[User]]] = {}
+    by_service: dict[int, tuple[CalendarService, list[User]]] = {}
     for person, _ in people:
         calendar_service = placement.calendar_service_for(person.email)
         if calendar_service is not None:
             by_service.setdefault(calendar_service.pk, (calendar_service, []))[1].append(users[person.external_id])
     for calendar_service, members in by_service.values():
-        calendar_profiles_provision(service=calendar_service, users=members)  # type: ignore[arg-type]
+        calendar_profiles_provision(service=calendar_service, users=members)
 
     audit: list[dict[str, object]] = []
     for user in new_users:
@@ -220,6 +220,8 @@ def directory_person_update(
     domain is another service's), and the membership follows the unit. Returns what changed."""
     changed: list[str] = []
     user = entry.user
+    if user is None:
+        raise ValidationError(f"{entry.email} has no account to update.")
     old_profiles: list[CalendarProfile] = []
     with transaction.atomic():
         if person.email != user.email:
@@ -244,7 +246,9 @@ def directory_person_update(
                     profile.profile_name = user.email
                     profile.provider_account_id = user.email if profile.provider_account_id else ""
                     profile.save(update_fields=["profile_name", "provider_account_id", "updated_at"])
-                elif profile.calendar_service.organization_id in placement.organization_ids:
+                elif (
+                    profile.calendar_service and profile.calendar_service.organization_id in placement.organization_ids
+                ):
                     old_profiles.append(profile)
             changed.append("rename")
         if person.name and person.name[:150] != user.name:

@@ -118,7 +118,7 @@ def directory_round_plan(*, service: DirectoryService, listing: PeopleListing, p
     for external_id, person in listed.items():
         entry = known.get(external_id)
         reason = _offboard_reason(person, placement)
-        if entry is not None and entry.is_onboarded:
+        if entry is not None and entry.user is not None and entry.offboarded_at is None:
             if reason is not None:
                 plan.offboard.append((entry, reason))
                 continue

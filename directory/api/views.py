@@ -26,5 +26,5 @@ class ResourcesApi(AccountApiView):
         summary="List rooms and resources",
     )
     def get(self, request: Request) -> Response:
-        resources = directory_resources_for(user=request.user)
+        resources = directory_resources_for(user=request.auth.user)
         return Response({"resources": ResourceOutput(resources, many=True).data})
