@@ -8,7 +8,7 @@ class BookingsConfig(AppConfig):
     verbose_name = "Bookings"
 
     def ready(self) -> None:
-        from bookings import signals  # noqa: F401  # connects the inbound-webhook receiver
+        from bookings import signals  # noqa: F401  # connects the inbound-webhook and offboarding receivers
         from bookings.selectors import future_events_changing_delivery
         from calendars.mode_changes import register_mode_change_impact
 

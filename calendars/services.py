@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,7 +26,7 @@ from calendars.choices import (
     ProfileStatus,
     profile_provider_name,
 )
-from calendars.clients import GRANT_REVOKERS, calendar_client_for_profile
+from calendars.clients import calendar_client_for_profile
 from calendars.mode_changes import ModeChangeImpact, calendar_service_mode_change_impact, profiles_above_ceiling
 from calendars.models import (
     BusyPeriod,
@@ -36,14 +35,15 @@ from calendars.models import (
     CalendarService,
     CalendarServiceDomain,
     ExternalEventDetail,
-    ProviderGrantRevocation,
     ProviderWatch,
 )
 from calendars.notifications import profile_access_changed_notify
 from calendars.providers import microsoft_app
-from calendars.providers.base import ProviderCalendar, ProviderError
+from calendars.providers.base import ProviderCalendar
 from calendars.providers.google import delegation_missing_scopes
 from calendars.providers.microsoft import consented_application_permissions
+from calendars.provisioning import calendar_profiles_provision, verified_address
+from calendars.revocations import grant_revocation_queue
 from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import (
     calendar_ceiling_for,
@@ -53,12 +53,6 @@ from calendars.selectors import (
 )
 from calendars.watches import profile_watches_stop
 from core.domains import email_domain, parse_domain_list
-from core.outbox import Outbox
-
-# A person's own grants as we store them, by the platform that issued them.
-CREDENTIAL_PLATFORMS = {"google_user": CalendarProvider.GOOGLE, "microsoft_delegated": CalendarProvider.MICROSOFT}
-REVOCATIONS = Outbox(ProviderGrantRevocation, done_field="revoked_at", lease=timedelta(minutes=2))
-REVOCATION_ATTEMPTS = 8
 
 #
 # Calendar services
@@ -145,6 +139,9 @@ def calendar_service_connect(
     )
     # The organization's mode is a ceiling from now on, for connections people made on their own too.
     _personal_profiles_follow_ceiling(service=service, actor=connected_by)
+    if service.status == ConnectionStatus.ACTIVE:
+        # No Access is live at once: its people get their hosted profiles now.
+        transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service
 
 
@@ -352,7 +349,7 @@ def calendar_profile_connect(
         _profile_follow_mode(profile=profile, old_mode=old_mode, old_credentials=old_credentials, actor=user)
     elif old_credentials and profile.credentials is None:
         # The organization's grant took over from the person's own: theirs is not needed any more.
-        _grant_revocation_queue(profile=profile, credentials=old_credentials, reason="organization_took_over")
+        grant_revocation_queue(profile=profile, credentials=old_credentials, reason="organization_took_over")
     return profile
 
 
@@ -411,7 +408,7 @@ def _profile_follow_mode(
         _hosted_calendar_ensure(profile)
     revoked = bool(old_credentials) and (new.rank < old.rank or profile.credentials is None)
     if revoked:
-        _grant_revocation_queue(profile=profile, credentials=old_credentials, reason="mode_lowered")
+        grant_revocation_queue(profile=profile, credentials=old_credentials, reason="mode_lowered")
     profile_access_changed_notify(profile=profile)
     audit_record(
         actor=actor,
@@ -425,52 +422,6 @@ def _profile_follow_mode(
             "provider_grant_revoked": revoked,
         },
     )
-
-
-@transaction.atomic(savepoint=False)
-def _grant_revocation_queue(*, profile: CalendarProfile, credentials: dict[str, Any], reason: str) -> None:
-    """Revoke a person's own grant at the provider after commit, through an outbox row (encrypted)."""
-    platform = credentials_platform(credentials)
-    if platform not in GRANT_REVOKERS:
-        return  # nothing to call: dropping the tokens ends the access (Microsoft)
-    revocation = ProviderGrantRevocation.objects.create(
-        profile=profile, platform=platform, credentials=credentials, reason=reason, next_attempt_at=timezone.now()
-    )
-    transaction.on_commit(lambda: async_task("calendars.tasks.provider_grant_revoke_task", revocation.pk))
-
-
-def credentials_platform(credentials: dict[str, Any]) -> str | None:
-    """The platform a person's stored grant belongs to."""
-    return CREDENTIAL_PLATFORMS.get(credentials.get("kind", ""))
-
-
-def provider_grant_revoke(*, revocation_id: int) -> ProviderGrantRevocation | None:
-    """Revoke one queued grant at its provider: claimed with a lease (no lock held while the provider
-    answers), recorded; the credentials are forgotten once revoked or given up."""
-    claimed = REVOCATIONS.claim(revocation_id)
-    if claimed is None:
-        return None
-    try:
-        GRANT_REVOKERS[claimed.platform](claimed.credentials or {})
-        error = ""
-    except ProviderError as failure:
-        error = str(failure) or type(failure).__name__
-    REVOCATIONS.record(claimed, error=error, max_attempts=REVOCATION_ATTEMPTS)
-    if claimed.revoked_at or claimed.failed_at:
-        claimed.credentials = None
-        claimed.save(update_fields=["credentials"])
-        audit_record(
-            actor=None,
-            target=claimed.profile or claimed,
-            action="provider_grant_revoked" if claimed.revoked_at else "provider_grant_revocation_failed",
-            organization=claimed.profile.organization if claimed.profile else None,
-            changes={"platform": claimed.platform, "reason": claimed.reason, "error": claimed.last_error},
-        )
-    return claimed
-
-
-def provider_grant_revocations_due(*, limit: int = 200) -> list[int]:
-    return REVOCATIONS.due(limit=limit)
 
 
 def _hosted_calendar_ensure(profile: CalendarProfile) -> Calendar:
@@ -504,7 +455,7 @@ def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | None)
     profile_watches_stop(profile=profile)
     with transaction.atomic():
         if profile.credentials and profile.calendar_service_id is None:
-            _grant_revocation_queue(profile=profile, credentials=profile.credentials, reason="disconnected")
+            grant_revocation_queue(profile=profile, credentials=profile.credentials, reason="disconnected")
         profile.status = ProfileStatus.DISCONNECTED
         profile.credentials = None
         profile.disconnected_at = timezone.now()
@@ -660,38 +611,30 @@ def calendar_service_authorize_microsoft(
 
 @transaction.atomic
 def calendar_service_provision(*, service: CalendarService) -> list[CalendarProfile]:
-    """Give every account of the service's domains a profile through the organization's connection,
-    without their own consent (that is what the organization connected for). Their first syncs follow."""
+    """Give every active account of the service's domains whose address was proven a profile through the
+    organization's connection, without their own consent (that is what the organization connected for).
+    An unproven address gets nothing: for No Access the address is the only identity there is. Their
+    first syncs follow."""
     if service.status != ConnectionStatus.ACTIVE:
         return []
     served_addresses = Q()
     for domain in service.domain_names:
         served_addresses |= Q(email__iendswith=f"@{domain}")
-    return [
-        calendar_service_provision_person(service=service, user=user)
-        for user in User.objects.filter(served_addresses, is_active=True).order_by("pk")
-    ]
+    users = list(User.objects.filter(served_addresses, verified_address(), is_active=True).distinct().order_by("pk"))
+    return calendar_profiles_provision(service=service, users=users)
 
 
 @transaction.atomic(savepoint=False)
 def calendar_service_provision_person(*, service: CalendarService, user: User) -> CalendarProfile:
-    """One person's profile through the organization's connection (theirs if they have one already; the
-    person's own connection of the same account is taken over). A first sync follows where there is
-    something to sync."""
-    provider_name = profile_provider_name(platform=service.provider, access_mode=service.access_mode)
-    workspace = "gsuite" if service.provider == CalendarProvider.GOOGLE else "office365"
-    profile = calendar_profile_connect(
-        user=user,
-        provider_name=provider_name,
-        profile_name=user.email,
-        provider_account_id=user.email if service.policy.needs_provider_authorization else "",
-        provider_service=profile_provider_service(
-            access_mode=service.access_mode, provider_name=provider_name, account_service=workspace
-        ),
-        calendar_service=service,
+    """One person's profile through the organization's connection, now (an application's consent that
+    attaches to it should not wait for provisioning to reach them); theirs if they have one already."""
+    profile = next(
+        (p for p in calendar_profiles_provision(service=service, users=[user]) if p.user_id == user.pk), None
     )
-    if profile.syncs_busy_periods:
-        transaction.on_commit(lambda pk=profile.pk: async_task("calendars.tasks.profile_first_sync", pk))
+    if profile is None:
+        raise ValidationError(
+            "This calendar account is already connected to another person here.", code="connected_elsewhere"
+        )
     return profile
 
 

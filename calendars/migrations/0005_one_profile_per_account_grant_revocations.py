@@ -32,28 +32,10 @@ def keep_the_newest_profile_per_account(apps, schema_editor):
         )
 
 
-def schedule_revocation_retries(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.get_or_create(
-        name="Retry due revocations of provider grants",
-        defaults={
-            "func": "calendars.tasks.provider_grant_revocations_retry",
-            "schedule_type": "I",
-            "minutes": 5,
-            "repeats": -1,
-        },
-    )
-
-
-def unschedule_revocation_retries(apps, schema_editor):
-    apps.get_model("django_q", "Schedule").objects.filter(name="Retry due revocations of provider grants").delete()
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_application_signing_secret"),
         ("calendars", "0004_drop_derivable_sync_window"),
-        ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -122,5 +104,4 @@ class Migration(migrations.Migration):
             model_name="providergrantrevocation",
             index=models.Index(fields=["revoked_at", "failed_at", "next_attempt_at"], name="revocation_due"),
         ),
-        migrations.RunPython(schedule_revocation_retries, unschedule_revocation_retries),
     ]

@@ -21,12 +21,12 @@ from calendars.access_modes import (
 )
 from calendars.choices import CalendarProvider, ProfileStatus
 from calendars.models import CalendarProfile, ProviderGrantRevocation
+from calendars.revocations import provider_grant_revoke
 from calendars.services import (
     calendar_profile_change_mode,
     calendar_profile_connect,
     calendar_service_authorize,
     calendar_service_connect,
-    provider_grant_revoke,
 )
 from conftest import make_user
 from core.choices import AccessMode
