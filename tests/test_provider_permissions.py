@@ -100,9 +100,18 @@ def test_the_demo_app_registrations_hold_exactly_what_the_product_verifies(regis
     assert held == set(organization_required_scopes(service))
 
 
-def test_the_demo_google_delegation_holds_exactly_what_read_write_organizations_ask_for():
-    # The demo's Google Workspace organizations are Read-Write (cronofy_site/demo.py).
-    asked = requested_scopes(
-        Flow.ORGANIZATION_CALENDAR, provider=CalendarProvider.GOOGLE, access_mode=AccessMode.READ_WRITE
-    )
-    assert set(DEMO_GOOGLE_DELEGATED_SCOPES) == set(asked)
+def test_the_demo_google_delegation_holds_exactly_what_read_write_organizations_and_directories_ask_for():
+    # The demo's Google Workspace organizations are Read-Write (cronofy_site/demo.py) and connect their
+    # directory with the same service account.
+    asked = set(
+        requested_scopes(
+            Flow.ORGANIZATION_CALENDAR, provider=CalendarProvider.GOOGLE, access_mode=AccessMode.READ_WRITE
+        )
+    ) | set(requested_scopes(Flow.DIRECTORY_SYNC, provider=CalendarProvider.GOOGLE))
+    assert set(DEMO_GOOGLE_DELEGATED_SCOPES) == asked
+
+
+def test_the_demo_directory_registration_holds_exactly_what_directories_ask_for():
+    asked = set(requested_scopes(Flow.DIRECTORY_SYNC, provider=CalendarProvider.MICROSOFT))
+    assert set(DEMO_APP_PERMISSIONS["microsoft_directory"]) == asked
+    assert asked <= MICROSOFT_APPLICATION
