@@ -145,17 +145,18 @@ def _application_changes(
     *, user_ids: set[int], old: AccessModePolicy, new: AccessModePolicy
 ) -> list[ApplicationChange]:
     """Per application holding grants of these people: what its grants do under the old mode and the new."""
-    by_application: dict[str, dict[str, object]] = defaultdict(lambda: {"people": set(), "loses": {}, "gains": {}})
+    people: dict[str, set[int]] = defaultdict(set)
+    loses: dict[str, dict[str, None]] = defaultdict(dict)
+    gains: dict[str, dict[str, None]] = defaultdict(dict)
     for name, user_id, scopes in Grant.objects.filter(user_id__in=user_ids, revoked_at__isnull=True).values_list(
         "application__name", "user_id", "scopes"
     ):
         before, after = old.effective_api_scopes(scopes), new.effective_api_scopes(scopes)
-        entry = by_application[name]
-        entry["people"].add(user_id)
-        entry["loses"].update(dict.fromkeys(old.describe_exactly(before - after)))
-        entry["gains"].update(dict.fromkeys(new.describe_exactly(after - before)))
+        people[name].add(user_id)
+        loses[name].update(dict.fromkeys(old.describe_exactly(before - after)))
+        gains[name].update(dict.fromkeys(new.describe_exactly(after - before)))
     return [
-        ApplicationChange(application=name, people=len(e["people"]), loses=list(e["loses"]), gains=list(e["gains"]))
-        for name, e in sorted(by_application.items())
-        if e["loses"] or e["gains"]
+        ApplicationChange(application=name, people=len(people[name]), loses=list(loses[name]), gains=list(gains[name]))
+        for name in sorted(people)
+        if loses[name] or gains[name]
     ]
