@@ -59,8 +59,9 @@ PROVIDER_NAMES: dict[str, tuple[str | None, str | None]] = {
     "ms_graph_free_busy": (CalendarProvider.MICROSOFT, AccessMode.FREE_BUSY),
     "cronofy": (None, AccessMode.NO_ACCESS),
 }
-# Modes that need a calendar provider's consent, highest first; No Access is offered beside them.
-PROVIDER_MODES = (AccessMode.READ_WRITE, AccessMode.FREE_BUSY)
+# Every mode, highest first (the order pages offer them in).
+MODES_BY_RANK = tuple(sorted(AccessMode.values, key=lambda mode: -policy_for(mode).rank))
+# The provider page's choice of no calendar provider at all (a mode that needs no provider's consent).
 NO_ACCESS_CHOICE = "no_access"
 
 
@@ -294,7 +295,7 @@ class ConsentOptions:
 
     @property
     def offers_no_access(self) -> bool:
-        return AccessMode.NO_ACCESS in self.modes
+        return any(not policy_for(mode).needs_provider_authorization for mode in self.modes)
 
     def permissions(self, scopes: list[str]) -> list[str]:
         """What the application would be able to do at most: in the highest mode offered."""
@@ -309,7 +310,7 @@ def consent_options(consent: ConsentRequest, application: Application, user: Use
     Cronofy's FAQ says). Then the organization's ceiling: nothing above it; where that leaves nothing,
     the highest mode the application offers under it.
     """
-    offered = [mode for mode in (*PROVIDER_MODES, AccessMode.NO_ACCESS) if application.offers(mode)]
+    offered = [mode for mode in MODES_BY_RANK if application.offers(mode)]
     if consent.forced_mode:
         candidates = [consent.forced_mode]
     elif consent.offers_mode_choice:
@@ -322,7 +323,10 @@ def consent_options(consent: ConsentRequest, application: Application, user: Use
     allowed = (
         modes_allowed_under(ceiling.access_mode, candidates) or modes_allowed_under(ceiling.access_mode, offered)[:1]
     )
-    if calendar_service_holds_grant(ceiling) and consent.forced_mode != AccessMode.NO_ACCESS:
+    forces_no_provider = (
+        consent.forced_mode is not None and not policy_for(consent.forced_mode).needs_provider_authorization
+    )
+    if calendar_service_holds_grant(ceiling) and not forces_no_provider:
         if application.offers(ceiling.access_mode):
             return ConsentOptions(modes=[ceiling.access_mode], ceiling=ceiling, governed=ceiling)
         # The organization connects this person's calendar in a mode the application does not take: it

@@ -27,7 +27,7 @@ from accounts.models import Grant, User
 from accounts.oauth import grant_revoke_by_person, withheld_scopes
 from accounts.services import user_save_changes
 from bookings.availability_inputs import person_week
-from calendars.access_modes import modes_allowed_under, policy_for
+from calendars.access_modes import lowest_mode, modes_allowed_under, policy_for
 from calendars.availability import merge
 from calendars.choices import ProfileStatus
 from calendars.managed_availability import (
@@ -211,8 +211,9 @@ def _profile_rows(user: User) -> list[dict[str, Any]]:
                 ),
                 "calendars": [calendar for calendar in profile.calendars.all() if not calendar.is_deleted],
                 "managed_by": profile.organization if profile.calendar_service_id else None,
+                # Said only where the organization's mode leaves something out.
                 "ceiling_text": ceiling.policy.ceiling_text(organization=ceiling.organization.name)
-                if ceiling and ceiling.access_mode != AccessMode.READ_WRITE
+                if ceiling and modes_allowed_under(ceiling.access_mode, AccessMode.values) != list(AccessMode.values)
                 else "",
                 "changes": changes,
             }
@@ -222,7 +223,7 @@ def _profile_rows(user: User) -> list[dict[str, Any]]:
 
 def _application_rows(user: User, profiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Applications with live grants and what each can do now, in the person's highest mode."""
-    modes = [row["profile"].access_mode for row in profiles] or [AccessMode.NO_ACCESS]
+    modes = [row["profile"].access_mode for row in profiles] or [lowest_mode(AccessMode.values)]
     policy = max((policy_for(mode) for mode in modes), key=lambda p: p.rank)
     withheld = withheld_scopes(user=user)
     rows = []

@@ -21,6 +21,7 @@ from calendars.scopes import Flow, rows_for
 from calendars.selectors import calendar_ceiling_for
 from connect.consent import (
     APP_SESSION_PREFIX,
+    MODES_BY_RANK,
     NO_ACCESS_CHOICE,
     PROVIDER_LOGINS,
     ConsentOptions,
@@ -276,7 +277,7 @@ def relink_mode(profile: CalendarProfile, user: User, wanted: str | None) -> str
     organization's ceiling; None when no provider mode is left (the organization allows No Access only)."""
     ceiling = calendar_ceiling_for(emails=[user.email, profile.profile_name])
     mode = wanted if wanted in AccessMode.values else profile.access_mode
-    at_most = [m for m in (mode, *AccessMode.values) if policy_for(m).rank <= policy_for(mode).rank]
+    at_most = [m for m in (mode, *MODES_BY_RANK) if policy_for(m).rank <= policy_for(mode).rank]
     allowed = modes_allowed_under(ceiling.access_mode if ceiling else None, at_most)
     return next((m for m in allowed if policy_for(m).needs_provider_authorization), None)
 
