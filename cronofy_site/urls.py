@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts import views as consent_views
 from accounts.api import oauth as oauth_api
 from calendars import views as calendar_views
+from conferencing import views as conferencing_views
 from cronofy_site import views
 
 urlpatterns = [
@@ -24,6 +25,9 @@ urlpatterns = [
     path("oauth/token/revoke", oauth_api.revoke, name="oauth-revoke"),
     path("profiles/<str:profile_id>/relink", consent_views.profile_relink, name="profile-relink"),
     path("v1/", include("cronofy_site.api_urls")),
+    # A person linking their own Zoom or Webex (conferencing service authorizations)
+    path("conferencing/authorize", conferencing_views.authorize, name="conferencing-authorize"),
+    path("conferencing/callback/<str:provider>", conferencing_views.callback, name="conferencing-callback"),
     # Push notifications from the calendar providers
     path("push/google", calendar_views.google_push, name="push-google"),
     path("push/microsoft", calendar_views.microsoft_push, name="push-microsoft"),

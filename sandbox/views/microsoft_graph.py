@@ -1,5 +1,6 @@
 """Microsoft Graph v1.0: me/users, calendars, getSchedule, calendarView and its delta, events
-create/update/delete/cancel/respond, and subscriptions with the validation handshake."""
+create/update/delete/cancel/respond, subscriptions with the validation handshake, and (in
+`microsoft_online_meetings`) the user list and Teams online meetings."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sandbox import services
 from sandbox.models import Calendar, Event, Person, Provider, Subscription, Token
 from sandbox.recurrence import Occurrence, occurrences
 from sandbox.scopes import graph_allows, graph_sees_body
+from sandbox.views import microsoft_online_meetings as teams
 from sandbox.views.common import ApiError, access_token, endpoint, graph_error, json_body
 
 DELTA_SALT = "sandbox.graph.delta"
@@ -826,6 +828,7 @@ def _uuid(value: str) -> str | None:
 USER = r"(?:me|users/(?P<user>[^/]+))"
 CALENDAR = r"(?:/calendars/(?P<calendar>[^/]+)|/calendar)?"
 ROUTES: list[tuple[str, set[str], str, Callable[..., HttpResponse]]] = [
+    (r"users", {"GET"}, "graph.users.list", teams.users_list),
     (rf"{USER}", {"GET"}, "graph.me", me),
     (rf"{USER}/calendars", {"GET", "POST"}, "graph.calendars", calendars),
     (rf"{USER}/calendar", {"GET"}, "graph.calendars.list", default_calendar),
@@ -839,6 +842,19 @@ ROUTES: list[tuple[str, set[str], str, Callable[..., HttpResponse]]] = [
         {"POST"},
         "graph.events.action",
         event_action,
+    ),
+    (rf"{USER}/onlineMeetings", {"POST"}, "graph.onlineMeetings.create", teams.online_meetings),
+    (
+        rf"{USER}/onlineMeetings/(?P<action>createOrGet)",
+        {"POST"},
+        "graph.onlineMeetings.createOrGet",
+        teams.online_meetings,
+    ),
+    (
+        rf"{USER}/onlineMeetings/(?P<meeting>[^/]+)",
+        {"GET", "PATCH", "DELETE"},
+        "graph.onlineMeetings.item",
+        teams.online_meeting_item,
     ),
     (r"subscriptions", {"GET", "POST"}, "graph.subscriptions", subscriptions),
     (r"subscriptions/(?P<subscription>[^/]+)", {"GET", "PATCH", "DELETE"}, "graph.subscriptions", subscription_item),
@@ -880,6 +896,8 @@ def _run(
             arguments["action"] = groups["action"]
         if "subscription" in groups:
             arguments["subscription_id"] = groups["subscription"]
+        if "meeting" in groups:
+            arguments["meeting_id"] = groups["meeting"]
         return view(request, token, **arguments)
 
     return handle(request)
