@@ -19,7 +19,7 @@ from calendars.choices import AccessMode, CalendarProvider
 from calendars.models import CalendarService
 from calendars.services import calendar_service_connect
 
-pytest_plugins = ["sandbox.testing", "tests.browser", "tests.mailserver", "tests.dnsserver"]
+pytest_plugins = ["sandbox.testing", "conferencing.testing", "tests.browser", "tests.mailserver", "tests.dnsserver"]
 
 PASSWORD = "correct-horse-battery-staple"
 
