@@ -370,3 +370,83 @@ def test_the_official_sdk_reads_conferencing_profiles_and_books_with_one(live_se
     )
     assert Meeting.objects.get(provider="zoom", state="active").topic == "Booked with the SDK"
     assert next(iter(sdk.read_events(only_managed=True, from_date=z(world.monday)[:10])))["conferencing"]["join_url"]
+
+
+#
+# A person linking their own Zoom or Webex (conferencing service authorizations)
+#
+
+
+def authorization_url(live_server, who: dict, **body) -> requests.Response:
+    return requests.post(
+        f"{live_server.url}/v1/conferencing_service_authorizations",
+        json=body,
+        headers={"Authorization": f"Bearer {who['token']}"},
+        timeout=30,
+    )
+
+
+def test_a_person_links_their_own_zoom_and_comes_back_with_the_profile_id(
+    live_server, world, app, acme, conferencing_world, settings
+):
+    import pycronofy
+
+    from tests.e2e import Browser, callback_params
+
+    alice = organizer(world, app, acme, "alice", "alice@acme.example", "free_busy")
+    sdk = pycronofy.Client(access_token=alice["token"])
+    sdk.request_handler.base_url = live_server.url
+    url = sdk.get_conferencing_services_auth_link(INTEGRATOR_REDIRECT, provider_name="zoom")
+    browser = Browser(live_server.url)
+    page = browser.sign_in(browser.go("GET", url), "alice@acme.example")
+    assert "Sign in to Zoom" in page.text
+    page = browser.submit(page, {"account": "alice@acme.example"})
+    assert "meeting:write" in page.text and "user:read" in page.text
+    back = callback_params(browser.submit(page, {"account": "alice@acme.example", "decision": "allow"}))
+    profile = ConferencingProfile.objects.get(public_id=back["last_linked_profile_id"])
+    assert (profile.user, profile.provider, profile.service, profile.is_connected) == (
+        alice["user"],
+        "zoom",
+        None,
+        True,
+    )
+    assert profile.credentials["refresh_token"]
+    [listed] = sdk.userinfo()["cronofy.data"]["conferencing_profiles"]
+    assert listed["profile_id"] == profile.public_id
+
+    response = upsert(live_server, alice, **meeting(world, conferencing={"profile_id": profile.public_id}))
+    assert response.status_code == 202
+    zoom = Meeting.objects.get(provider="zoom", topic="Interview")
+    assert (zoom.host_email, zoom.created_by) == ("alice@acme.example", settings.ZOOM_CLIENT_ID)
+
+
+def test_a_person_chooses_webex_or_declines(live_server, world, app, acme, conferencing_world):
+    from tests.e2e import Browser, callback_params
+
+    alice = organizer(world, app, acme, "alice", "alice@acme.example", "no_access")
+    url = authorization_url(live_server, alice, redirect_uri=INTEGRATOR_REDIRECT).json()["authorization_request"]["url"]
+    browser = Browser(live_server.url)
+    page = browser.sign_in(browser.go("GET", url), "alice@acme.example")
+    assert "Zoom" in page.text and "Webex" in page.text
+    page = browser.submit(page, {"provider": "webex"})
+    page = browser.submit(page, {"account": "alice@acme.example"})
+    back = callback_params(browser.submit(page, {"account": "alice@acme.example", "decision": "allow"}))
+    assert ConferencingProfile.objects.get(public_id=back["last_linked_profile_id"]).provider == "webex"
+
+    url = authorization_url(live_server, alice, redirect_uri=INTEGRATOR_REDIRECT).json()["authorization_request"]["url"]
+    page = browser.go("GET", url)
+    assert callback_params(browser.submit(page, {"action": "decline"})) == {"error": "access_denied"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"redirect_uri": "https://elsewhere.example/callback"}, "redirect_uri"),
+        ({"redirect_uri": INTEGRATOR_REDIRECT, "provider_name": "ms_teams"}, "provider_name"),
+        ({"redirect_uri": INTEGRATOR_REDIRECT, "provider_name": "skype"}, "provider_name"),
+    ],
+)
+def test_bad_conferencing_authorization_requests_get_a_422(live_server, world, app, acme, body, field):
+    alice = organizer(world, app, acme, "alice", "alice@acme.example", "no_access")
+    response = authorization_url(live_server, alice, **body)
+    assert response.status_code == 422 and field in response.json()["errors"]

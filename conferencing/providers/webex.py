@@ -97,6 +97,10 @@ class WebexClient(RestClient):
     def me(self) -> ConferencingUser:
         return _person(self.call_json("GET", f"{self.api}/people/me"))
 
+    def organization_id(self) -> str:
+        """The Webex organization of the person who authorized the integration."""
+        return self.call_json("GET", f"{self.api}/people/me").get("orgId", "")
+
     def find_users(self, emails: list[str]) -> dict[str, ConferencingUser]:
         wanted = {email.lower() for email in emails}
         found: dict[str, ConferencingUser] = {}
