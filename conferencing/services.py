@@ -157,19 +157,22 @@ def conferencing_service_authorize(
     granted_scopes: list[str],
     external_id: str = "",
     actor: User | None,
+    known_good: bool = False,
 ) -> ConferencingService:
-    """Keep the grant, still pending: a service goes live only once a test meeting went through."""
+    """Keep the grant, still pending: a service goes live only once a test meeting went through.
+    `known_good` is for seeding a sandbox whose accounts are known to work (the demo): live at once."""
     organization_connection_store_credentials(
         connection=service,
         credentials=credentials,
         granted_scopes=granted_scopes,
         external_id=external_id,
         actor=actor,
-        status=ConnectionStatus.PENDING,
+        status=ConnectionStatus.ACTIVE if known_good else ConnectionStatus.PENDING,
     )
-    ConferencingService.objects.filter(pk=service.pk).update(
-        last_error="Authorized; not verified yet (a test meeting is created and deleted)."
-    )
+    if not known_good:
+        ConferencingService.objects.filter(pk=service.pk).update(
+            last_error="Authorized; not verified yet (a test meeting is created and deleted)."
+        )
     service.refresh_from_db()
     return service
 
@@ -421,6 +424,14 @@ def conferencing_service_link_people(*, service_id: int) -> LinkResult:
             organization_connection_mark_failed(connection=service, error=str(error))
         return LinkResult()
     return _apply_links(service=service, people=people, found=found, complete=True)
+
+
+def conferencing_service_link_accounts(*, service: ConferencingService, accounts: list[ConferencingUser]) -> LinkResult:
+    """Link the organization's people to the provider's users as the caller listed them (the demo reads
+    its sandbox directly)."""
+    return _apply_links(
+        service=service, people=_candidates(service), found={a.email.lower(): a for a in accounts}, complete=True
+    )
 
 
 def conferencing_person_link(*, user_id: int) -> LinkResult:

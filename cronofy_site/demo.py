@@ -1,7 +1,8 @@
 """The demo organization: what `manage.py seed_demo` creates, idempotently.
 
 Acme runs three calendar services, one per access mode, so every behaviour of the product can be
-seen side by side; Globex is another customer whose admin must never see Acme.
+seen side by side, and two conferencing services (Zoom, its default, and Google Meet), so Free/Busy and
+No Access bookings get meeting links too; Globex is another customer whose admin must never see Acme.
 """
 
 from __future__ import annotations
@@ -32,7 +33,14 @@ from calendars.services import (
     calendar_service_provision,
 )
 from conferencing.models import ConferencingProvider, ConferencingService
-from conferencing.services import conferencing_service_connect
+from conferencing.providers.base import ConferencingUser
+from conferencing.selectors import conferencing_profiles_of_user
+from conferencing.services import (
+    conferencing_service_authorize,
+    conferencing_service_connect,
+    conferencing_service_link_accounts,
+    required_scopes,
+)
 from directory.models import DirectoryProvider, DirectoryService
 from directory.services import directory_service_connect
 
@@ -129,8 +137,9 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
     acme = organizations[ACME]
     if not DirectoryService.objects.filter(organization=acme, provider=DirectoryProvider.GOOGLE).exists():
         directory_service_connect(organization=acme, provider=DirectoryProvider.GOOGLE, connected_by=None)
-    if not ConferencingService.objects.filter(organization=acme, provider=ConferencingProvider.ZOOM).exists():
-        conferencing_service_connect(organization=acme, provider=ConferencingProvider.ZOOM, connected_by=None)
+    for provider in (ConferencingProvider.ZOOM, ConferencingProvider.GOOGLE_MEET):  # Zoom first: the default
+        if not ConferencingService.objects.filter(organization=acme, provider=provider).exists():
+            conferencing_service_connect(organization=acme, provider=provider, connected_by=None)
 
     operator = _user(SUPERUSER_EMAIL, "Platform Operator", password)
     if not operator.is_superuser:
@@ -173,6 +182,7 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
             "url": settings.SANDBOX_URL,
             "tenants": seeded["tenants"],
             "google_service_account": seeded["google_service_account"],
+            "conferencing": _connect_conferencing_through_the_sandbox(acme),
         }
         _connect_organizations_through_the_sandbox()
     for entry in summary.users:
@@ -185,6 +195,10 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
                     "calendar_ids": [calendar.public_id for calendar in profile.calendars.all()],
                 }
             )
+        entry["conferencing_profiles"] = [
+            {"profile_id": profile.public_id, "provider_name": profile.provider, "profile_name": profile.profile_name}
+            for profile in conferencing_profiles_of_user(user_id=user.pk)
+        ]
     summary.integrator = _demo_integrator(summary)
     return summary
 
@@ -320,3 +334,57 @@ def _connect_organizations_through_the_sandbox() -> None:
             )
     for service in CalendarService.objects.filter(access_mode=AccessMode.NO_ACCESS, status="active"):
         calendar_service_provision(service=service)
+
+
+def _connect_conferencing_through_the_sandbox(acme: Organization) -> dict[str, object]:
+    """Authorize Acme's Zoom (its own Server-to-Server app) and Meet (the product's service account,
+    which Acme's Workspace also delegates the Meet scopes to) at the sandbox, and link Acme's people to
+    the sandbox accounts with their addresses. The sandbox is known to work, so there is no test
+    meeting here: the demo seeds without a server running."""
+    from sandbox.models import MeetingUser, Person, Provider, ServiceAccount
+    from sandbox.seed_conferencing import conferencing_seed
+
+    seeded = conferencing_seed()
+    zoom = seeded["zoom"]
+    services = {
+        s.provider: s for s in ConferencingService.objects.filter(organization=acme).exclude(status="disconnected")
+    }
+    grants = {
+        ConferencingProvider.ZOOM: (
+            {"kind": "zoom_server_to_server", **zoom},
+            zoom["account_id"],
+            [
+                ConferencingUser(user_id=u.user_id, email=u.email, name=u.display_name)
+                for u in MeetingUser.objects.filter(account__account_id=zoom["account_id"], status="active")
+            ],
+        ),
+    }
+    account = ServiceAccount.objects.filter(client__client_id=settings.GOOGLE_CLIENT_ID).first()
+    if account is not None:
+        workspace = Person.objects.filter(tenant__provider=Provider.GOOGLE, kind="user", tenant__name=ACME)
+        grants[ConferencingProvider.GOOGLE_MEET] = (
+            {"kind": "google_service_account", "key": account.key, "scopes": required_scopes("google_meet")},
+            account.unique_id,
+            [ConferencingUser(user_id=p.email, email=p.email, name=p.name) for p in workspace],
+        )
+    for provider, (credentials, external_id, accounts) in grants.items():
+        service = services.get(provider)
+        if service is None:
+            continue
+        if service.status != "active":
+            conferencing_service_authorize(
+                service=service,
+                credentials=credentials,
+                granted_scopes=required_scopes(provider),
+                external_id=external_id,
+                actor=None,
+                known_good=True,
+            )
+        conferencing_service_link_accounts(service=service, accounts=accounts)
+    return {
+        "zoom_server_to_server_app": zoom,
+        "services": [
+            {"provider": s.provider, "public_id": s.public_id, "default": s.is_default, "status": s.status}
+            for s in ConferencingService.objects.filter(organization=acme).exclude(status="disconnected")
+        ],
+    }
