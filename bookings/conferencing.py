@@ -38,7 +38,7 @@ from calendars.providers.base import ProviderError
 from conferencing.models import ConferencingMeeting, ConferencingProfile
 from conferencing.providers.base import MeetingSpec
 from conferencing.selectors import conferencing_default_profile, conferencing_profile_of_organizer
-from conferencing.services import conferencing_meeting_open, conferencing_meeting_sync
+from conferencing.services import MeetingBusy, conferencing_meeting_open, conferencing_meeting_sync
 from cronofy_site.lib.outbox import Outbox, schedule_retry
 
 logger = logging.getLogger(__name__)
@@ -195,6 +195,10 @@ def managed_event_conference(*, event_id: int, attempt: int = 1) -> ManagedEvent
     version = event.version
     try:
         meeting = conferencing_meeting_sync(meeting_id=event.conferencing_meeting_id, spec=_spec(event))
+    except MeetingBusy as busy:
+        # Another worker is making this meeting: come back after it, without announcing anything.
+        schedule_retry("bookings.tasks.event_conference", event.pk, attempt=attempt - 1, retry_after=busy.retry_after)
+        return event
     except ProviderError as error:
         final = not error.retryable or attempt >= settings.CONFERENCING_MAX_ATTEMPTS
         _conference_failed(event.pk, version=version, error=error, final=final)

@@ -162,8 +162,9 @@ class ConferencingMeeting(models.Model):
     """The meeting made at a provider for one event (`reference` is the event's uid), and what the
     provider holds of it, so that a moved or renamed event updates it only when something differs.
 
-    `attempt_started_at` is set while a create is under way: found set by a later attempt, it means
-    the first one's answer was lost, and the provider is asked for the meeting before making another.
+    A create is made under a lease (`attempt_started_at`): another worker does not create meanwhile. A
+    create that got no answer (a timeout), or whose worker died holding the lease, may have made the
+    meeting: `outcome_unknown`, and the next attempt asks the provider for it before making another.
     """
 
     profile = models.ForeignKey(ConferencingProfile, on_delete=models.PROTECT, related_name="meetings")
@@ -178,6 +179,7 @@ class ConferencingMeeting(models.Model):
     start = models.DateTimeField(null=True, blank=True)
     end = models.DateTimeField(null=True, blank=True)
     attempt_started_at = models.DateTimeField(null=True, blank=True)
+    outcome_unknown = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -564,9 +564,20 @@ def _differs(meeting: ConferencingMeeting, spec: MeetingSpec) -> bool:
     return (meeting.title, meeting.start, meeting.end) != (spec.title[:1024], spec.start, spec.end)
 
 
+CREATE_LEASE = timedelta(minutes=5)
+
+
+class MeetingBusy(ProviderError):
+    """Another worker is creating this meeting right now: try again later."""
+
+    def __init__(self) -> None:
+        super().__init__("Another worker is creating this meeting.", retryable=True, retry_after=30)
+
+
 def conferencing_meeting_sync(*, meeting_id: int, spec: MeetingSpec) -> ConferencingMeeting:
     """Make the provider's meeting match `spec`: create it the first time, move or rename it when the
-    event changed, nothing otherwise. Raises ProviderError (after recording it) when the provider fails."""
+    event changed, nothing otherwise. Raises ProviderError (after recording it) when the provider fails,
+    MeetingBusy when another worker holds the create."""
     meeting = ConferencingMeeting.objects.select_related("profile__service").get(pk=meeting_id)
     if meeting.state == MeetingState.DELETED:
         return meeting
@@ -574,15 +585,16 @@ def conferencing_meeting_sync(*, meeting_id: int, spec: MeetingSpec) -> Conferen
     try:
         client = _profile_client(profile)
         if meeting.state == MeetingState.PENDING:
-            made = client.find_meeting(_host(profile), spec) if meeting.attempt_started_at else None
+            unknown = _claim_create(meeting)
+            made = client.find_meeting(_host(profile), spec) if unknown else None
             if made is None:
-                _attempt_started(meeting)
                 made = client.create_meeting(_host(profile), spec)
             return _record(meeting, made=made, spec=spec)
         if _differs(meeting, spec):
-            _attempt_started(meeting)
             return _record(meeting, made=client.update_meeting(_host(profile), meeting.meeting_id, spec), spec=spec)
         return meeting
+    except MeetingBusy:
+        raise
     except ProviderError as error:
         _failed(meeting, error)
         if isinstance(error, ProviderAuthError):
@@ -590,9 +602,26 @@ def conferencing_meeting_sync(*, meeting_id: int, spec: MeetingSpec) -> Conferen
         raise
 
 
+def _claim_create(meeting: ConferencingMeeting) -> bool:
+    """Take the create's lease; True when an earlier attempt's outcome is unknown (no answer came, or
+    its worker died holding the lease), so the provider is asked for the meeting first."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = ConferencingMeeting.objects.select_for_update().get(pk=meeting.pk)
+        if locked.state != MeetingState.PENDING:
+            raise MeetingBusy  # made meanwhile; the caller's next attempt sees it
+        held = locked.attempt_started_at is not None
+        if held and locked.attempt_started_at > now - CREATE_LEASE:
+            raise MeetingBusy
+        unknown = locked.outcome_unknown or held
+        locked.attempt_started_at, locked.attempts = now, locked.attempts + 1
+        locked.save(update_fields=["attempt_started_at", "attempts", "updated_at"])
+    return unknown
+
+
 def conferencing_meeting_delete(*, meeting_id: int) -> ConferencingMeeting:
-    """Delete the meeting at the provider (a create whose answer was lost is looked for first). A grant
-    that is gone leaves it there, recorded."""
+    """Delete the meeting at the provider (a create whose outcome is unknown is looked for first). A
+    grant that is gone leaves it there, recorded."""
     meeting = ConferencingMeeting.objects.select_related("profile__service").get(pk=meeting_id)
     if meeting.state == MeetingState.DELETED:
         return meeting
@@ -600,7 +629,7 @@ def conferencing_meeting_delete(*, meeting_id: int) -> ConferencingMeeting:
     provider_id = meeting.meeting_id
     try:
         client = _profile_client(profile)
-        if not provider_id and meeting.attempt_started_at:
+        if not provider_id and (meeting.outcome_unknown or meeting.attempt_started_at):
             spec = MeetingSpec(key=meeting.reference, title=meeting.title, start=timezone.now(), end=timezone.now())
             found = client.find_meeting(_host(profile), spec)
             provider_id = found.meeting_id if found else ""
@@ -620,14 +649,6 @@ def conferencing_meeting_delete(*, meeting_id: int) -> ConferencingMeeting:
     return meeting
 
 
-def _attempt_started(meeting: ConferencingMeeting) -> None:
-    meeting.attempts += 1
-    meeting.attempt_started_at = timezone.now()
-    ConferencingMeeting.objects.filter(pk=meeting.pk).update(
-        attempts=meeting.attempts, attempt_started_at=meeting.attempt_started_at, updated_at=timezone.now()
-    )
-
-
 def _record(meeting: ConferencingMeeting, *, made: Any, spec: MeetingSpec) -> ConferencingMeeting:
     values: dict[str, Any] = {
         "state": MeetingState.CREATED,
@@ -635,6 +656,7 @@ def _record(meeting: ConferencingMeeting, *, made: Any, spec: MeetingSpec) -> Co
         "start": spec.start,
         "end": spec.end,
         "attempt_started_at": None,
+        "outcome_unknown": False,
         "last_error": "",
         "updated_at": timezone.now(),
     }
@@ -651,11 +673,11 @@ def _record(meeting: ConferencingMeeting, *, made: Any, spec: MeetingSpec) -> Co
 
 
 def _failed(meeting: ConferencingMeeting, error: ProviderError) -> None:
-    # The provider answered: nothing was made, so the next attempt creates again. No answer at all (a
-    # timeout, a dropped connection) leaves the attempt marked: the next one looks for its meeting first.
-    values: dict[str, Any] = {"last_error": str(error)[:2000], "updated_at": timezone.now()}
-    if error.status is not None:
-        values["attempt_started_at"] = None
+    # The lease goes back. The provider answered: nothing was made, so the next attempt creates again.
+    # No answer at all (a timeout, a dropped connection): the next attempt looks for its meeting first.
+    values: dict[str, Any] = {"last_error": str(error)[:2000], "attempt_started_at": None, "updated_at": timezone.now()}
+    if error.status is None and meeting.state == MeetingState.PENDING:
+        values["outcome_unknown"] = True
     ConferencingMeeting.objects.filter(pk=meeting.pk).update(**values)
 
 

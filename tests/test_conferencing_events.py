@@ -271,9 +271,7 @@ def test_a_lost_create_answer_is_found_again_instead_of_making_a_second_meeting(
         host, MeetingSpec(key=event.event_uid, title="Interview", start=event.start, end=event.end)
     )
     assert reference_line(event.event_uid) in Meeting.objects.get(meeting_id=made.meeting_id).agenda
-    from django.utils import timezone
-
-    ConferencingMeeting.objects.update(attempt_started_at=timezone.now())
+    ConferencingMeeting.objects.update(outcome_unknown=True)
     event_conference(event.pk, 2)
     assert Meeting.objects.filter(provider="zoom", topic="Interview").count() == 1
     event.refresh_from_db()
@@ -450,3 +448,22 @@ def test_bad_conferencing_authorization_requests_get_a_422(live_server, world, a
     alice = organizer(world, app, acme, "alice", "alice@acme.example", "no_access")
     response = authorization_url(live_server, alice, **body)
     assert response.status_code == 422 and field in response.json()["errors"]
+
+
+def test_a_create_under_way_in_another_worker_is_not_repeated(live_server, world, app, acme, connect):
+    from django.utils import timezone
+
+    alice = organizer(world, app, acme, "alice", "alice@acme.example", "free_busy")
+    connect("zoom")
+    Fault.objects.create(provider=Provider.ZOOM, operation="meetings.create", kind=Fault.Kind.SERVER_ERROR, times=0)
+    assert upsert(live_server, alice, **meeting(world, conferencing={"profile_id": "default"})).status_code == 202
+    Fault.objects.update(active=False)
+    event = ManagedEvent.objects.get()
+    ConferencingMeeting.objects.update(attempt_started_at=timezone.now())  # another worker holds the create
+    event_conference(event.pk, 2)
+    assert not Meeting.objects.filter(provider="zoom", topic="Interview").exists()
+    event.refresh_from_db()
+    assert event.conferencing_state == ConferencingState.FAILING  # unchanged: it comes back later
+    ConferencingMeeting.objects.update(attempt_started_at=timezone.now() - timedelta(minutes=10))  # the holder died
+    event_conference(event.pk, 3)
+    assert Meeting.objects.filter(provider="zoom", topic="Interview").count() == 1

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bookings', '0006_sender_domains'),
-        ('conferencing', '0003_link_people_schedule'),
+        ('conferencing', '0002_profiles_meetings_and_default_service'),
     ]
 
     operations = [
