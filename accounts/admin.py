@@ -16,6 +16,14 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
+from accounts.console import (
+    OrganizationScopedAdmin,
+    ScopedInline,
+    ServiceBackedAdmin,
+    administered_ids,
+    data_shared_context,
+    organization_page_connection_inlines,
+)
 from accounts.models import Application, AuditEvent, Membership, Organization, Role, User
 from accounts.oauth import application_create, application_update
 from accounts.services import (
@@ -27,16 +35,6 @@ from accounts.services import (
     user_create,
     user_save_changes,
 )
-from calendars.admin import CalendarServiceInline
-from conferencing.admin import ConferencingServiceInline
-from cronofy_site.admin_mixins import (
-    OrganizationScopedAdmin,
-    ScopedInline,
-    ServiceBackedAdmin,
-    administered_ids,
-    data_shared_context,
-)
-from directory.admin import DirectoryServiceInline
 
 
 class MembershipInline(ScopedInline, admin.TabularInline):
@@ -74,13 +72,13 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
     search_fields = ["name", "public_id"]
     list_select_related = ["parent"]
     readonly_fields = ["public_id", "created_at"]
-    inlines = [MembershipInline, CalendarServiceInline, DirectoryServiceInline, ConferencingServiceInline]
+    inlines = [MembershipInline]
 
     change_form_template = "admin/accounts/organization/change_form.html"
 
     def get_inlines(self, request: HttpRequest, obj: Organization | None) -> list:
         # Connections are made on their own pages once the organization exists.
-        return self.inlines if obj is not None else [MembershipInline]
+        return [MembershipInline, *organization_page_connection_inlines()] if obj is not None else [MembershipInline]
 
     def get_fieldsets(self, request: HttpRequest, obj: Organization | None = None) -> list:
         if obj is None:
@@ -133,9 +131,9 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
 
     def data_shared_overview(self, obj: Organization) -> SafeString:
         connections = [
-            *obj.calendarservices.exclude(status="disconnected").prefetch_related("domain_claims"),
-            *obj.directoryservices.exclude(status="disconnected"),
-            *obj.conferencingservices.exclude(status="disconnected"),
+            connection
+            for inline in organization_page_connection_inlines()
+            for connection in inline(self.model, self.admin_site).live_connections(obj)
         ]
         return render_to_string(
             "admin/cronofy_site/data_shared_overview.html",

@@ -2,10 +2,8 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    """Users, Organizational Units and roles, the audit trail; later integrator applications and consent."""
+    """People, Organizational Units and roles, the audit trail, the organization-connection base, the
+    console's scoping, and integrator applications with their grants and tokens."""
 
     name = "accounts"
     verbose_name = "Organizations and people"
-
-    def ready(self) -> None:
-        from accounts import signals  # noqa: F401  # connects the allauth signal handlers

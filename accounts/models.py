@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -12,11 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from cronofy_site.lib.encryption import EncryptedJSONField
-from cronofy_site.lib.public_ids import PublicIdField
-
-if TYPE_CHECKING:
-    from calendars.scopes import ScopeRow
+from core.encryption import EncryptedJSONField
+from core.public_ids import PublicIdField
 
 # Deeper nesting than this is a modelling mistake, and the bound keeps tree walks cheap.
 MAX_ORGANIZATION_DEPTH = 8
@@ -240,6 +237,14 @@ class AuditEvent(models.Model):
         return f"{self.action} {self.target_repr}"
 
 
+class RequestedScope(Protocol):
+    """One provider scope a connection asks for, as the scope registry (calendars/scopes.py) lists it."""
+
+    scope: str
+    label: str
+    meaning: str
+
+
 class ConnectionStatus(models.TextChoices):
     PENDING = "pending", "Awaiting authorization"
     ACTIVE = "active", "Connected"
@@ -279,8 +284,12 @@ class OrganizationConnection(models.Model):
         """Not disconnected: pending, active and failing connections all hold their place."""
         return self.status != ConnectionStatus.DISCONNECTED
 
-    def requested_scope_rows(self) -> tuple[ScopeRow, ...]:
+    def requested_scope_rows(self) -> tuple[RequestedScope, ...]:
         """The provider scopes this connection asks for, from the scope registry."""
+        raise NotImplementedError
+
+    def scope_meaning(self, scope: str) -> str:
+        """The plain-language line for a scope the provider granted beyond what was asked."""
         raise NotImplementedError
 
     def stored_data_summary(self) -> list[str]:

@@ -21,8 +21,7 @@ from django.utils import timezone
 from accounts import api_scopes
 from accounts.models import Application, Grant, User
 from accounts.services import audit_record
-from calendars.choices import AccessMode
-from calendars.models import CalendarProfile
+from core.choices import AccessMode
 
 CODE_LIFETIME = timedelta(minutes=10)
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
@@ -164,7 +163,7 @@ def redirect_uri_allowed(application: Application, redirect_uri: str) -> bool:
 
 
 def authorization_code_issue(
-    *, application: Application, user: User, scopes: list[str], redirect_uri: str, profile: CalendarProfile
+    *, application: Application, user: User, scopes: list[str], redirect_uri: str, profile_id: int
 ) -> str:
     """A code the integrator exchanges for tokens; it remembers the profile this consent linked."""
     value = _new_value()
@@ -173,7 +172,7 @@ def authorization_code_issue(
         client=application.client,
         user=user,
         expires_at=timezone.now() + CODE_LIFETIME,
-        data={"redirect_uri": redirect_uri, "profile": profile.pk, "used": False},
+        data={"redirect_uri": redirect_uri, "profile": profile_id, "used": False},
     )
     token.set_value(value)
     token.set_scopes(scopes)
@@ -186,9 +185,9 @@ class TokenSet:
     access_token: str
     refresh_token: str
     grant: Grant
-    linking_profile: CalendarProfile | None = None
+    linking_profile_id: int | None = None  # the calendar profile the consent behind a code linked
 
-    def as_cronofy(self) -> dict[str, Any]:
+    def as_cronofy(self, *, linking_profile: dict[str, str] | None = None) -> dict[str, Any]:
         user = self.grant.user
         body: dict[str, Any] = {
             "token_type": "bearer",
@@ -199,14 +198,8 @@ class TokenSet:
             "account_id": user.public_id,
             "sub": user.public_id,
         }
-        if self.linking_profile is not None:
-            profile = self.linking_profile
-            body["linking_profile"] = {
-                "provider_name": profile.provider_name,
-                "provider_service": profile.provider_service,
-                "profile_id": profile.public_id,
-                "profile_name": profile.profile_name,
-            }
+        if linking_profile is not None:
+            body["linking_profile"] = linking_profile
         return body
 
 
@@ -273,8 +266,7 @@ def _exchange(application: Application, row: Token | None, redirect_uri: str) ->
     row.data = {**row.data, "used": True, "grant": grant.pk}
     row.save(update_fields=["data"])
     access, refresh = _issue_tokens(grant)
-    profile = CalendarProfile.objects.filter(pk=row.data.get("profile")).first()
-    return TokenSet(access_token=access, refresh_token=refresh, grant=grant, linking_profile=profile)
+    return TokenSet(access_token=access, refresh_token=refresh, grant=grant, linking_profile_id=row.data.get("profile"))
 
 
 @transaction.atomic

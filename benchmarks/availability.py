@@ -124,9 +124,9 @@ def request_body(subs: list[str], required: object) -> dict:
 
 def main() -> None:
     from accounts.models import Application
-    from calendars.api.availability import AvailabilityInput, _member_requests
+    from bookings.api.availability import AvailabilityInput, _member_requests
+    from bookings.availability_inputs import availability_members, seconds
     from calendars.availability import Group, Query, available_periods
-    from calendars.availability_inputs import availability_members, seconds
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)

@@ -47,8 +47,9 @@ def main() -> None:
     from accounts.oauth import application_create
     from accounts.services import user_create
     from bookings.dkim_signing import generate_private_key
+    from bookings.invitations import invitation_email, invitations_due
     from bookings.models import Invitation
-    from bookings.services import EventInput, Invitee, invitation_email, invitations_due, managed_event_upsert
+    from bookings.services import EventInput, Invitee, managed_event_upsert
     from bookings.tasks import invitations_retry
     from calendars.services import calendar_profile_connect
 

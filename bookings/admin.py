@@ -15,7 +15,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from accounts.console import OrganizationScopedAdmin, PeopleScopedAdmin, badge
 from bookings.conferencing import managed_event_conference_retry
+from bookings.invitations import invitation_resend
 from bookings.models import (
     ConferencingState,
     DeliveryMode,
@@ -26,8 +28,6 @@ from bookings.models import (
     SenderDomain,
 )
 from bookings.senders import sender_domain_names, sender_domain_records, sender_domain_set, sender_domain_verify
-from bookings.services import invitation_resend
-from cronofy_site.admin_mixins import OrganizationScopedAdmin, PeopleScopedAdmin, badge
 
 DELIVERY_TONES = {DeliveryMode.NATIVE: "read-write", DeliveryMode.EMAIL: "free-busy"}
 CONFERENCING_TONES = {

@@ -39,7 +39,7 @@ from conferencing.models import ConferencingMeeting, ConferencingProfile
 from conferencing.providers.base import MeetingSpec
 from conferencing.selectors import conferencing_default_profile, conferencing_profile_of_organizer
 from conferencing.services import MeetingBusy, conferencing_meeting_open, conferencing_meeting_sync
-from cronofy_site.lib.outbox import Outbox, schedule_retry
+from core.outbox import Outbox, schedule_retry
 
 logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from typing import Protocol
 from django.db import transaction
 from django_q.tasks import async_task
 
+from bookings.invitations import invitations_queue
 from bookings.models import DeliveryMode, InvitationMethod, ManagedEvent, ManagedEventAttendee, WriteState
 from calendars.models import Calendar
 
@@ -84,8 +85,6 @@ class EmailInvitation:
         return found
 
     def changed(self, event: ManagedEvent, *, removed: Iterable[ManagedEventAttendee]) -> None:
-        from bookings.services import invitations_queue
-
         if not event.awaits_conference:
             current = list(event.attendees.filter(removed_at__isnull=True))
             invitations_queue(event=event, method=InvitationMethod.REQUEST, recipients=None, attendees=current)
@@ -93,8 +92,6 @@ class EmailInvitation:
             invitations_queue(event=event, method=InvitationMethod.CANCEL, recipients=[attendee], attendees=[attendee])
 
     def deleted(self, event: ManagedEvent) -> None:
-        from bookings.services import invitations_queue
-
         current = list(event.attendees.filter(removed_at__isnull=True))
         invitations_queue(
             event=event, method=InvitationMethod.CANCEL, recipients=None, attendees=current, cancelled=True

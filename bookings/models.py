@@ -13,8 +13,8 @@ from django.db.models import Q
 from accounts.models import Application, Organization, User
 from calendars.models import Calendar
 from conferencing.models import ConferencingMeeting, ConferencingProfile
-from cronofy_site.lib.encryption import EncryptedJSONField
-from cronofy_site.lib.public_ids import PublicIdField
+from core.encryption import EncryptedJSONField
+from core.public_ids import PublicIdField
 
 
 class Transparency(models.TextChoices):

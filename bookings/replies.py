@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from icalendar import Calendar as ICalendar
 
+from bookings.invitations import invitations_queue
 from bookings.models import (
     AttendeeStatus,
     DeliveryMode,
@@ -29,7 +30,6 @@ from bookings.models import (
     ManagedEvent,
     ReplyOutcome,
 )
-from bookings.services import invitations_queue
 from calendars.notifications import profile_changes_notify
 
 logger = logging.getLogger(__name__)

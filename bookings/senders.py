@@ -24,7 +24,7 @@ from accounts.services import audit_record
 from bookings.dkim_signing import DkimKey, dns_value, generate_private_key, platform_key
 from bookings.models import SenderDomain
 from calendars.models import Calendar
-from cronofy_site.lib.domains import parse_domain_list
+from core.domains import parse_domain_list
 
 
 @dataclass(frozen=True, slots=True)

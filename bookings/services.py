@@ -1,18 +1,15 @@
-"""Services for managed events: upsert and delete as integrators ask, the invitation outbox, and the
-workers' side of delivery (native writes, sending invitations)."""
+"""Services for managed events: upsert and delete as integrators ask, and the workers' side of native
+delivery (writes into Read-Write calendars). Invitations by email are bookings/invitations.py."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from accounts.models import Application, User
 from bookings import imip
@@ -26,18 +23,16 @@ from bookings.delivery import delivery_for
 from bookings.models import (
     ConferencingState,
     DeliveryMode,
-    Invitation,
-    InvitationMethod,
     ManagedEvent,
     ManagedEventAttendee,
     WriteState,
 )
 from bookings.senders import sender_for
+from calendars.clients import calendar_client_for_profile
 from calendars.models import Calendar
-from calendars.providers import calendar_client_for_profile
 from calendars.providers.base import Attendee, EventSpec, ProviderAuthError, ProviderError, ProviderPermissionError
 from calendars.services import calendar_profile_mark_relink_required
-from cronofy_site.lib.outbox import Outbox, schedule_retry
+from core.outbox import schedule_retry
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +40,6 @@ ROOM_DOMAINS = ("resource.calendar.google.com",)
 # Changes attendees have to act on: a new SEQUENCE (RFC 5546 section 2.1.4).
 SIGNIFICANT = ("start", "end", "all_day", "tzid", "location")
 WRITE_ATTEMPTS = 6
-# How long a worker may take to hand an invitation to the SMTP server before another may try.
-SEND_LEASE = timedelta(minutes=5)
-INVITATIONS = Outbox(Invitation, done_field="sent_at", lease=SEND_LEASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +73,6 @@ class EventInput:
 
 def is_room_address(email: str) -> bool:
     return email.lower().rsplit("@", 1)[-1] in ROOM_DOMAINS
-
-
-def _organizer(calendar: Calendar) -> imip.Party:
-    profile = calendar.profile
-    return imip.Party(email=profile.profile_name, name=profile.user.name)
 
 
 def managed_event_upsert(*, application: Application, calendar: Calendar, data: EventInput) -> ManagedEvent:
@@ -238,116 +225,6 @@ def managed_event_delete(*, calendar: Calendar, event_id: str) -> ManagedEvent |
 #
 # The invitation outbox (Free/Busy and No Access)
 #
-
-
-def invitations_queue(
-    *,
-    event: ManagedEvent,
-    method: str,
-    recipients: list[ManagedEventAttendee] | None,
-    attendees: list[ManagedEventAttendee],
-    cancelled: bool = False,
-    organizer_only: bool = False,
-    occasion: str = "",
-    subject: str = "",
-) -> list[Invitation]:
-    """Write one outbox row per recipient (the organizer and every attendee when `recipients` is None,
-    the organizer alone with `organizer_only`) with the rendered iCalendar object, and queue their
-    sending once the transaction commits. `occasion` tells apart messages about one version, such as
-    the organizer's refreshed copy after each reply."""
-    organizer = _organizer(event.calendar)
-    parties = [imip.Party(email=a.email, name=a.display_name, status=a.status) for a in attendees]
-    ics = imip.invitation_ics(
-        event, method=method, organizer=organizer, attendees=parties, dtstamp=timezone.now(), cancelled=cancelled
-    )
-    subject = subject or _subject(event, method=method, cancelled=cancelled or method == InvitationMethod.CANCEL)
-    if organizer_only:
-        targets = [(organizer.email, organizer.name)]
-    elif recipients is None:
-        targets = [(organizer.email, organizer.name)] + [(a.email, a.display_name) for a in attendees]
-    else:
-        targets = [(a.email, a.display_name) for a in recipients]
-    rows = []
-    for email, name in targets:
-        key = f"{event.event_uid}:{event.version}:{method}:{email.lower()}:{occasion}"
-        row, created = Invitation.objects.get_or_create(
-            idempotency_key=key,
-            defaults={
-                "event": event,
-                "recipient": email,
-                "recipient_name": name,
-                "method": method,
-                "sequence": event.sequence,
-                "version": event.version,
-                "message_id": imip.message_id(event, method=method, recipient=email, occasion=occasion),
-                "subject": subject,
-                "ics": ics,
-                "next_attempt_at": timezone.now(),
-            },
-        )
-        if created:
-            rows.append(row)
-            transaction.on_commit(lambda pk=row.pk: async_task("bookings.tasks.invitation_send", pk))
-    return rows
-
-
-def _subject(event: ManagedEvent, *, method: str, cancelled: bool) -> str:
-    when = event.start.strftime("%a %-d %b %Y %H:%M UTC")
-    if method == InvitationMethod.CANCEL:
-        return f"Cancelled: {event.summary} @ {when}"
-    prefix = "Updated invitation" if event.version > 1 else "Invitation"
-    return f"{prefix}: {event.summary} @ {when}"
-
-
-def invitation_send(*, invitation_id: int) -> Invitation | None:
-    """Send one due invitation through the outbox: claimed with a lease (no lock held while the SMTP
-    server takes it), then recorded. A worker that dies mid-send leaves the lease to run out, after
-    which the sweep sends the same message again (same Message-ID)."""
-    claimed = INVITATIONS.claim(invitation_id)
-    if claimed is None:
-        return None  # sent, given up, not due, or claimed by another worker
-    row = Invitation.objects.select_related("event__calendar__profile__user").get(pk=claimed.pk)
-    try:
-        invitation_email(row).send()
-        error = ""
-    except Exception as failure:  # noqa: BLE001  # any failure to hand the message over is retried
-        error = f"{type(failure).__name__}: {failure}"
-    if INVITATIONS.record(row, error=error, max_attempts=settings.INVITATIONS_MAX_ATTEMPTS):
-        logger.error("Gave up sending invitation %s after %s attempts: %s", row.pk, row.attempts, error[:200])
-    return row
-
-
-def invitation_email(row: Invitation) -> imip.InvitationEmail:
-    event = row.event
-    organizer = _organizer(event.calendar)
-    identity = sender_for(event.calendar)
-    cancelled = row.method == InvitationMethod.CANCEL
-    text, html = imip.invitation_text(event, method=row.method, cancelled=cancelled, organizer=organizer)
-    return imip.InvitationEmail(
-        ics=row.ics,
-        method=row.method,
-        html=html,
-        subject=row.subject,
-        body=text,
-        from_email=identity.from_email,
-        to=[row.recipient],
-        reply_to=[organizer.email],
-        headers={"From": imip.sender(organizer, identity.from_email), "Message-ID": row.message_id},
-        dkim_key=identity.dkim,
-        connection=get_connection(),
-    )
-
-
-def invitations_due(*, limit: int = 500) -> list[int]:
-    return INVITATIONS.due(limit=limit)
-
-
-def invitation_resend(*, invitation: Invitation) -> Invitation:
-    """An admin's resend of a failed invitation: the same message (same Message-ID), tried afresh."""
-    invitation.failed_at, invitation.attempts, invitation.next_attempt_at = None, 0, timezone.now()
-    invitation.save(update_fields=["failed_at", "attempts", "next_attempt_at"])
-    transaction.on_commit(lambda: async_task("bookings.tasks.invitation_send", invitation.pk))
-    return invitation
 
 
 #

@@ -7,7 +7,7 @@ import zoneinfo
 from typing import Any
 
 from bookings.models import ManagedEvent
-from cronofy_site.api_params import time_text, utc_text
+from core.api_params import time_text, utc_text
 
 
 def conferencing_block(event: ManagedEvent) -> dict[str, str] | None:

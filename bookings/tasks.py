@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bookings import conferencing, replies, services
+from bookings import conferencing, invitations, replies, services
+from core.schedules import PeriodicTask
+
+PERIODIC_TASKS = [
+    PeriodicTask("Retry due invitations", "bookings.tasks.invitations_retry", 1),
+    PeriodicTask("Retry due event notifications", "bookings.tasks.event_notifications_retry", 1),
+]
 
 
 def event_write(event_id: int, attempt: int = 1) -> None:
@@ -10,13 +16,13 @@ def event_write(event_id: int, attempt: int = 1) -> None:
 
 
 def invitation_send(invitation_id: int) -> None:
-    services.invitation_send(invitation_id=invitation_id)
+    invitations.invitation_send(invitation_id=invitation_id)
 
 
 def invitations_retry() -> None:
     """Every minute: invitations whose next attempt is due (and any a dead worker left behind)."""
-    for invitation_id in services.invitations_due():
-        services.invitation_send(invitation_id=invitation_id)
+    for invitation_id in invitations.invitations_due():
+        invitations.invitation_send(invitation_id=invitation_id)
 
 
 def reply_process(reply_id: int) -> None:

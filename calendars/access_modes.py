@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from calendars.choices import AccessMode
+from core.choices import AccessMode
 
 
 @dataclass(frozen=True, slots=True)

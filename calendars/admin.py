@@ -19,8 +19,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from accounts.console import (
+    ConnectionAdmin,
+    ConnectionSummaryInline,
+    OrganizationScopedAdmin,
+    PeopleScopedAdmin,
+    access_mode_badge,
+    administered_ids,
+    data_shared_panel,
+    organization_page_add_connections,
+    status_badge,
+)
+from accounts.models import Organization
 from accounts.selectors import users_of_organizations
-from calendars.choices import AccessMode
 from calendars.managed_availability import (
     DAYS,
     availability_rule_upsert,
@@ -44,17 +55,8 @@ from calendars.services import (
     organization_required_scopes,
     profiles_sync_queue,
 )
-from cronofy_site.admin_mixins import (
-    ConnectionAdmin,
-    ConnectionSummaryInline,
-    OrganizationScopedAdmin,
-    PeopleScopedAdmin,
-    access_mode_badge,
-    administered_ids,
-    data_shared_panel,
-    status_badge,
-)
-from cronofy_site.lib.domains import parse_domain_list
+from core.choices import AccessMode
+from core.domains import parse_domain_list
 
 CONSENT_STATE_SALT = "calendars.admin.microsoft-consent"
 
@@ -150,6 +152,9 @@ class CalendarServiceInline(ConnectionSummaryInline):
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return super().get_queryset(request).prefetch_related("domain_claims").select_related("connected_by")
 
+    def live_connections(self, organization: Organization) -> models.QuerySet:
+        return super().live_connections(organization).prefetch_related("domain_claims")
+
     @admin.display(description="Domains")
     def domains_list(self, obj: CalendarService) -> str:
         return ", ".join(obj.domain_names)
@@ -157,6 +162,9 @@ class CalendarServiceInline(ConnectionSummaryInline):
     @admin.display(description="Access mode")
     def mode(self, obj: CalendarService) -> SafeString:
         return access_mode_badge(obj)
+
+
+organization_page_add_connections(CalendarServiceInline)
 
 
 @admin.register(CalendarService)

@@ -1,12 +1,8 @@
-"""Choices the whole calendar domain shares; the access modes are defined here and nowhere else."""
+"""Choices the whole calendar domain shares (the access modes themselves are core.choices.AccessMode)."""
 
 from django.db import models
 
-
-class AccessMode(models.TextChoices):
-    READ_WRITE = "read_write", "Read-Write"
-    FREE_BUSY = "free_busy", "Free/Busy"
-    NO_ACCESS = "no_access", "No Access"
+from core.choices import AccessMode
 
 
 class CalendarProvider(models.TextChoices):

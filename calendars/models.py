@@ -10,15 +10,15 @@ from calendars.access_modes import AccessModePolicy, policy_for
 from calendars.choices import (
     PLATFORM_BY_PROVIDER_NAME,
     PROVIDER_NAMES_BY_ACCESS_MODE,
-    AccessMode,
     BusyStatus,
     CalendarProvider,
     ProfileProviderName,
     ProfileStatus,
 )
-from calendars.scopes import Flow, ScopeRow, rows_for
-from cronofy_site.lib.encryption import EncryptedJSONField
-from cronofy_site.lib.public_ids import PublicIdField
+from calendars.scopes import Flow, ScopeRow, meaning_of, rows_for
+from core.choices import AccessMode
+from core.encryption import EncryptedJSONField
+from core.public_ids import PublicIdField
 
 
 class CalendarService(OrganizationConnection):
@@ -61,6 +61,9 @@ class CalendarService(OrganizationConnection):
 
     def requested_scope_rows(self) -> tuple[ScopeRow, ...]:
         return rows_for(Flow.ORGANIZATION_CALENDAR, provider=self.provider, access_mode=self.access_mode)
+
+    def scope_meaning(self, scope: str) -> str:
+        return meaning_of(scope)
 
     def stored_data_summary(self) -> list[str]:
         return list(self.policy.stored_data)
@@ -181,11 +184,19 @@ class CalendarProfile(models.Model):
     def is_connected(self) -> bool:
         return self.status == ProfileStatus.CONNECTED
 
+    @property
+    def syncs_busy_periods(self) -> bool:
+        """Connected, in a mode that reads busy periods, on a provider (not our hosted calendar)."""
+        return self.is_connected and self.policy.syncs_busy_periods and self.platform is not None
+
     def requested_scope_rows(self) -> tuple[ScopeRow, ...]:
         if self.platform is None:
             return ()
         flow = Flow.ORGANIZATION_CALENDAR if self.calendar_service_id else Flow.INDIVIDUAL_CONSENT
         return rows_for(flow, provider=self.platform, access_mode=self.access_mode)
+
+    def scope_meaning(self, scope: str) -> str:
+        return meaning_of(scope)
 
     def stored_data_summary(self) -> list[str]:
         return list(self.policy.stored_data)

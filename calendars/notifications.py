@@ -22,7 +22,7 @@ from django_q.tasks import async_task
 
 from accounts.models import Grant
 from calendars.models import CalendarProfile, Channel, ChannelNotification, NotificationKind
-from cronofy_site.lib.outbox import Outbox
+from core.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from calendars.choices import AccessMode
+from core.choices import AccessMode
 
 
 class Seed(StrEnum):

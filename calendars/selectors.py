@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, CharField, Count, F, Min, Q, QuerySet, Value, When
+from django.db.models import Count, Min, Q, QuerySet
 
-from calendars.choices import BusyStatus, ProfileStatus
+from calendars.choices import ProfileStatus
 from calendars.models import (
-    BusyPeriod,
     Calendar,
     CalendarProfile,
     CalendarService,
     CalendarServiceDomain,
     ProviderWatch,
 )
-from cronofy_site.lib.domains import email_domain
+from core.domains import email_domain
 
 
 def calendar_domains_claimed_elsewhere(
@@ -53,44 +51,6 @@ def calendars_of_user(*, user_id: int, calendar_ids: list[str] | None = None) ->
     if calendar_ids:
         calendars = calendars.filter(public_id__in=calendar_ids)
     return calendars
-
-
-def free_busy_rows(*, calendars: QuerySet[Calendar], start: datetime, end: datetime, include_managed: bool) -> QuerySet:
-    """Busy periods overlapping [start, end) of these calendars, with the managed events on them when
-    asked, as one ordered query (so it pages in the database): tuples of calendar id, start, end,
-    all-day, status and the calendar's time zone."""
-    busy = _free_busy_columns(
-        BusyPeriod.objects.filter(calendar__in=calendars, start__lt=end, end__gt=start), status=F("status")
-    )
-    if include_managed:
-        from bookings.models import ManagedEvent, Transparency
-
-        managed = _free_busy_columns(
-            ManagedEvent.objects.filter(calendar__in=calendars, deleted_at__isnull=True, start__lt=end, end__gt=start),
-            status=Case(
-                When(transparency=Transparency.TRANSPARENT, then=Value(BusyStatus.FREE)),
-                default=Value(BusyStatus.BUSY),
-                output_field=CharField(),
-            ),
-        )
-        busy = busy.union(managed, all=True)
-    return busy.order_by("fb_start", "fb_end", "fb_calendar")
-
-
-def _free_busy_columns(rows: QuerySet, *, status: Any) -> QuerySet:
-    # No ordering inside a compound query: the union is ordered as a whole.
-    return (
-        rows.order_by()
-        .annotate(
-            fb_calendar=F("calendar__public_id"),
-            fb_start=F("start"),
-            fb_end=F("end"),
-            fb_all_day=F("all_day"),
-            fb_status=status,
-            fb_zone=F("calendar__time_zone"),
-        )
-        .values_list("fb_calendar", "fb_start", "fb_end", "fb_all_day", "fb_status", "fb_zone")
-    )
 
 
 def calendar_service_sync_state(*, service: CalendarService) -> dict[str, Any]:

@@ -20,12 +20,12 @@ from accounts.services import (
 from calendars.access_modes import policy_for
 from calendars.choices import (
     PROVIDER_NAMES_BY_ACCESS_MODE,
-    AccessMode,
     CalendarProvider,
     ProfileProviderName,
     ProfileStatus,
     profile_provider_name,
 )
+from calendars.clients import calendar_client_for_profile
 from calendars.models import (
     BusyPeriod,
     Calendar,
@@ -34,10 +34,15 @@ from calendars.models import (
     CalendarServiceDomain,
     ProviderWatch,
 )
+from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar
+from calendars.providers.google import delegation_missing_scopes
+from calendars.providers.microsoft import consented_application_permissions
 from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import calendar_domains_claimed_elsewhere
-from cronofy_site.lib.domains import email_domain, parse_domain_list
+from calendars.watches import profile_watches_stop
+from core.choices import AccessMode
+from core.domains import email_domain, parse_domain_list
 
 #
 # Calendar services
@@ -315,12 +320,6 @@ def _hosted_calendar_ensure(profile: CalendarProfile) -> Calendar:
     return calendar
 
 
-def calendar_profile_store_credentials(*, profile: CalendarProfile, credentials: dict[str, Any]) -> None:
-    """Keep refreshed provider tokens (encrypted on save). Routine, so not audited."""
-    profile.credentials = credentials
-    profile.save(update_fields=["credentials", "updated_at"])
-
-
 @transaction.atomic
 def calendar_profile_mark_relink_required(*, profile: CalendarProfile, error: str) -> CalendarProfile:
     """The provider no longer accepts the profile's grant; the user has to relink."""
@@ -334,8 +333,6 @@ def calendar_profile_mark_relink_required(*, profile: CalendarProfile, error: st
 def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | None) -> CalendarProfile:
     """End a profile's calendar access: its push subscriptions are stopped at the provider while its
     credentials still work (before any transaction opens), then everything synced from it is deleted."""
-    from calendars.sync import profile_watches_stop
-
     if profile.status == ProfileStatus.DISCONNECTED:
         return profile
     profile_watches_stop(profile=profile)
@@ -385,8 +382,6 @@ def calendar_create(*, profile: CalendarProfile, name: str, color: str = "") -> 
 
     The provider is called before any transaction opens: no database lock waits on the network.
     """
-    from calendars.providers import calendar_client_for_profile
-
     if profile.platform is None:
         calendar = Calendar(profile=profile, name=name)
         calendar.provider_calendar_id = f"hosted:{calendar.public_id}"
@@ -437,8 +432,6 @@ def calendar_service_authorize_google(
 ) -> CalendarService:
     """Keep a Google service account key (encrypted) once its domain-wide delegation is verified to grant
     every scope the service's mode needs; refuse, naming each missing scope, otherwise."""
-    from calendars.providers.google import delegation_missing_scopes
-
     if service.provider != CalendarProvider.GOOGLE or not service.policy.needs_provider_authorization:
         raise ValidationError("This service does not authorize with a Google service account.")
     if (
@@ -476,9 +469,6 @@ def calendar_service_authorize_microsoft(
     *, service: CalendarService, tenant_id: str, actor: User | None
 ) -> CalendarService:
     """After Microsoft's admin consent: verify the app-only token carries every permission the mode needs."""
-    from calendars.providers import microsoft_app
-    from calendars.providers.microsoft import consented_application_permissions
-
     if service.provider != CalendarProvider.MICROSOFT or not service.policy.needs_provider_authorization:
         raise ValidationError("This service does not authorize with Microsoft admin consent.")
     client_id, secret = microsoft_app(service.access_mode)
@@ -565,11 +555,9 @@ def calendar_service_change_mode(*, service: CalendarService, access_mode: str, 
 
 def profiles_sync_queue(*, profiles: Iterable[CalendarProfile], full: bool = False) -> int:
     """Queue a sync of each syncing profile (the admin's "sync now"); returns how many were queued."""
-    from calendars.sync import profile_syncs
-
     queued = 0
     for profile in profiles:
-        if profile_syncs(profile):
+        if profile.syncs_busy_periods:
             transaction.on_commit(lambda pk=profile.pk: async_task("calendars.tasks.profile_sync", pk, full))
             queued += 1
     return queued

@@ -10,22 +10,19 @@ whose account granted `read_events`, by the one function here that touches that 
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.selectors import user_has_granted_scope
 from calendars.access_modes import policy_for
-from calendars.choices import AccessMode, CalendarProvider, ProfileStatus
+from calendars.choices import ProfileStatus
+from calendars.clients import calendar_client_for_profile
 from calendars.models import (
     BusyPeriod,
     Calendar,
@@ -39,17 +36,17 @@ from calendars.notifications import (
     profile_disconnected_notify,
     profile_initial_sync_completed_notify,
 )
-from calendars.providers import calendar_client_for_profile
 from calendars.providers.base import (
     BusyChanges,
     ProviderAuthError,
     ProviderError,
     ProviderPermissionError,
     SyncCursorExpired,
-    WatchChannel,
 )
 from calendars.providers.base import CalendarProvider as ProviderClient
 from calendars.services import calendar_profile_mark_relink_required, calendar_profile_save_calendars
+from calendars.watches import RENEW_BEFORE, profile_watches_ensure_quietly
+from core.choices import AccessMode
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +57,6 @@ SYNC_FUTURE = timedelta(days=201)
 FULL_SYNC_EVERY = timedelta(hours=24)
 # Without push notifications (missed, or a provider that dropped them) a calendar is still polled.
 POLL_EVERY = timedelta(minutes=30)
-WATCH_LIFETIME = timedelta(days=7)
-RENEW_BEFORE = timedelta(hours=24)
 BULK_BATCH = 500
 SYNCING_MODES = [mode for mode in AccessMode.values if policy_for(mode).syncs_busy_periods]
 
@@ -89,10 +84,6 @@ def profile_stores_event_details(profile: CalendarProfile) -> bool:
     )
 
 
-def profile_syncs(profile: CalendarProfile) -> bool:
-    return profile.is_connected and profile.policy.syncs_busy_periods and profile.platform is not None
-
-
 #
 # Sync rounds
 #
@@ -106,7 +97,7 @@ def profile_sync(
     A withdrawn grant marks the profile for relinking and tells the integrators; a provider that is
     down raises ProviderError (retryable) after recording it, so the task can try again later.
     """
-    if not profile_syncs(profile):
+    if not profile.syncs_busy_periods:
         return []
     round_started = timezone.now()
     store_details = profile_stores_event_details(profile)
@@ -138,7 +129,7 @@ def profile_initial_sync(*, profile: CalendarProfile) -> None:
     ready, and subscribe to its changes. A withdrawn grant (or one without the scope to list calendars:
     a person may untick scopes at Google) marks it for relinking instead; a provider that is down
     raises ProviderError for the caller to try again later."""
-    if not profile_syncs(profile):
+    if not profile.syncs_busy_periods:
         return
     try:
         calendars = calendar_client_for_profile(profile).list_calendars()
@@ -272,125 +263,6 @@ def external_event_details_forget(*, profile: CalendarProfile) -> int:
     """Drop every stored event detail of a profile: its mode no longer allows them, or the account
     withdrew `read_events`."""
     return ExternalEventDetail.objects.filter(busy_period__calendar__profile=profile).delete()[0]
-
-
-#
-# Push notifications from the providers
-#
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _push_address(provider: str) -> str:
-    name = "push-google" if provider == CalendarProvider.GOOGLE else "push-microsoft"
-    return settings.SITE_URL + reverse(name)
-
-
-def profile_watches_ensure(*, profile: CalendarProfile) -> list[ProviderWatch]:
-    """Live push subscriptions for the profile: one per calendar at Google, one per mailbox at
-    Microsoft. Ones close to expiry are replaced (Google) or renewed (Microsoft)."""
-    if not profile_syncs(profile):
-        return []
-    client = calendar_client_for_profile(profile)
-    now = timezone.now()
-    live = list(profile.watches.filter(stopped_at__isnull=True))
-    kept: list[ProviderWatch] = []
-    targets: list[Calendar | None]
-    if profile.platform == CalendarProvider.GOOGLE:
-        targets = [c for c in profile.calendars.filter(is_deleted=False) if not c.is_hosted]
-    else:
-        primary = profile.calendars.filter(is_deleted=False).order_by("-is_primary", "pk").first()
-        targets = [primary] if primary is not None else []
-    for target in targets:
-        current = next((w for w in live if w.calendar_id == (target.pk if target else None)), None)
-        if current is not None and current.expires_at > now + RENEW_BEFORE:
-            kept.append(current)
-            continue
-        renewed = _renew(client, current) if current is not None else None
-        kept.append(renewed or _watch(client, profile=profile, calendar=target))
-        if current is not None and renewed is None:
-            watch_stop(watch=current, client=client)
-    for stale in live:
-        if stale not in kept and stale.stopped_at is None:
-            watch_stop(watch=stale, client=client)
-    return kept
-
-
-def profile_watches_ensure_quietly(*, profile: CalendarProfile) -> None:
-    """Push subscriptions make sync prompt; without them the poller still keeps it correct, so a
-    provider refusing one now is logged and left to the hourly renewal."""
-    try:
-        profile_watches_ensure(profile=profile)
-    except ProviderError as error:
-        logger.warning("No push subscription for profile %s yet: %s", profile.public_id, error)
-
-
-def _watch(client: ProviderClient, *, profile: CalendarProfile, calendar: Calendar | None) -> ProviderWatch:
-    token = secrets.token_urlsafe(32)
-    provider_calendar_id = calendar.provider_calendar_id if calendar is not None else ""
-    channel = client.watch(
-        provider_calendar_id,
-        address=_push_address(profile.platform),
-        token=token,
-        expires_at=timezone.now() + WATCH_LIFETIME,
-    )
-    return ProviderWatch.objects.create(
-        profile=profile,
-        calendar=calendar if profile.platform == CalendarProvider.GOOGLE else None,
-        provider=profile.platform,
-        channel_id=channel.channel_id,
-        resource_id=channel.resource_id,
-        token_digest=_digest(token),
-        expires_at=channel.expires_at,
-    )
-
-
-def _renew(client: ProviderClient, watch: ProviderWatch) -> ProviderWatch | None:
-    """Graph subscriptions can be extended in place; Google channels cannot (None: replace it)."""
-    renew = getattr(client, "renew", None)
-    if renew is None:
-        return None
-    try:
-        channel = renew(_channel(watch), expires_at=timezone.now() + WATCH_LIFETIME)
-    except ProviderError:
-        return None
-    watch.expires_at, watch.renewed_at = channel.expires_at, timezone.now()
-    watch.save(update_fields=["expires_at", "renewed_at"])
-    return watch
-
-
-def _channel(watch: ProviderWatch) -> WatchChannel:
-    return WatchChannel(channel_id=watch.channel_id, resource_id=watch.resource_id, expires_at=watch.expires_at)
-
-
-def watch_stop(*, watch: ProviderWatch, client: ProviderClient | None = None) -> None:
-    """Stop a subscription here and, as far as it can be reached, at the provider."""
-    ProviderWatch.objects.filter(pk=watch.pk).update(stopped_at=timezone.now())
-    watch.stopped_at = timezone.now()
-    try:
-        (client or calendar_client_for_profile(watch.profile)).unwatch(_channel(watch))
-    except (ProviderError, ValueError) as error:
-        # It expires on its own; notifications for it are refused meanwhile.
-        logger.info("Could not stop %s at the provider: %s", watch, error)
-
-
-def profile_watches_stop(*, profile: CalendarProfile) -> None:
-    for watch in profile.watches.filter(stopped_at__isnull=True):
-        watch_stop(watch=watch)
-
-
-def watch_for_notification(*, channel_id: str, token: str) -> ProviderWatch | None:
-    """The live subscription a notification claims to come from, if its token proves it."""
-    watch = (
-        ProviderWatch.objects.filter(channel_id=channel_id, stopped_at__isnull=True)
-        .select_related("profile", "calendar")
-        .first()
-    )
-    if watch is None or not token or not secrets.compare_digest(watch.token_digest, _digest(token)):
-        return None
-    return watch
 
 
 def calendars_mark_sync_pending(*, calendars: Iterable[Calendar]) -> list[int]:

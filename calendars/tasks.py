@@ -6,15 +6,22 @@ import logging
 
 from django_q.tasks import async_task
 
-from calendars import notifications, sync
+from calendars import notifications, sync, watches
 from calendars.models import Calendar, CalendarProfile, CalendarService
 from calendars.providers.base import ProviderError
 from calendars.services import calendar_service_provision
-from cronofy_site.lib.outbox import schedule_retry
+from core.outbox import schedule_retry
+from core.schedules import PeriodicTask
 
 logger = logging.getLogger(__name__)
 
 FIRST_SYNC_ATTEMPTS = 6
+
+PERIODIC_TASKS = [
+    PeriodicTask("Poll calendars without recent notifications", "calendars.tasks.calendars_poll", 5),
+    PeriodicTask("Renew provider push subscriptions", "calendars.tasks.watches_renew", 60),
+    PeriodicTask("Retry due push notifications to integrators", "calendars.tasks.channel_notifications_retry", 1),
+]
 
 
 def profile_first_sync(profile_id: int, attempt: int = 1) -> None:
@@ -70,7 +77,7 @@ def watches_renew() -> None:
     for profile in CalendarProfile.objects.filter(pk__in=sync.profiles_with_watches_due()).select_related(
         "calendar_service"
     ):
-        sync.profile_watches_ensure_quietly(profile=profile)
+        watches.profile_watches_ensure_quietly(profile=profile)
 
 
 def service_provision(service_id: int) -> None:

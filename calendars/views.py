@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 from django_q.tasks import async_task
 
 from calendars.models import Calendar
-from calendars.sync import calendars_mark_sync_pending, watch_for_notification
+from calendars.sync import calendars_mark_sync_pending
+from calendars.watches import watch_for_notification
 
 logger = logging.getLogger(__name__)
 

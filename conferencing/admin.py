@@ -21,6 +21,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from accounts.console import (
+    ConnectionSummaryInline,
+    PeopleScopedAdmin,
+    ProviderConnectionAdmin,
+    organization_page_add_connections,
+    status_badge,
+)
 from calendars.providers import endpoints
 from calendars.providers.base import ProviderError
 from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE
@@ -41,12 +48,6 @@ from conferencing.services import (
     required_scopes,
 )
 from conferencing.tasks import service_link_people
-from cronofy_site.admin_mixins import (
-    ConnectionSummaryInline,
-    PeopleScopedAdmin,
-    ProviderConnectionAdmin,
-    status_badge,
-)
 
 CALLBACK_SALT = "conferencing.admin.consent"
 # What each provider's "connect" page asks of the admin, and its instructions (templates by provider).
@@ -63,6 +64,9 @@ class ConferencingServiceInline(ConnectionSummaryInline):
     fields = ["provider", "status_badge", "is_default", "connected_by", "connected_at"]
     readonly_fields = fields
     add_link_label = "Connect a conferencing service"
+
+
+organization_page_add_connections(ConferencingServiceInline)
 
 
 class ConferencingProfileInline(admin.TabularInline):

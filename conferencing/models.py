@@ -9,9 +9,9 @@ from django.db.models import Q
 
 from accounts.models import ConnectionStatus, OrganizationConnection, User
 from calendars.choices import ProfileStatus
-from calendars.scopes import Flow, ScopeProvider, ScopeRow, WireScope, rows_for, wire_scope_rows
-from cronofy_site.lib.encryption import EncryptedJSONField
-from cronofy_site.lib.public_ids import PublicIdField
+from calendars.scopes import Flow, ScopeProvider, ScopeRow, WireScope, meaning_of, rows_for, wire_scope_rows
+from core.encryption import EncryptedJSONField
+from core.public_ids import PublicIdField
 
 
 class ConferencingProvider(models.TextChoices):
@@ -81,6 +81,9 @@ class ConferencingService(OrganizationConnection):
         return rows_for(Flow.CONFERENCING, provider=provider, product=self.provider) + wire_scope_rows(
             Flow.CONFERENCING, provider=provider, product=self.provider
         )
+
+    def scope_meaning(self, scope: str) -> str:
+        return meaning_of(scope)
 
     def stored_data_summary(self) -> list[str]:
         return [

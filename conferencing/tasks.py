@@ -8,11 +8,14 @@ from accounts.models import ConnectionStatus
 from calendars.providers.base import ProviderError
 from conferencing import services
 from conferencing.models import ConferencingService
-from cronofy_site.lib.outbox import schedule_retry
+from core.outbox import schedule_retry
+from core.schedules import PeriodicTask
 
 logger = logging.getLogger(__name__)
 
 LINK_ATTEMPTS = 6
+# People come and go at the providers without telling anyone: linked again every hour.
+PERIODIC_TASKS = [PeriodicTask("Link people to conferencing services", "conferencing.tasks.services_link_people", 60)]
 
 
 def service_link_people(service_id: int, attempt: int = 1) -> None:

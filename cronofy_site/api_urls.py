@@ -2,12 +2,11 @@
 
 from django.urls import path
 
-from accounts.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
+from bookings.api.availability import AvailabilityApi
+from bookings.api.events import EventsApi, EventsPageApi
+from bookings.api.free_busy import FreeBusyApi, FreeBusyPageApi
 from bookings.api.views import CalendarEventsApi
-from calendars.api.availability import AvailabilityApi
 from calendars.api.channels import ChannelApi, ChannelsApi
-from calendars.api.events import EventsApi, EventsPageApi
-from calendars.api.free_busy import FreeBusyApi, FreeBusyPageApi
 from calendars.api.managed_availability import (
     AvailabilityRuleApi,
     AvailabilityRulesApi,
@@ -16,6 +15,7 @@ from calendars.api.managed_availability import (
 )
 from calendars.api.views import CalendarsApi
 from conferencing.api.views import ConferencingServiceAuthorizationsApi
+from connect.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
 
 urlpatterns = [
     path("account", AccountApi.as_view(), name="api-account"),

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from cronofy_site.lib.encryption import multi_fernet
+from core.encryption import multi_fernet
 
 
 @register(Tags.security, deploy=True)

@@ -20,7 +20,7 @@ from django.db import transaction
 from accounts.models import Application, Organization, Role, User
 from accounts.oauth import application_create, application_set_secret, application_update, tokens_issue_for
 from accounts.services import membership_set, organization_create, user_create
-from calendars.choices import AccessMode, CalendarProvider
+from calendars.choices import CalendarProvider
 from calendars.models import CalendarService
 from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar
@@ -41,8 +41,12 @@ from conferencing.services import (
     conferencing_service_link_accounts,
     required_scopes,
 )
+from core.choices import AccessMode
 from directory.models import DirectoryProvider, DirectoryService
 from directory.services import directory_service_connect
+from sandbox.models import AdminConsent, MeetingUser, OAuthClient, Person, Provider, ServiceAccount, Tenant
+from sandbox.seed import sandbox_seed
+from sandbox.seed_conferencing import conferencing_seed
 
 
 @dataclass(frozen=True)
@@ -175,8 +179,6 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
         )
     summary.organizations = [{"name": org.name, "public_id": org.public_id} for org in organizations.values()]
     if settings.SANDBOX_ENABLED:
-        from sandbox.seed import sandbox_seed
-
         seeded = sandbox_seed()
         summary.sandbox = {
             "url": settings.SANDBOX_URL,
@@ -283,8 +285,6 @@ def _connect_organizations_through_the_sandbox() -> None:
     """Authorize the demo's organization services at the sandbox (Google domain-wide delegation,
     Microsoft admin consent) and give each demo person a profile through their organization, with the
     calendars the sandbox holds for them (what the first sync lists)."""
-    from sandbox.models import AdminConsent, OAuthClient, Person, ServiceAccount, Tenant
-
     for service in CalendarService.objects.filter(status__in=["pending", "active"]).prefetch_related("domain_claims"):
         if not service.policy.needs_provider_authorization:
             continue
@@ -341,9 +341,6 @@ def _connect_conferencing_through_the_sandbox(acme: Organization) -> dict[str, o
     which Acme's Workspace also delegates the Meet scopes to) at the sandbox, and link Acme's people to
     the sandbox accounts with their addresses. The sandbox is known to work, so there is no test
     meeting here: the demo seeds without a server running."""
-    from sandbox.models import MeetingUser, Person, Provider, ServiceAccount
-    from sandbox.seed_conferencing import conferencing_seed
-
     seeded = conferencing_seed()
     zoom = seeded["zoom"]
     services = {

@@ -8,7 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class AccessTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "cronofy_site.api_auth.AccessTokenAuthentication"
+    target_class = "accounts.api_auth.AccessTokenAuthentication"
     name = "accessToken"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
@@ -16,7 +16,7 @@ class AccessTokenScheme(OpenApiAuthenticationExtension):
 
 
 class ApplicationSecretScheme(OpenApiAuthenticationExtension):
-    target_class = "cronofy_site.api_auth.ApplicationAuthentication"
+    target_class = "accounts.api_auth.ApplicationAuthentication"
     name = "clientSecret"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from cronofy_site.lib import provider_urls
+from core import provider_urls
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -98,13 +98,16 @@ INSTALLED_APPS = [
     "anymail",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "cronofy_site.apps.CronofySiteConfig",
+    "core",
     "accounts",
     "calendars",
     "directory",
     "conferencing",
     "bookings",
+    "connect",
     "sandbox",
 ]
 
@@ -183,8 +186,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
 SOCIALACCOUNT_STORE_TOKENS = False  # provider tokens live encrypted in our own credential fields
-ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "connect.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "connect.adapters.SocialAccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", "Scheduling")
@@ -222,7 +225,10 @@ Q_CLUSTER = {
     "timeout": envint("Q_TIMEOUT", 120),
     "retry": envint("Q_RETRY", 300),
     "max_attempts": envint("Q_MAX_ATTEMPTS", 5),
-    "ack_failures": False,
+    # A task that fails is not redelivered by the broker: the code that owns the work retries it (the
+    # outboxes' backoff, schedule_retry for provider calls, the poller for syncs). The broker only
+    # redelivers tasks whose worker died before finishing them (Q_RETRY seconds later).
+    "ack_failures": True,
     "save_limit": 500,
     "queue_limit": 50,
     "catch_up": False,
@@ -285,16 +291,20 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["cronofy_site.api_auth.AccessTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["cronofy_site.api_auth.HasScope"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api_auth.AccessTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.api_auth.HasScope"],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "cronofy_site.api.cronofy_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.cronofy_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "cronofy_site API",
     "DESCRIPTION": "Cronofy-compatible scheduling API with organizational calendar access modes.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs pages load Swagger UI and Redoc from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Production hardening; every value can be relaxed through the environment (behind a TLS proxy

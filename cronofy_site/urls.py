@@ -1,12 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from accounts import views as consent_views
-from accounts.api import oauth as oauth_api
 from calendars import views as calendar_views
 from conferencing import views as conferencing_views
+from connect import views as consent_views
+from connect.api import oauth as oauth_api
 from cronofy_site import views
 
 urlpatterns = [
@@ -17,6 +17,8 @@ urlpatterns = [
     # Email providers' inbound webhooks: attendees' replies to invitations (django-anymail)
     path("anymail/", include("anymail.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # Cronofy-compatible OAuth server and API
     path("oauth/authorize", consent_views.oauth_authorize, name="oauth-authorize"),
     path("oauth/consent/<str:consent_id>/", consent_views.consent_page, name="consent"),

@@ -9,13 +9,13 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from cronofy_site.demo import demo_integrator_walkthrough
+
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     walkthrough = None
     if settings.SANDBOX_ENABLED:
-        from cronofy_site.demo import demo_integrator_walkthrough
-
         walkthrough = demo_integrator_walkthrough()
     return render(request, "home.html", {"walkthrough": walkthrough})
 
@@ -25,8 +25,6 @@ def home(request: HttpRequest) -> HttpResponse:
 def demo_integrator_callback(request: HttpRequest) -> HttpResponse:
     """Where the demo's integrator application gets people back: shows the code, or why there is none,
     and the token request an integrator's server would make next. Served only with the sandbox on."""
-    from cronofy_site.demo import demo_integrator_walkthrough
-
     code = request.GET.get("code", "")
     return render(
         request,

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from cronofy_site.admin_mixins import ConnectionSummaryInline, ProviderConnectionAdmin
+from accounts.console import ConnectionSummaryInline, ProviderConnectionAdmin, organization_page_add_connections
 from directory.models import DirectoryService
 from directory.services import (
     directory_service_connect,
@@ -16,6 +16,9 @@ class DirectoryServiceInline(ConnectionSummaryInline):
     fields = ["provider", "status_badge", "connected_by", "last_synced_at"]
     readonly_fields = fields
     add_link_label = "Connect a directory service"
+
+
+organization_page_add_connections(DirectoryServiceInline)
 
 
 @admin.register(DirectoryService)

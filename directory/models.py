@@ -6,8 +6,8 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import ConnectionStatus, OrganizationConnection
-from calendars.scopes import Flow, ScopeRow, rows_for
-from cronofy_site.lib.public_ids import PublicIdField
+from calendars.scopes import Flow, ScopeRow, meaning_of, rows_for
+from core.public_ids import PublicIdField
 
 
 class DirectoryProvider(models.TextChoices):
@@ -42,6 +42,9 @@ class DirectoryService(OrganizationConnection):
     def requested_scope_rows(self) -> tuple[ScopeRow, ...]:
         # SuccessFactors has no OAuth scopes: its API user's role decides what it can read.
         return rows_for(Flow.DIRECTORY_SYNC, provider=self.provider)
+
+    def scope_meaning(self, scope: str) -> str:
+        return meaning_of(scope)
 
     def stored_data_summary(self) -> list[str]:
         return [

@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
-from cronofy_site.lib.encryption import EncryptedJSONField
+from core.encryption import EncryptedJSONField
 
 
 class Provider(models.TextChoices):

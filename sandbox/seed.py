@@ -20,8 +20,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from calendars.choices import AccessMode
-from calendars.scopes import Flow, requested_scopes
 from sandbox import services, tokens
 from sandbox.models import Calendar, DelegationGrant, Event, OAuthClient, Person, Provider, ServiceAccount, Tenant
 
@@ -99,6 +97,29 @@ ONE_OFF_TITLES = (
 )
 
 
+# What the demo's app registrations were configured with, as an admin following docs/ would set them
+# up at Microsoft and Google (tests check these cover what the product requests).
+DEMO_APP_PERMISSIONS: dict[str, list[str]] = {
+    "microsoft": [
+        "openid",
+        "email",
+        "Calendars.ReadWrite.All",
+        "User.Read.All",
+        "Organization.Read.All",
+        "Place.Read.All",
+    ],
+    "microsoft_free_busy": ["openid", "email", "Calendars.ReadBasic.All", "Organization.Read.All", "User.Read.All"],
+}
+DEMO_GOOGLE_DELEGATED_SCOPES = (
+    "email",
+    "profile",
+    "https://www.googleapis.com/auth/calendar",
+    "https://www.googleapis.com/auth/admin.directory.user.readonly",
+    "https://www.googleapis.com/auth/admin.directory.domain.readonly",
+    "https://www.googleapis.com/auth/admin.directory.resource.calendar",
+)
+
+
 def _redirect_uris() -> list[str]:
     site = settings.SITE_URL.rstrip("/")
     return [
@@ -121,7 +142,7 @@ def sandbox_clients() -> dict[str, OAuthClient]:
             "Scheduling (Read-Write)",
             settings.MICROSOFT_CLIENT_ID,
             settings.MICROSOFT_CLIENT_SECRET,
-            requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="microsoft", access_mode=AccessMode.READ_WRITE),
+            DEMO_APP_PERMISSIONS["microsoft"],
         ),
         (
             "microsoft_free_busy",
@@ -129,7 +150,7 @@ def sandbox_clients() -> dict[str, OAuthClient]:
             "Scheduling (Free/Busy)",
             settings.MICROSOFT_FREE_BUSY_CLIENT_ID,
             settings.MICROSOFT_FREE_BUSY_CLIENT_SECRET,
-            requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="microsoft", access_mode=AccessMode.FREE_BUSY),
+            DEMO_APP_PERMISSIONS["microsoft_free_busy"],
         ),
     ):
         if not client_id:
@@ -381,11 +402,7 @@ def sandbox_seed(*, today: date | None = None) -> dict[str, object]:
             DelegationGrant.objects.get_or_create(
                 tenant=tenant,
                 service_account=account,
-                defaults={
-                    "scopes": requested_scopes(
-                        Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE
-                    )
-                },
+                defaults={"scopes": list(DEMO_GOOGLE_DELEGATED_SCOPES)},
             )
     return {
         "tenants": [

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from calendars.scopes import Flow, provider_scopes, requested_scopes
 from sandbox.models import (
     DelegationGrant,
     MeetingAccount,
@@ -28,7 +27,17 @@ from sandbox.models import (
     Tenant,
 )
 
+# The product's registrations as a real provider's console would hold them (sandbox configuration: the
+# sandbox knows nothing of the product; tests/test_scope_registry.py checks these against its registry).
+TEAMS_APP_PERMISSIONS = ["OnlineMeetings.ReadWrite.All", "User.ReadBasic.All"]
 ZOOM_USER_APP_SCOPES = ["meeting:write", "user:read"]
+ZOOM_SERVER_TO_SERVER_SCOPES = ["meeting:write:admin", "user:read:admin"]
+WEBEX_INTEGRATION_SCOPES = ["spark:kms", "meeting:admin_schedule_write", "spark:people_read", "meeting:schedules_write"]
+MEET_DELEGATED_SCOPES = [
+    "https://www.googleapis.com/auth/meetings.space.created",
+    "https://www.googleapis.com/auth/meetings.space.readonly",
+    "https://www.googleapis.com/auth/meetings.space.settings",
+]
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ def conferencing_apps() -> dict[str, object]:
                 "name": "Scheduling (Teams meetings)",
                 "client_secret": settings.MICROSOFT_TEAMS_CLIENT_SECRET,
                 "redirect_uris": _redirect_uris(),
-                "application_permissions": provider_scopes(Flow.CONFERENCING, provider="microsoft", product="ms_teams"),
+                "application_permissions": list(TEAMS_APP_PERMISSIONS),
             },
         )
     if settings.ZOOM_CLIENT_ID:
@@ -106,16 +115,10 @@ def conferencing_apps() -> dict[str, object]:
                 "name": "Scheduling",
                 "client_secret": settings.ZOOM_CLIENT_SECRET,
                 "redirect_uris": _redirect_uris(),
-                "scopes": provider_scopes(Flow.CONFERENCING_PERSONAL, provider="zoom", product="zoom"),
+                "scopes": list(ZOOM_USER_APP_SCOPES),
             },
         )
     if settings.WEBEX_CLIENT_ID:
-        scopes = provider_scopes(Flow.CONFERENCING, provider="webex", product="webex")
-        scopes += [
-            scope
-            for scope in provider_scopes(Flow.CONFERENCING_PERSONAL, provider="webex", product="webex")
-            if scope not in scopes
-        ]
         apps["webex"], _ = MeetingApp.objects.update_or_create(
             client_id=settings.WEBEX_CLIENT_ID,
             defaults={
@@ -124,7 +127,7 @@ def conferencing_apps() -> dict[str, object]:
                 "name": "Scheduling",
                 "client_secret": settings.WEBEX_CLIENT_SECRET,
                 "redirect_uris": _redirect_uris(),
-                "scopes": scopes,
+                "scopes": list(WEBEX_INTEGRATION_SCOPES),
             },
         )
     return apps
@@ -167,7 +170,7 @@ def zoom_server_to_server_app(
 
 def meet_delegation(tenant: Tenant, account: ServiceAccount) -> DelegationGrant:
     """The Workspace admin also delegates the Meet scopes to the product's service account."""
-    meet = requested_scopes(Flow.CONFERENCING, provider="google", product="google_meet")
+    meet = MEET_DELEGATED_SCOPES
     grant, _ = DelegationGrant.objects.get_or_create(tenant=tenant, service_account=account, defaults={"scopes": []})
     missing = [scope for scope in meet if scope not in grant.scopes]
     if missing:
@@ -195,7 +198,7 @@ def conferencing_seed() -> dict[str, object]:
         accounts[Provider.ZOOM],
         client_id=ACME_ZOOM_S2S_CLIENT_ID,
         client_secret=ACME_ZOOM_S2S_CLIENT_SECRET,
-        scopes=requested_scopes(Flow.CONFERENCING, provider="zoom", product="zoom"),
+        scopes=list(ZOOM_SERVER_TO_SERVER_SCOPES),
     )
     service_account = ServiceAccount.objects.filter(client__client_id=settings.GOOGLE_CLIENT_ID).first()
     acme = next((t for t in Tenant.objects.filter(provider=Provider.GOOGLE) if "acme.example" in t.domains), None)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from sandbox.models import Calendar, Fault, Provider, Subscription, WatchChannel
 from sandbox.views.common import take_fault
+from sandbox.views.google_calendar import resource_uri
 
 logger = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10
@@ -34,8 +35,6 @@ def deliver_google_push(channel_pk: int, state: str) -> None:
     channel = WatchChannel.objects.select_related("calendar").get(pk=channel_pk)
     if take_fault(Provider.GOOGLE, "push", [Fault.Kind.DROP_PUSH]) is not None:
         return
-    from sandbox.views.google_calendar import resource_uri
-
     headers = {
         "X-Goog-Channel-ID": channel.channel_id,
         "X-Goog-Channel-Expiration": channel.expiration.strftime("%a, %d %b %Y %H:%M:%S GMT"),

@@ -4,7 +4,6 @@ zoom/ (zoom.us, and api.zoom.us at zoom/api/), Webex's under webex/ (webexapis.c
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 
@@ -22,12 +21,6 @@ from sandbox.views import (
 )
 
 app_name = "sandbox"
-
-
-def google_calendar_base(request: HttpRequest | None) -> str:
-    if request is not None:
-        return request.build_absolute_uri("/sandbox/google/calendar/v3/")
-    return f"{settings.SANDBOX_URL.rstrip('/')}/google/calendar/v3/"
 
 
 def _events_collection(request: HttpRequest, calendar_id: str) -> HttpResponse:

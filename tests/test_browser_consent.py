@@ -11,9 +11,9 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from accounts.oauth import application_create
-from calendars.choices import AccessMode
 from calendars.models import CalendarProfile
 from conftest import PASSWORD, make_user
+from core.choices import AccessMode
 from tests.browser import SCREENSHOTS
 from tests.e2e import INTEGRATOR_REDIRECT
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from calendars.choices import AccessMode
 from calendars.scopes import (
     GOOGLE_SCOPE_PREFIX,
     MEANINGS,
@@ -20,6 +19,7 @@ from calendars.scopes import (
     requested_scopes,
     rows_for,
 )
+from core.choices import AccessMode
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 SHARED_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"

@@ -5,8 +5,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Organization, User
-from calendars.choices import AccessMode
 from calendars.models import CalendarService
+from core.choices import AccessMode
 
 pytestmark = pytest.mark.django_db
 

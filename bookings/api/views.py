@@ -16,12 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
+from accounts.api import AccountApiView
 from bookings.services import EventInput, Invitee, managed_event_delete, managed_event_upsert
 from calendars.api.views import Locked
 from calendars.choices import ProfileStatus
 from calendars.models import Calendar
-from cronofy_site.api import AccountApiView
-from cronofy_site.api_params import TimeZoneField, known_zone
+from core.api_params import TimeZoneField, known_zone
 
 MAX_ATTENDEES = 100
 

@@ -11,10 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
+from accounts.api import AccountApiView
 from calendars.api.serializers import check_own_calendars
 from calendars.models import Channel
 from calendars.notifications import channel_close, channel_create
-from cronofy_site.api import AccountApiView
 
 
 class ChannelInput(serializers.Serializer):

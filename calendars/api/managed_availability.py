@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
+from accounts.api import AccountApiView
 from calendars.api.serializers import check_own_calendars
 from calendars.managed_availability import (
     DAYS,
@@ -24,8 +25,7 @@ from calendars.managed_availability import (
     parse_clock,
 )
 from calendars.models import AvailabilityRule, AvailablePeriod
-from cronofy_site.api import AccountApiView
-from cronofy_site.api_params import (
+from core.api_params import (
     DateOrTimeField,
     TimeSpan,
     TimeZoneField,

@@ -10,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
+from accounts.api import AccountApiView
 from calendars.api.serializers import CalendarOutput
 from calendars.models import Calendar
 from calendars.selectors import calendar_profiles_of_user
 from calendars.services import calendar_create
-from cronofy_site.api import AccountApiView
 
 
 class Locked(APIException):

@@ -1,14 +1,11 @@
-"""Clients for the calendar providers, built from what we store for a profile or a service."""
+"""Clients for the calendar providers: a leaf that knows the providers and their app registrations,
+and nothing of our models (calendars/clients.py builds clients from what a profile or service stores)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from calendars.choices import AccessMode, CalendarProvider
-from calendars.models import CalendarProfile, CalendarService
-from calendars.providers.base import CalendarProvider as ProviderClient
-from calendars.providers.google import GoogleCalendarClient
-from calendars.providers.microsoft import MicrosoftCalendarClient
+from core.choices import AccessMode
 
 
 def microsoft_app(access_mode: str) -> tuple[str, str]:
@@ -27,45 +24,3 @@ def microsoft_app_by_id(client_id: str) -> tuple[str, str]:
         if app_id == client_id:
             return app_id, secret
     raise ValueError("The profile's grant belongs to an app registration this installation does not have.")
-
-
-def calendar_client_for_service(
-    service: CalendarService, *, mailbox: str, include_details: bool = False
-) -> ProviderClient:
-    """The organization's own grant, acting for one of its people."""
-    if not service.policy.needs_provider_authorization or not service.credentials:
-        raise ValueError("This calendar service has no provider authorization.")
-    if service.provider == CalendarProvider.GOOGLE:
-        return GoogleCalendarClient(
-            service.credentials, subject=mailbox, scopes=service.granted_scopes or None, include_details=include_details
-        )
-    client_id, secret = microsoft_app(service.access_mode)
-    return MicrosoftCalendarClient(
-        service.credentials, mailbox=mailbox, include_details=include_details, client_id=client_id, client_secret=secret
-    )
-
-
-def calendar_client_for_profile(profile: CalendarProfile, *, include_details: bool = False) -> ProviderClient:
-    """A client for the profile's calendars; refreshed tokens are stored back, encrypted."""
-    from calendars.services import calendar_profile_store_credentials
-
-    if profile.calendar_service_id is not None:
-        return calendar_client_for_service(
-            profile.calendar_service, mailbox=profile.profile_name, include_details=include_details
-        )
-    if profile.platform is None or not profile.credentials:
-        raise ValueError("This profile has no provider credentials (No Access, or disconnected).")
-
-    def store(credentials: dict) -> None:
-        calendar_profile_store_credentials(profile=profile, credentials=credentials)
-
-    if profile.platform == CalendarProvider.GOOGLE:
-        return GoogleCalendarClient(profile.credentials, on_credentials_changed=store, include_details=include_details)
-    client_id, secret = microsoft_app_by_id(profile.credentials.get("client_id") or settings.MICROSOFT_CLIENT_ID)
-    return MicrosoftCalendarClient(
-        profile.credentials,
-        on_credentials_changed=store,
-        include_details=include_details,
-        client_id=client_id,
-        client_secret=secret,
-    )

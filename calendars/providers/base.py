@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from core.errors import UpstreamError
+
 
 class BusyStatus(StrEnum):
     BUSY = "busy"
@@ -122,15 +124,13 @@ class WatchChannel:
     client_state: str = ""
 
 
-class ProviderError(Exception):
+class ProviderError(UpstreamError):
     """A provider call failed. `retryable` says whether trying again later can help."""
 
     def __init__(
         self, message: str, *, retryable: bool, retry_after: float | None = None, status: int | None = None
     ) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
+        super().__init__(message, retryable=retryable, retry_after=retry_after)
         self.status = status
 
 

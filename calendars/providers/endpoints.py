@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from cronofy_site.lib.provider_urls import REAL, provider_url
+from core.provider_urls import REAL, provider_url
 
 
 def url(name: str) -> str:

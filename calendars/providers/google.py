@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import google.auth.exceptions
 import httplib2
 from django.conf import settings
+from google.auth.transport.requests import Request
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 from google_auth_httplib2 import AuthorizedHttp
@@ -40,6 +41,7 @@ from calendars.providers.base import (
     WatchChannel,
     WrittenEvent,
 )
+from calendars.providers.http import ProviderSession
 from calendars.providers.retry import retry_after_seconds, with_retries
 
 RESPONSES = {"needsAction": "needs_action", "accepted": "accepted", "tentative": "tentative", "declined": "declined"}
@@ -384,10 +386,6 @@ def delegation_missing_scopes(key: dict[str, Any], *, subject: str, scopes: list
     Google refuses the whole token request when one scope is missing, so on a refusal each scope is
     tried alone to name the missing ones. Raises ProviderError when Google cannot be asked at all.
     """
-    from google.auth.transport.requests import Request
-
-    from calendars.providers.http import ProviderSession
-
     request = Request(session=ProviderSession())
     info = {**key, "token_uri": endpoints.google_token_url()}
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+import jwt
 import msal
 import requests
 from django.conf import settings
@@ -428,8 +429,6 @@ def consented_application_permissions(*, client_id: str, client_secret: str, ten
 
     Raises ProviderAuthError when the tenant has not consented (or the app is unknown to it).
     """
-    import jwt
-
     result = msal_application(client_id, client_secret, tenant_id).acquire_token_for_client(
         scopes=[GRAPH_DEFAULT_SCOPE]
     )

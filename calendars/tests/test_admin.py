@@ -6,9 +6,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEvent, ConnectionStatus
-from calendars.choices import AccessMode, CalendarProvider
+from calendars.choices import CalendarProvider
 from calendars.models import CalendarService
 from calendars.services import calendar_service_authorize, calendar_service_connect
+from core.choices import AccessMode
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import AuditEvent, ConnectionStatus
-from calendars.choices import AccessMode, CalendarProvider, ProfileStatus
+from calendars.choices import CalendarProvider, ProfileStatus
 from calendars.models import CalendarService, CalendarServiceDomain
 from calendars.selectors import calendar_service_for_email
 from calendars.services import (
@@ -13,6 +13,7 @@ from calendars.services import (
     calendar_service_disconnect,
     calendar_service_update,
 )
+from core.choices import AccessMode
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from calendars.choices import AccessMode, ProfileStatus
+from calendars.choices import ProfileStatus
 from calendars.models import CalendarProfile
 from calendars.services import (
     calendar_profile_connect,
@@ -10,6 +10,7 @@ from calendars.services import (
     calendar_profile_mark_relink_required,
 )
 from conftest import make_user
+from core.choices import AccessMode
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,12 @@ import pytest
 from django.db import connection
 
 from accounts.services import organization_create
-from calendars.choices import AccessMode, CalendarProvider
-from calendars.providers import calendar_client_for_profile, endpoints
+from calendars.choices import CalendarProvider
+from calendars.clients import calendar_client_for_profile
+from calendars.providers import endpoints
 from calendars.services import calendar_profile_connect, calendar_service_authorize, calendar_service_connect
 from conftest import make_user
+from core.choices import AccessMode
 from sandbox.models import AdminConsent, DelegationGrant
 from sandbox.testing import G, mint, mint_refresh
 

@@ -8,9 +8,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api import AccountApiView
 from conferencing.linking import link_request_url
 from conferencing.models import PERSONAL_PROVIDERS, ConferencingProvider
-from cronofy_site.api import AccountApiView
 
 
 class AuthorizationInput(serializers.Serializer):

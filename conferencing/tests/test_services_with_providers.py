@@ -20,7 +20,7 @@ from conferencing.services import (
     conferencing_service_set_default,
     conferencing_service_verify,
 )
-from conferencing.testing import teams_consent
+from conferencing.tests.fixtures import teams_consent
 from sandbox.models import Meeting, MeetingUser
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -704,9 +705,13 @@ def events_watch(request: HttpRequest, calendar_id: str) -> HttpResponse:
     )
 
 
-def resource_uri(request: HttpRequest | None, calendar: Calendar) -> str:
-    from sandbox.urls import google_calendar_base
+def google_calendar_base(request: HttpRequest | None) -> str:
+    if request is not None:
+        return request.build_absolute_uri("/sandbox/google/calendar/v3/")
+    return f"{settings.SANDBOX_URL.rstrip('/')}/google/calendar/v3/"
 
+
+def resource_uri(request: HttpRequest | None, calendar: Calendar) -> str:
     return f"{google_calendar_base(request)}calendars/{calendar.calendar_id}/events?alt=json"
 
 

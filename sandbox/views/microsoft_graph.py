@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -813,8 +814,6 @@ def subscription_item(request: HttpRequest, token: Token, subscription_id: str) 
 
 
 def _uuid(value: str) -> str | None:
-    import uuid
-
     try:
         return str(uuid.UUID(value))
     except ValueError:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import escape
 from django.views.decorators.http import require_http_methods
 
 from sandbox import tokens
@@ -126,8 +127,6 @@ def _answer(redirect_uri: str, mode: str, params: dict[str, str]) -> HttpRespons
 
 
 def _escape(value: str) -> str:
-    from django.utils.html import escape
-
     return escape(value)
 
 

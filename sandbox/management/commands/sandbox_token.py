@@ -4,9 +4,25 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from calendars.providers import endpoints
+from core.provider_urls import REAL, provider_url
 from sandbox import tokens
 from sandbox.models import DelegationGrant, OAuthClient, Person, Provider, ServiceAccount, Token
+
+
+def url(name: str) -> str:
+    """Where a client library reaches this provider URL, as the product's clients are configured."""
+    return provider_url(
+        name,
+        sandbox_enabled=settings.SANDBOX_ENABLED,
+        sandbox_url=settings.SANDBOX_URL,
+        overrides=settings.PROVIDER_URL_OVERRIDES,
+    )
+
+
+def microsoft_authority_host() -> str:
+    # MSAL accepts only an https authority; a plain-http sandbox is reached through an HTTP seam.
+    login = url("MICROSOFT_LOGIN_URL").rstrip("/")
+    return login if login.startswith("https://") else REAL["MICROSOFT_LOGIN_URL"]
 
 
 class Command(BaseCommand):
@@ -56,12 +72,12 @@ class Command(BaseCommand):
             "expires_at": token.expires_at.isoformat(),
             "scopes": scopes,
             "endpoints": {
-                "google_calendar_api": endpoints.google_calendar_api_url(),
-                "google_token": endpoints.google_token_url(),
-                "google_authorize": endpoints.url("GOOGLE_AUTHORIZE_URL"),
-                "microsoft_authority": f"{endpoints.microsoft_authority_host()}/{person.tenant.external_id}",
-                "microsoft_login": endpoints.url("MICROSOFT_LOGIN_URL"),
-                "microsoft_graph": f"{endpoints.microsoft_graph_url()}/v1.0",
+                "google_calendar_api": url("GOOGLE_CALENDAR_API_URL"),
+                "google_token": url("GOOGLE_TOKEN_URL"),
+                "google_authorize": url("GOOGLE_AUTHORIZE_URL"),
+                "microsoft_authority": f"{microsoft_authority_host()}/{person.tenant.external_id}",
+                "microsoft_login": url("MICROSOFT_LOGIN_URL"),
+                "microsoft_graph": f"{url('MICROSOFT_GRAPH_URL').rstrip('/')}/v1.0",
             },
         }
         if options["json"]:

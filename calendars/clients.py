@@ -1,0 +1,55 @@
+"""Provider clients built from what we store: an organization service's grant acting for one of its
+people, or a person's own grant whose refreshed tokens are stored back, encrypted."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from calendars.choices import CalendarProvider
+from calendars.models import CalendarProfile, CalendarService
+from calendars.providers import microsoft_app, microsoft_app_by_id
+from calendars.providers.base import CalendarProvider as ProviderClient
+from calendars.providers.google import GoogleCalendarClient
+from calendars.providers.microsoft import MicrosoftCalendarClient
+
+
+def calendar_client_for_service(
+    service: CalendarService, *, mailbox: str, include_details: bool = False
+) -> ProviderClient:
+    """The organization's own grant, acting for one of its people."""
+    if not service.policy.needs_provider_authorization or not service.credentials:
+        raise ValueError("This calendar service has no provider authorization.")
+    if service.provider == CalendarProvider.GOOGLE:
+        return GoogleCalendarClient(
+            service.credentials, subject=mailbox, scopes=service.granted_scopes or None, include_details=include_details
+        )
+    client_id, secret = microsoft_app(service.access_mode)
+    return MicrosoftCalendarClient(
+        service.credentials, mailbox=mailbox, include_details=include_details, client_id=client_id, client_secret=secret
+    )
+
+
+def calendar_client_for_profile(profile: CalendarProfile, *, include_details: bool = False) -> ProviderClient:
+    """A client for the profile's calendars; refreshed tokens are stored back, encrypted."""
+    if profile.calendar_service_id is not None:
+        return calendar_client_for_service(
+            profile.calendar_service, mailbox=profile.profile_name, include_details=include_details
+        )
+    if profile.platform is None or not profile.credentials:
+        raise ValueError("This profile has no provider credentials (No Access, or disconnected).")
+
+    def store(credentials: dict) -> None:
+        # Routine token refreshes: kept (encrypted on save), not audited.
+        profile.credentials = credentials
+        profile.save(update_fields=["credentials", "updated_at"])
+
+    if profile.platform == CalendarProvider.GOOGLE:
+        return GoogleCalendarClient(profile.credentials, on_credentials_changed=store, include_details=include_details)
+    client_id, secret = microsoft_app_by_id(profile.credentials.get("client_id") or settings.MICROSOFT_CLIENT_ID)
+    return MicrosoftCalendarClient(
+        profile.credentials,
+        on_credentials_changed=store,
+        include_details=include_details,
+        client_id=client_id,
+        client_secret=secret,
+    )

@@ -1,0 +1,82 @@
+"""Identity endpoints: `GET /v1/account`, `GET /v1/userinfo`, `GET /v1/profiles`,
+`POST /v1/profiles/{profile_id}/revoke`."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import api_scopes
+from accounts.api import AccountApiView
+from calendars.api.serializers import ProfileOutput
+from calendars.selectors import calendar_profiles_of_user
+from calendars.services import calendar_profile_disconnect
+from conferencing.api.serializers import ConferencingProfileOutput
+from conferencing.selectors import conferencing_profiles_of_user
+
+
+class AccountApi(AccountApiView):
+    required_scope = api_scopes.READ_ACCOUNT
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The account")
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response(
+            {
+                "account": {
+                    "account_id": user.public_id,
+                    "email": user.email,
+                    "name": user.name,
+                    "default_tzid": user.default_tzid,
+                }
+            }
+        )
+
+
+class UserinfoApi(AccountApiView):
+    """OpenID-style userinfo with Cronofy's `cronofy.data` (any valid token may read it)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The account, its profiles and calendars")
+    def get(self, request: Request) -> Response:
+        user = request.user
+        profiles = calendar_profiles_of_user(user_id=user.pk).prefetch_related("calendars")
+        return Response(
+            {
+                "sub": user.public_id,
+                "email": user.email,
+                "name": user.name,
+                "zoneinfo": user.default_tzid,
+                "cronofy.type": "account",
+                "cronofy.data": {
+                    "authorization": {"scope": " ".join(request.auth.grant.scopes), "status": "active"},
+                    "profiles": ProfileOutput(profiles, many=True, context={"with_calendars": True}).data,
+                    "conferencing_profiles": ConferencingProfileOutput(
+                        conferencing_profiles_of_user(user_id=user.pk), many=True
+                    ).data,
+                },
+            }
+        )
+
+
+class ProfilesApi(AccountApiView):
+    required_scope = api_scopes.READ_ACCOUNT
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The account's calendar profiles")
+    def get(self, request: Request) -> Response:
+        profiles = calendar_profiles_of_user(user_id=request.user.pk)
+        return Response({"profiles": ProfileOutput(profiles, many=True).data})
+
+
+class ProfileRevokeApi(AccountApiView):
+    """Disconnect one of the account's profiles (its calendar access ends; the account stays)."""
+
+    @extend_schema(request=None, responses={202: None}, summary="Disconnect a profile")
+    def post(self, request: Request, profile_id: str) -> Response:
+        profile = calendar_profiles_of_user(user_id=request.user.pk).filter(public_id=profile_id).first()
+        if profile is None:
+            raise Http404
+        calendar_profile_disconnect(profile=profile, actor=request.user)
+        return Response(status=202)

@@ -1,0 +1,95 @@
+"""Cronofy's token endpoints: `POST /oauth/token` (authorization code, refresh token) and
+`POST /oauth/token/revoke`. JSON or form bodies; RFC 6749 errors."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.oauth import (
+    OAuthError,
+    application_by_credentials,
+    grant_revoke,
+    token_exchange_code,
+    token_refresh,
+)
+from calendars.models import CalendarProfile
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            raise OAuthError("invalid_request", "The body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise OAuthError("invalid_request", "The body must be a JSON object.")
+        return {key: str(value) for key, value in body.items() if value is not None}
+    return request.POST.dict()
+
+
+def _linking_profile(profile_id: int | None) -> dict[str, str] | None:
+    """Cronofy's `linking_profile`: the calendar profile the consent behind the code connected."""
+    profile = CalendarProfile.objects.filter(pk=profile_id).first() if profile_id else None
+    if profile is None:
+        return None
+    return {
+        "provider_name": profile.provider_name,
+        "provider_service": profile.provider_service,
+        "profile_id": profile.public_id,
+        "profile_name": profile.profile_name,
+    }
+
+
+def _error(error: OAuthError) -> JsonResponse:
+    response = JsonResponse(error.as_dict(), status=error.status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt
+@require_POST
+def token(request: HttpRequest) -> HttpResponse:
+    try:
+        params = _params(request)
+        application = application_by_credentials(
+            client_id=params.get("client_id", ""), client_secret=params.get("client_secret", "")
+        )
+        if application is None:
+            raise OAuthError("invalid_client", "Unknown client or wrong client secret.", status=401)
+        grant_type = params.get("grant_type", "")
+        if grant_type == "authorization_code":
+            tokens = token_exchange_code(
+                application=application, code=params.get("code", ""), redirect_uri=params.get("redirect_uri", "")
+            )
+        elif grant_type == "refresh_token":
+            tokens = token_refresh(application=application, refresh_token=params.get("refresh_token", ""))
+        else:
+            raise OAuthError("unsupported_grant_type", f"Unsupported grant_type {grant_type!r}.")
+    except OAuthError as error:
+        return _error(error)
+    response = JsonResponse(tokens.as_cronofy(linking_profile=_linking_profile(tokens.linking_profile_id)))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt
+@require_POST
+def revoke(request: HttpRequest) -> HttpResponse:
+    """Revoke an authorization by one of its tokens or by `sub`. Unknown ones are fine (RFC 7009)."""
+    try:
+        params = _params(request)
+        application = application_by_credentials(
+            client_id=params.get("client_id", ""), client_secret=params.get("client_secret", "")
+        )
+        if application is None:
+            raise OAuthError("invalid_client", "Unknown client or wrong client secret.", status=401)
+        if not params.get("token") and not params.get("sub"):
+            raise OAuthError("invalid_request", "Give the token or the sub to revoke.")
+    except OAuthError as error:
+        return _error(error)
+    grant_revoke(application=application, token=params.get("token", ""), sub=params.get("sub", ""))
+    return HttpResponse(status=200)

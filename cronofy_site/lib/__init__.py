@@ -1,1 +1,0 @@
-"""Framework-level helpers shared by every app: public ids, encryption at rest, domain names."""
