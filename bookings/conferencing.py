@@ -84,10 +84,9 @@ def conferencing_choice(*, calendar: Calendar, requested: dict[str, str] | None)
             {
                 "conferencing.profile_id": (
                     f"{calendar.profile.profile_name} has no account at a conferencing service of their organization, "
-                    f"and this {calendar.profile.get_access_mode_display()} calendar cannot create Google Meet or "
-                    "Microsoft Teams meetings itself. Their organization connects a conferencing service (Zoom, Webex, "
-                    "Meet or Teams) where they have an account, or they link their own (conferencing service "
-                    'authorizations); or give profile_id "explicit" with a join_url.'
+                    f"and this calendar cannot make Google Meet or Microsoft Teams meetings itself. "
+                    f"{calendar.profile.get_access_mode_display()}: {calendar.profile.policy.conferencing} "
+                    'Or give profile_id "explicit" with a join_url.'
                 )
             }
         )
