@@ -209,7 +209,7 @@ def managed_event_conference(*, event_id: int, attempt: int = 1) -> ManagedEvent
 
 @transaction.atomic
 def _conference_assigned(event_id: int, *, version: int, meeting: ConferencingMeeting) -> ManagedEvent:
-    event = ManagedEvent.objects.select_for_update().select_related("calendar__profile").get(pk=event_id)
+    event = ManagedEvent.objects.select_for_update(of=("self",)).select_related("calendar__profile").get(pk=event_id)
     if event.version != version or event.deleted_at is not None or event.conferencing_meeting_id != meeting.pk:
         return event  # changed meanwhile: the newer version's own task announces it
     previously = event.conferencing_state
@@ -230,7 +230,7 @@ def _conference_assigned(event_id: int, *, version: int, meeting: ConferencingMe
 
 @transaction.atomic
 def _conference_failed(event_id: int, *, version: int, error: ProviderError, final: bool) -> None:
-    event = ManagedEvent.objects.select_for_update().select_related("calendar__profile").get(pk=event_id)
+    event = ManagedEvent.objects.select_for_update(of=("self",)).select_related("calendar__profile").get(pk=event_id)
     if event.version != version or event.deleted_at is not None:
         return
     first = event.conferencing_state == ConferencingState.PENDING

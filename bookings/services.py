@@ -141,7 +141,7 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
 
 def _locked_event(*, calendar: Calendar, event_id: str) -> ManagedEvent | None:
     return (
-        ManagedEvent.objects.select_for_update()
+        ManagedEvent.objects.select_for_update(of=("self",))
         .select_related("calendar__profile__user", "conferencing_meeting")
         .filter(calendar=calendar, event_id=event_id)
         .first()
