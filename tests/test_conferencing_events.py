@@ -467,3 +467,65 @@ def test_a_create_under_way_in_another_worker_is_not_repeated(live_server, world
     ConferencingMeeting.objects.update(attempt_started_at=timezone.now() - timedelta(minutes=10))  # the holder died
     event_conference(event.pk, 3)
     assert Meeting.objects.filter(provider="zoom", topic="Interview").count() == 1
+
+
+#
+# Every provider, the same way
+#
+
+# (provider, organizer, organizer's address, mode, the sandbox's provider, the create operation)
+PROVIDERS = [
+    ("zoom", "alice", "alice@acme.example", "free_busy", "zoom", "meetings.create"),
+    ("webex", "alice", "alice@acme.example", "no_access", "webex", "meetings.create"),
+    ("ms_teams", "erin", "erin@contoso.example", "free_busy", "microsoft", "graph.onlineMeetings.createOrGet"),
+    ("google_meet", "alice", "alice@acme.example", "no_access", "google", "meet.spaces.create"),
+]
+
+
+@pytest.mark.parametrize(("provider", "person", "email", "mode", "sandbox_provider", "operation"), PROVIDERS)
+def test_each_providers_meeting_follows_the_event(
+    live_server, world, app, acme, connect, provider, person, email, mode, sandbox_provider, operation
+):
+    who = organizer(world, app, acme, person, email, mode)
+    connect(provider, test_user=email)
+    before = {m.pk for m in Meeting.objects.all()}
+    assert upsert(live_server, who, **meeting(world, conferencing={"profile_id": "default"})).status_code == 202
+    [made] = Meeting.objects.exclude(pk__in=before)
+    event = ManagedEvent.objects.get()
+    assert made.host_email == email and event.conferencing_state == ConferencingState.ASSIGNED
+    assert vobject.readOne(invitation_to("candidate@example.com")[2].ics).vevent.conference.value == event.join_url
+
+    later = world.monday + timedelta(days=4, hours=15)
+    moved = meeting(world, start=z(later), end=z(later + timedelta(hours=1)))
+    assert upsert(live_server, who, **moved).status_code == 202
+    made.refresh_from_db()
+    assert Meeting.objects.exclude(pk__in=before).count() == 1  # moved, not made again
+    assert made.start in (None, later)  # a Meet space has no time
+    event.refresh_from_db()
+    assert event.join_url and invitation_to("candidate@example.com")[2].sequence == 1
+
+    assert delete(live_server, who, "interview-42").status_code == 202
+    made.refresh_from_db()
+    assert made.state == Meeting.State.DELETED or made.access_type == "RESTRICTED"
+
+
+@pytest.mark.parametrize(("provider", "person", "email", "mode", "sandbox_provider", "operation"), PROVIDERS)
+def test_each_providers_outage_is_retried_and_the_link_follows(
+    live_server, world, app, acme, connect, settings, provider, person, email, mode, sandbox_provider, operation
+):
+    settings.PROVIDER_MAX_ATTEMPTS = 1
+    who = organizer(world, app, acme, person, email, mode)
+    connect(provider, test_user=email)
+    before = {m.pk for m in Meeting.objects.all()}
+    Fault.objects.create(provider=sandbox_provider, operation=operation, kind=Fault.Kind.UNAVAILABLE, times=1)
+    assert upsert(live_server, who, **meeting(world, conferencing={"profile_id": "default"})).status_code == 202
+    event = ManagedEvent.objects.get()
+    assert event.conferencing_state == ConferencingState.FAILING
+    assert invitation_to("candidate@example.com")[2].sequence == 0  # announced without the link
+    event_conference(event.pk, 2)
+    event_conference(event.pk, 3)
+    assert Meeting.objects.exclude(pk__in=before).count() == 1
+    event.refresh_from_db()
+    assert event.conferencing_state == ConferencingState.ASSIGNED
+    _, second, update = invitation_to("candidate@example.com")
+    assert update.sequence == 1 and second.vevent.conference.value == event.join_url
