@@ -126,11 +126,12 @@ def managed_event_apply_conferencing(event: ManagedEvent, *, choice: Conferencin
             return False
         return moved or event.conferencing_state in (ConferencingState.FAILING, ConferencingState.FAILED)
     previous = event.conferencing_meeting
-    keeps_meeting = choice.kind == "provider" and previous is not None and previous.profile_id == choice.profile.pk
+    profile = choice.profile
+    keeps_meeting = profile is not None and previous is not None and previous.profile_id == profile.pk
     if previous is not None and not keeps_meeting:
         _meeting_delete_later(previous)
         event.conferencing_meeting = None
-    if choice.kind != "provider":
+    if profile is None:
         event.conferencing_profile = None
         event.conferencing_state, event.conferencing_error = ConferencingState.NONE, ""
         if choice.kind == "none":
@@ -140,14 +141,14 @@ def managed_event_apply_conferencing(event: ManagedEvent, *, choice: Conferencin
         else:
             event.conferencing_description = NATIVE_DESCRIPTIONS.get(event.calendar.profile.platform or "", "")
         return False
-    event.conferencing_profile = choice.profile
+    event.conferencing_profile = profile
     if event.start <= timezone.now():
         # Conferencing is not added to events in the past (as Cronofy does).
         event.conferencing_state, event.conferencing_error = ConferencingState.NONE, "The event starts in the past."
         return False
     if event.conferencing_meeting is None:
-        event.conferencing_meeting = conferencing_meeting_open(profile=choice.profile, reference=event.event_uid)
-        event.join_url, event.conferencing_description = "", choice.profile.get_provider_display()
+        event.conferencing_meeting = conferencing_meeting_open(profile=profile, reference=event.event_uid)
+        event.join_url, event.conferencing_description = "", profile.get_provider_display()
         return True
     return moved or event.conferencing_state in (ConferencingState.FAILING, ConferencingState.FAILED)
 
@@ -193,7 +194,7 @@ def managed_event_conference(*, event_id: int, attempt: int = 1) -> ManagedEvent
         return event
     version = event.version
     try:
-        meeting = conferencing_meeting_sync(meeting_id=event.conferencing_meeting_id, spec=_spec(event))
+        meeting = conferencing_meeting_sync(meeting_id=event.conferencing_meeting.pk, spec=_spec(event))
     except MeetingBusy as busy:
         # Another worker is making this meeting: come back after it, without announcing anything.
         schedule_retry("bookings.tasks.event_conference", event.pk, attempt=attempt - 1, retry_after=busy.retry_after)

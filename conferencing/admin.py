@@ -51,7 +51,7 @@ from conferencing.tasks import service_link_people
 
 CALLBACK_SALT = "conferencing.admin.consent"
 # What each provider's "connect" page asks of the admin, and its instructions (templates by provider).
-AUTHORIZE_LABELS = {
+AUTHORIZE_LABELS: dict[str, str] = {
     ConferencingProvider.ZOOM: "Enter the Zoom app's credentials",
     ConferencingProvider.GOOGLE_MEET: "Upload the service account key",
     ConferencingProvider.MS_TEAMS: "Grant admin consent in Microsoft 365",
@@ -472,7 +472,9 @@ CONSENT_URLS: dict[str, Callable[[str], str]] = {
     ConferencingProvider.WEBEX: _webex_consent_url,
 }
 # What the check page explains beyond the test meeting.
-VERIFY_NOTES = {ConferencingProvider.MS_TEAMS: "admin/conferencing/conferencingservice/teams_policy.html"}
+VERIFY_NOTES: dict[str, str] = {
+    ConferencingProvider.MS_TEAMS: "admin/conferencing/conferencingservice/teams_policy.html"
+}
 AUTHORIZE_FLOWS: dict[str, Callable[..., HttpResponse]] = {
     ConferencingProvider.ZOOM: ConferencingServiceAdmin._authorize_with_form,
     ConferencingProvider.GOOGLE_MEET: ConferencingServiceAdmin._authorize_with_form,

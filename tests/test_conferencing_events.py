@@ -529,3 +529,15 @@ def test_each_providers_outage_is_retried_and_the_link_follows(
     assert event.conferencing_state == ConferencingState.ASSIGNED
     _, second, update = invitation_to("candidate@example.com")
     assert update.sequence == 1 and second.vevent.conference.value == event.join_url
+
+
+def test_no_meeting_is_made_for_an_event_in_the_past(live_server, world, app, acme, connect):
+    alice = organizer(world, app, acme, "alice", "alice@acme.example", "free_busy")
+    connect("zoom")
+    past = world.monday - timedelta(days=14)
+    body = meeting(world, start=z(past), end=z(past + timedelta(hours=1)), conferencing={"profile_id": "default"})
+    assert upsert(live_server, alice, **body).status_code == 202
+    event = ManagedEvent.objects.get()
+    assert (event.conferencing_state, event.join_url) == (ConferencingState.NONE, "")
+    assert not Meeting.objects.filter(provider="zoom", topic="Interview").exists()
+    assert Invitation.objects.filter(recipient="candidate@example.com").exists()  # announced at once
