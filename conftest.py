@@ -25,6 +25,7 @@ from core.choices import AccessMode
 
 pytest_plugins = [
     "sandbox.testing",
+    "directory.tests.fixtures",
     "conferencing.tests.fixtures",
     "tests.browser",
     "tests.mailserver",

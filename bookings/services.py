@@ -33,10 +33,10 @@ from calendars.models import Calendar
 from calendars.providers.base import Attendee, EventSpec, ProviderAuthError, ProviderError, ProviderPermissionError
 from calendars.services import calendar_profile_mark_relink_required
 from core.outbox import schedule_retry
+from directory.selectors import room_addresses_among
 
 logger = logging.getLogger(__name__)
 
-ROOM_DOMAINS = ("resource.calendar.google.com",)
 # Changes attendees have to act on: a new SEQUENCE (RFC 5546 section 2.1.4).
 SIGNIFICANT = ("start", "end", "all_day", "tzid", "location")
 WRITE_ATTEMPTS = 6
@@ -71,10 +71,6 @@ class EventInput:
     subscriptions: list[dict[str, object]] | None = None
 
 
-def is_room_address(email: str) -> bool:
-    return email.lower().rsplit("@", 1)[-1] in ROOM_DOMAINS
-
-
 def managed_event_upsert(*, application: Application, calendar: Calendar, data: EventInput) -> ManagedEvent:
     """Create or update the event keyed by (calendar, event_id), then hand it to the calendar's delivery.
 
@@ -83,7 +79,9 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
     calendar's access mode cannot deliver what was asked.
     """
     delivery = delivery_for(calendar)
-    rooms = [invitee.email for invitee in data.invite if is_room_address(invitee.email)]
+    # Rooms as the directory knows them (Google calendar resources, Microsoft places), on any provider.
+    room_addresses = room_addresses_among(emails=[invitee.email for invitee in data.invite])
+    rooms = [invitee.email for invitee in data.invite if invitee.email.lower() in room_addresses]
     choice = conferencing_choice(calendar=calendar, requested=data.conferencing)
     native = choice is not None and choice.kind == "native"
     refusals = delivery.refusals(conferencing_profile="integrated" if native else None, rooms=rooms)
@@ -118,7 +116,7 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
         moved = not created and any(getattr(event, name) != values[name] for name in ("start", "end", "summary"))
         for name, value in values.items():
             setattr(event, name, value)
-        added, removed = _apply_attendees(event, invite=data.invite, remove=data.remove)
+        added, removed = _apply_attendees(event, invite=data.invite, remove=data.remove, rooms=room_addresses)
         if not (changed or added or removed):
             return event
         join_url = event.join_url
@@ -173,7 +171,7 @@ def _create_row(
 
 
 def _apply_attendees(
-    event: ManagedEvent, *, invite: list[Invitee], remove: list[str]
+    event: ManagedEvent, *, invite: list[Invitee], remove: list[str], rooms: set[str]
 ) -> tuple[list[ManagedEventAttendee], list[ManagedEventAttendee]]:
     """Invite (or re-invite) and remove attendees; returns those added and those removed now."""
     current = {attendee.email.lower(): attendee for attendee in event.attendees.all()}
@@ -196,7 +194,7 @@ def _apply_attendees(
             continue
         attendee.display_name = invitee.display_name
         attendee.user = accounts.get(key)
-        attendee.is_room = is_room_address(invitee.email)
+        attendee.is_room = key in rooms
         attendee.save()
     for email in remove:
         attendee = current.get(email.lower())

@@ -38,6 +38,7 @@ from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar
 from calendars.providers.google import delegation_missing_scopes
 from calendars.providers.microsoft import consented_application_permissions
+from calendars.provisioning import calendar_profiles_provision, verified_address
 from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import calendar_domains_claimed_elsewhere
 from calendars.watches import profile_watches_stop
@@ -127,6 +128,9 @@ def calendar_service_connect(
         action="connected",
         changes={"provider": provider, "access_mode": access_mode, "domains": domain_list},
     )
+    if service.status == ConnectionStatus.ACTIVE:
+        # No Access is live at once: its people get their hosted profiles now.
+        transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service
 
 
@@ -492,36 +496,17 @@ def calendar_service_authorize_microsoft(
 
 @transaction.atomic
 def calendar_service_provision(*, service: CalendarService) -> list[CalendarProfile]:
-    """Give every account of the service's domains a profile through the organization's connection,
-    without their own consent (that is what the organization connected for). Their first syncs follow."""
+    """Give every active account of the service's domains whose address was proven a profile through the
+    organization's connection, without their own consent (that is what the organization connected for).
+    An unproven address gets nothing: for No Access the address is the only identity there is. Their
+    first syncs follow."""
     if service.status != ConnectionStatus.ACTIVE:
         return []
-    if not service.policy.needs_provider_authorization:
-        provider_name = ProfileProviderName.CRONOFY
-    else:
-        provider_name = profile_provider_name(platform=service.provider, access_mode=service.access_mode)
-    provisioned = []
     served_addresses = Q()
     for domain in service.domain_names:
         served_addresses |= Q(email__iendswith=f"@{domain}")
-    for user in User.objects.filter(served_addresses, is_active=True).order_by("pk"):
-        if provider_name == ProfileProviderName.CRONOFY:
-            profile = calendar_profile_connect(
-                user=user, provider_name=provider_name, profile_name=user.email, calendar_service=service
-            )
-        else:
-            workspace = "gsuite" if service.provider == CalendarProvider.GOOGLE else "office365"
-            profile = calendar_profile_connect(
-                user=user,
-                provider_name=provider_name,
-                profile_name=user.email,
-                provider_account_id=user.email,
-                provider_service=workspace if service.access_mode == AccessMode.READ_WRITE else provider_name,
-                calendar_service=service,
-            )
-            transaction.on_commit(lambda pk=profile.pk: async_task("calendars.tasks.profile_first_sync", pk))
-        provisioned.append(profile)
-    return provisioned
+    users = list(User.objects.filter(served_addresses, verified_address(), is_active=True).distinct().order_by("pk"))
+    return calendar_profiles_provision(service=service, users=users)
 
 
 @transaction.atomic

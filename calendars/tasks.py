@@ -41,6 +41,15 @@ def profile_first_sync(profile_id: int, attempt: int = 1) -> None:
         logger.warning("First sync of profile %s deferred %s (attempt %s).", profile.public_id, delay, attempt)
 
 
+def profiles_first_sync(profile_ids: list[int]) -> None:
+    """The first syncs of profiles provisioned together (an authorized service, a directory page)."""
+    for profile_id in profile_ids:
+        try:
+            profile_first_sync(profile_id)
+        except ProviderError as error:
+            logger.warning("First sync of profile %s failed: %s", profile_id, error)
+
+
 def calendar_sync(calendar_id: int) -> None:
     """A push notification or the poller asked for this calendar; an incremental round (or a full one
     when the window is a day old or the cursor expired)."""

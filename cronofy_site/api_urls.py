@@ -16,6 +16,7 @@ from calendars.api.managed_availability import (
 from calendars.api.views import CalendarsApi
 from conferencing.api.views import ConferencingServiceAuthorizationsApi
 from connect.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
+from directory.api.views import ResourcesApi
 
 urlpatterns = [
     path("account", AccountApi.as_view(), name="api-account"),
@@ -35,6 +36,7 @@ urlpatterns = [
     path("available_periods/pages/<str:token>", AvailablePeriodsPageApi.as_view(), name="api-available-periods-page"),
     path("channels/<str:channel_id>", ChannelApi.as_view(), name="api-channel"),
     path("free_busy/pages/<str:token>", FreeBusyPageApi.as_view(), name="api-free-busy-page"),
+    path("resources", ResourcesApi.as_view(), name="api-resources"),
     path(
         "conferencing_service_authorizations",
         ConferencingServiceAuthorizationsApi.as_view(),

@@ -355,6 +355,8 @@ SANDBOX_MICROSOFT_CLIENT_ID = "5a2d9c61-0b7e-4f3a-9d41-6c1f3e8b7a20"
 SANDBOX_MICROSOFT_CLIENT_SECRET = "sandbox-microsoft-client-secret"  # noqa: S105  # public demo value
 SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_ID = "9e41c7d2-3f58-4a06-b1e9-2d7c5a0f6b31"
 SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_SECRET = "sandbox-microsoft-free-busy-secret"  # noqa: S105  # public demo value
+SANDBOX_MICROSOFT_DIRECTORY_CLIENT_ID = "c7b35e08-6a1d-4f92-8e3b-0d5a9f7c2e64"
+SANDBOX_MICROSOFT_DIRECTORY_CLIENT_SECRET = "sandbox-microsoft-directory-secret"  # noqa: S105  # public demo value
 
 GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", SANDBOX_GOOGLE_CLIENT_ID if SANDBOX_ENABLED else "")
 GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", SANDBOX_GOOGLE_CLIENT_SECRET if SANDBOX_ENABLED else "")
@@ -368,6 +370,15 @@ MICROSOFT_FREE_BUSY_CLIENT_ID = env(
 MICROSOFT_FREE_BUSY_CLIENT_SECRET = env(
     "MICROSOFT_FREE_BUSY_CLIENT_SECRET",
     SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_SECRET if SANDBOX_ENABLED else MICROSOFT_CLIENT_SECRET,
+)
+# Directory services read people, domains and rooms: a third registration holding exactly the
+# Organizational Accounts page's directory permissions (User.Read.All, Organization.Read.All,
+# Place.Read.All), so consenting to the directory grants nothing else.
+MICROSOFT_DIRECTORY_CLIENT_ID = env(
+    "MICROSOFT_DIRECTORY_CLIENT_ID", SANDBOX_MICROSOFT_DIRECTORY_CLIENT_ID if SANDBOX_ENABLED else ""
+)
+MICROSOFT_DIRECTORY_CLIENT_SECRET = env(
+    "MICROSOFT_DIRECTORY_CLIENT_SECRET", SANDBOX_MICROSOFT_DIRECTORY_CLIENT_SECRET if SANDBOX_ENABLED else ""
 )
 # Conferencing: a third Entra registration holding only what Teams meetings need (consented by
 # organizations connecting Teams, never their calendars); a Zoom user-managed OAuth app and a Webex
@@ -433,6 +444,11 @@ SOCIALACCOUNT_PROVIDERS = {
 PROVIDER_HTTP_TIMEOUT = envint("PROVIDER_HTTP_TIMEOUT", 30)
 PROVIDER_MAX_ATTEMPTS = envint("PROVIDER_MAX_ATTEMPTS", 4)
 PROVIDER_MAX_RETRY_WAIT = envint("PROVIDER_MAX_RETRY_WAIT", 30)
+# Directory rounds: how many attempts a round gets when the provider is down before it waits for the
+# next scheduled round (each directory service says how often it is read).
+DIRECTORY_ROUND_ATTEMPTS = envint("DIRECTORY_ROUND_ATTEMPTS", 5)
+# People per page asked of the directory providers (Google allows 500 at most).
+DIRECTORY_PAGE_SIZE = envint("DIRECTORY_PAGE_SIZE", 500)
 
 # Demo: the password every seeded demo user gets (development only).
 DEMO_PASSWORD = env("DEMO_PASSWORD", "demo-password-2026")

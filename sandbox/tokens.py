@@ -45,6 +45,7 @@ _PREFIXES = {
     (Provider.WEBEX, Token.Kind.CODE): "WbxC",
     (Provider.WEBEX, Token.Kind.ACCESS): "WbxA",
     (Provider.WEBEX, Token.Kind.REFRESH): "WbxR",
+    (Provider.SUCCESSFACTORS, Token.Kind.ACCESS): "eyJ0b2tlbkNvbnRlbnQsbx",
 }
 # Webex integrations' access tokens last 14 days and their refresh tokens 90 (per Webex's samples).
 WEBEX_ACCESS_SECONDS = 14 * 86400 - 1
@@ -142,7 +143,7 @@ def find(value: str, *, kind: str, provider: str) -> Token | None:
     if not value:
         return None
     return (
-        Token.objects.select_related("client", "person__tenant", "tenant", "refresh")
+        Token.objects.select_related("client", "person__tenant", "tenant", "refresh", "hr_user")
         .filter(value_hash=token_hash(value), kind=kind, provider=provider)
         .first()
     )

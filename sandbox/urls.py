@@ -1,6 +1,7 @@
 """The sandbox's URLs, laid out like the real hosts: Google's under google/, Microsoft's under
-microsoft/login (login.microsoftonline.com) and microsoft/graph (graph.microsoft.com), Zoom's under
-zoom/ (zoom.us, and api.zoom.us at zoom/api/), Webex's under webex/ (webexapis.com)."""
+microsoft/login (login.microsoftonline.com) and microsoft/graph (graph.microsoft.com), a SuccessFactors
+API server under successfactors/, Zoom's under zoom/ (zoom.us, and api.zoom.us at zoom/api/), Webex's
+under webex/ (webexapis.com)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from django.urls import path, re_path
 from sandbox.views import (
     control,
     google_calendar,
+    google_directory,
     google_meet,
     google_oauth,
     mailbox,
     microsoft_graph,
     microsoft_identity,
     microsoft_online_meetings,
+    successfactors,
     webex,
     zoom,
 )
@@ -55,6 +58,13 @@ urlpatterns = [
     path("google/calendar/v3/calendars/<str:calendar_id>/events/watch", google_calendar.events_watch),
     path("google/calendar/v3/calendars/<str:calendar_id>/events", _events_collection),
     path("google/calendar/v3/calendars/<str:calendar_id>/events/<str:event_id>", _events_item),
+    # Google Admin SDK Directory API (admin.googleapis.com/admin/directory/v1)
+    path("google/admin/admin/directory/v1/users", google_directory.users_list),
+    path("google/admin/admin/directory/v1/customer/<str:customer>/domains", google_directory.domains_list),
+    path(
+        "google/admin/admin/directory/v1/customer/<str:customer>/resources/calendars",
+        google_directory.resources_list,
+    ),
     # Microsoft identity platform (login.microsoftonline.com)
     path(
         "microsoft/login/<str:tenant>/v2.0/.well-known/openid-configuration",
@@ -97,6 +107,9 @@ urlpatterns = [
     path("webex/v1/meetings", webex.meetings),
     path("webex/v1/meetings/<str:meeting_id>", webex.meeting),
     path("webex/meet/j.php", webex.join, name="webex-join"),
+    # SAP SuccessFactors (an API server of the customer's data center, e.g. api4.successfactors.com)
+    path("successfactors/oauth/token", successfactors.token, name="successfactors-token"),
+    path("successfactors/odata/v2/User", successfactors.users, name="successfactors-users"),
     # Everybody's mailboxes
     path("mail/", mailbox.mailboxes, name="mailboxes"),
     path("mail/message/<int:message_id>/answer", mailbox.answer, name="mail-answer"),

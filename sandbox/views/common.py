@@ -79,6 +79,11 @@ def webex_error(status: int, message: str) -> JsonResponse:
     )
 
 
+def odata_error(status: int, code: str, message: str) -> JsonResponse:
+    """SuccessFactors' OData v2 error body."""
+    return JsonResponse({"error": {"code": code, "message": {"lang": "en-US", "value": message}}}, status=status)
+
+
 def oauth_error(status: int, error: str, description: str, *, codes: list[int] | None = None) -> JsonResponse:
     body: dict[str, Any] = {"error": error, "error_description": description}
     if codes:  # Microsoft adds AADSTS codes and tracing fields
@@ -102,6 +107,10 @@ def take_fault(provider: str, operation: str, kinds: list[str]) -> Fault | None:
             .first()
         )
         if fault is None:
+            return None
+        if fault.after:
+            fault.after -= 1
+            fault.save(update_fields=["after"])
             return None
         fault.hits += 1
         if fault.times and fault.hits >= fault.times:
@@ -130,6 +139,15 @@ def _fault_response(provider: str, fault: Fault) -> HttpResponse:
     if provider in _FAULT_BODIES:
         response = _FAULT_BODIES[provider][fault.kind]()
         if fault.kind in (Fault.Kind.RATE_LIMITED, Fault.Kind.UNAVAILABLE):
+            response["Retry-After"] = str(fault.retry_after)
+        return response
+    if provider == Provider.SUCCESSFACTORS:
+        status, code, text = {
+            Fault.Kind.RATE_LIMITED: (429, "COE_REQUEST_LIMIT_EXCEEDED", "Too many requests."),
+            Fault.Kind.UNAVAILABLE: (503, "COE_SERVICE_UNAVAILABLE", "The service is temporarily unavailable."),
+        }.get(fault.kind, (500, "COE_GENERAL_SERVER_FAILURE", "An internal error occurred."))
+        response = odata_error(status, code, text)
+        if status in (429, 503):
             response["Retry-After"] = str(fault.retry_after)
         return response
     if fault.kind == Fault.Kind.RATE_LIMITED:
@@ -216,6 +234,8 @@ def access_token(request: HttpRequest, provider: str) -> Token:
                     status_name="UNAUTHENTICATED",
                 )
             )
+        if provider == Provider.SUCCESSFACTORS:
+            raise ApiError(odata_error(401, "COE_INVALID_TOKEN", "The access token is invalid or has expired."))
         raise ApiError(graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."))
     return token
 

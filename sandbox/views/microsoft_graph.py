@@ -24,6 +24,7 @@ from sandbox import services
 from sandbox.models import Calendar, Event, Person, Provider, Subscription, Token
 from sandbox.recurrence import Occurrence, occurrences
 from sandbox.scopes import graph_allows, graph_sees_body
+from sandbox.views import microsoft_directory
 from sandbox.views import microsoft_online_meetings as teams
 from sandbox.views.common import ApiError, access_token, endpoint, graph_error, json_body
 
@@ -827,7 +828,11 @@ def _uuid(value: str) -> str | None:
 USER = r"(?:me|users/(?P<user>[^/]+))"
 CALENDAR = r"(?:/calendars/(?P<calendar>[^/]+)|/calendar)?"
 ROUTES: list[tuple[str, set[str], str, Callable[..., HttpResponse]]] = [
-    (r"users", {"GET"}, "graph.users.list", teams.users_list),
+    # The directory first: "users/delta" would otherwise read as the user called "delta".
+    (r"users", {"GET"}, "graph.users.list", microsoft_directory.users_list),
+    (r"users/delta", {"GET"}, "graph.users.delta", microsoft_directory.users_delta),
+    (r"organization", {"GET"}, "graph.organization", microsoft_directory.organization),
+    (r"places/microsoft\.graph\.room", {"GET"}, "graph.places", microsoft_directory.rooms),
     (rf"{USER}", {"GET"}, "graph.me", me),
     (rf"{USER}/calendars", {"GET", "POST"}, "graph.calendars", calendars),
     (rf"{USER}/calendar", {"GET"}, "graph.calendars.list", default_calendar),

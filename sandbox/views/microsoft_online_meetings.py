@@ -1,7 +1,7 @@
-"""Microsoft Graph for Teams meetings: `GET /users` (paged with @odata.nextLink), and online
-meetings (`POST /users/{id}/onlineMeetings`, `.../createOrGet` with an externalId, `GET`, `PATCH`,
-`DELETE`). Application tokens reach a user's online meetings only when a Teams application access
-policy covers that user, and only by the user's object id, as Graph insists.
+"""Microsoft Graph for Teams meetings: online meetings (`POST /users/{id}/onlineMeetings`,
+`.../createOrGet` with an externalId, `GET`, `PATCH`, `DELETE`); people are listed by
+`microsoft_directory` (`GET /users`). Application tokens reach a user's online meetings only when a
+Teams application access policy covers that user, and only by the user's object id, as Graph insists.
 
 Routed by `microsoft_graph.dispatch`; the meeting join page is /sandbox/microsoft/teams/l/meetup-join/{code}.
 """
@@ -13,7 +13,6 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,47 +22,11 @@ from sandbox.models import Meeting, Person, Provider, TeamsAccessPolicy, Token
 from sandbox.scopes import graph_allows
 from sandbox.views.common import ApiError, graph_error, json_body, utc_z
 
-USERS_PAGE_SALT = "sandbox.graph.users"
-USERS_PAGE_MAX = 999
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
 def _tenant_id(token: Token) -> int | None:
     return token.person.tenant_id if token.person else token.tenant_id
-
-
-def users_list(request: HttpRequest, token: Token) -> HttpResponse:
-    if not graph_allows("graph.users.list", token.scopes):
-        raise ApiError(
-            graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-        )
-    top = max(1, min(int(request.GET.get("$top") or 100), USERS_PAGE_MAX))
-    offset = 0
-    if request.GET.get("$skiptoken"):
-        try:
-            offset = signing.loads(request.GET["$skiptoken"], salt=USERS_PAGE_SALT)
-        except signing.BadSignature:
-            raise ApiError(graph_error(400, "Request_BadRequest", "Invalid $skiptoken.")) from None
-    people = Person.objects.filter(tenant_id=_tenant_id(token), kind=Person.Kind.USER).order_by("pk")
-    page = list(people[offset : offset + top + 1])
-    body: dict[str, Any] = {
-        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
-        "value": [
-            {
-                "id": person.external_id,
-                "displayName": person.name,
-                "mail": person.email,
-                "userPrincipalName": person.email,
-                "accountEnabled": not person.suspended,
-            }
-            for person in page[:top]
-        ],
-    }
-    if len(page) > top:
-        query = request.GET.copy()
-        query["$skiptoken"] = signing.dumps(offset + top, salt=USERS_PAGE_SALT)
-        body["@odata.nextLink"] = f"{request.build_absolute_uri(request.path)}?{query.urlencode()}"
-    return JsonResponse(body)
 
 
 def _organizer(token: Token, user: str | None) -> Person:

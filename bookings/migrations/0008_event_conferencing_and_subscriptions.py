@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0006_sender_domains'),
+        ('bookings', '0007_managed_event_flagged_for_review'),
         ('conferencing', '0002_profiles_meetings_and_default_service'),
     ]
 
