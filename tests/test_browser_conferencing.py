@@ -22,7 +22,7 @@ def test_bob_connects_zoom_and_sees_who_is_linked(browser, live_server, acme, bo
     Select(browser.find_element(By.NAME, "organization")).select_by_visible_text("Acme")
     Select(browser.find_element(By.NAME, "provider")).select_by_visible_text("Zoom")
     browser.find_element(By.NAME, "_save").click()
-    WebDriverWait(browser, 10).until(expected_conditions.title_contains("conferencing service"))
+    WebDriverWait(browser, 10).until(lambda _: ConferencingService.objects.exists())
 
     browser.get(
         f"{live_server.url}/admin/conferencing/conferencingservice/{ConferencingService.objects.get().pk}/change/"
