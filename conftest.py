@@ -23,7 +23,14 @@ from calendars.models import CalendarService
 from calendars.services import calendar_service_connect
 from core.choices import AccessMode
 
-pytest_plugins = ["sandbox.testing", "directory.tests.fixtures", "tests.browser", "tests.mailserver", "tests.dnsserver"]
+pytest_plugins = [
+    "sandbox.testing",
+    "directory.tests.fixtures",
+    "conferencing.tests.fixtures",
+    "tests.browser",
+    "tests.mailserver",
+    "tests.dnsserver",
+]
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -53,6 +53,33 @@ def request_administered_organization_ids(request: HttpRequest) -> frozenset[int
     return cached
 
 
+def organization_subtree_ids(*, organization_id: int) -> frozenset[int]:
+    """The organization and every unit below it (one query per level, bounded like the tree)."""
+    found = {organization_id}
+    frontier = {organization_id}
+    for _ in range(MAX_ORGANIZATION_DEPTH):
+        if not frontier:
+            break
+        frontier = set(Organization.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - found
+        found |= frontier
+    return frozenset(found)
+
+
+def organization_lineage_ids(*, organization_ids: set[int] | frozenset[int]) -> frozenset[int]:
+    """These organizations and every unit above them."""
+    found = set(organization_ids)
+    frontier = set(organization_ids)
+    for _ in range(MAX_ORGANIZATION_DEPTH):
+        parents = set(
+            Organization.objects.filter(pk__in=frontier, parent__isnull=False).values_list("parent_id", flat=True)
+        )
+        frontier = parents - found
+        if not frontier:
+            break
+        found |= frontier
+    return frozenset(found)
+
+
 def users_of_organizations(*, organization_ids: frozenset[int] | set[int]) -> QuerySet[User]:
     return User.objects.filter(memberships__organization_id__in=organization_ids).distinct()
 

@@ -298,8 +298,12 @@ def organization_connection_store_credentials(
     granted_scopes: list[str],
     external_id: str = "",
     actor: User | None,
+    status: str = ConnectionStatus.ACTIVE,
 ) -> OrganizationConnection:
-    """The provider authorized the connection: keep its credentials (encrypted) and the scopes it granted."""
+    """The provider authorized the connection: keep its credentials (encrypted) and the scopes it granted.
+
+    A kind of connection that is checked before it goes live stores its grant as `pending`.
+    """
     if not connection.is_live:
         raise ValidationError(
             "A disconnected service cannot be authorized again; connect a new one.", code="disconnected"
@@ -308,7 +312,7 @@ def organization_connection_store_credentials(
     connection.granted_scopes = list(granted_scopes)
     if external_id:
         connection.external_id = external_id
-    connection.status = ConnectionStatus.ACTIVE
+    connection.status = status
     connection.last_error = ""
     connection.connected_at = timezone.now()
     if actor is not None:

@@ -16,8 +16,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.console import OrganizationScopedAdmin, PeopleScopedAdmin, badge
+from bookings.conferencing import managed_event_conference_retry
 from bookings.invitations import invitation_resend
 from bookings.models import (
+    ConferencingState,
     DeliveryMode,
     InboundReply,
     Invitation,
@@ -28,6 +30,12 @@ from bookings.models import (
 from bookings.senders import sender_domain_names, sender_domain_records, sender_domain_set, sender_domain_verify
 
 DELIVERY_TONES = {DeliveryMode.NATIVE: "read-write", DeliveryMode.EMAIL: "free-busy"}
+CONFERENCING_TONES = {
+    ConferencingState.ASSIGNED: "ok",
+    ConferencingState.PENDING: "waiting",
+    ConferencingState.FAILING: "alert",
+    ConferencingState.FAILED: "alert",
+}
 
 
 class EventScopedAdmin(PeopleScopedAdmin):
@@ -93,8 +101,9 @@ def invitation_state(obj: Invitation) -> SafeString:
 
 @admin.register(ManagedEvent)
 class ManagedEventAdmin(EventScopedAdmin):
-    list_display = ["summary", "organizer", "start", "delivery", "delivery_state", "application"]
-    list_filter = ["delivery_mode", "write_state"]
+    list_display = ["summary", "organizer", "start", "delivery", "delivery_state", "conference", "application"]
+    list_filter = ["delivery_mode", "write_state", "conferencing_state"]
+    actions = ["retry_conferencing"]
     list_select_related = ["calendar__profile", "application"]
     search_fields = ["summary", "event_id", "event_uid", "calendar__profile__profile_name"]
     inlines = [AttendeeInline, InvitationInline, ReplyInline]
@@ -109,6 +118,8 @@ class ManagedEventAdmin(EventScopedAdmin):
         "tzid",
         "location",
         "join_url",
+        "conference",
+        "conferencing_error",
         "delivery",
         "delivery_state",
         "sequence",
@@ -142,6 +153,21 @@ class ManagedEventAdmin(EventScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return super().get_queryset(request).prefetch_related("invitations")
+
+    @admin.display(description="Conferencing", ordering="conferencing_state")
+    def conference(self, obj: ManagedEvent) -> SafeString:
+        if not obj.conferencing_state:
+            return badge(obj.conferencing_description or "None", "off") if obj.join_url else SafeString("")
+        tone = CONFERENCING_TONES.get(obj.conferencing_state, "waiting")
+        return badge(f"{obj.conferencing_description}: {obj.get_conferencing_state_display()}", tone)
+
+    @admin.action(description="Try the conferencing of the selected events again (where it was given up)")
+    def retry_conferencing(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        count = 0
+        for event in queryset.filter(conferencing_state=ConferencingState.FAILED):
+            managed_event_conference_retry(event=event)
+            count += 1
+        self.message_user(request, f"Trying {count} event(s) again.", messages.SUCCESS)
 
 
 @admin.register(Invitation)

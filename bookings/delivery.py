@@ -3,7 +3,10 @@
 Read-Write organizers get the event written into their own calendar by the provider, which invites
 the attendees (rooms and Meet / Teams included). Free/Busy and No Access organizers get iMIP email
 invitations, one per recipient, organizer included; native conferencing and rooms are refused there
-because nothing could book them.
+because nothing could book them (a conferencing service makes their meetings instead).
+
+An event whose meeting a conferencing provider is still making is not announced yet (only people
+removed from it are told); the conferencing worker announces it once it has its link.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class NativeWrite:
 
     def changed(self, event: ManagedEvent, *, removed: Iterable[ManagedEventAttendee]) -> None:
         # Removed attendees are simply left out of the provider's event; the provider tells them.
+        if event.awaits_conference:
+            return
         self._queue_write(event)
 
     def deleted(self, event: ManagedEvent) -> None:
@@ -68,7 +73,9 @@ class EmailInvitation:
         if conferencing_profile in NATIVE_CONFERENCING:
             found["conferencing"] = (
                 "Free/Busy and No Access calendars cannot create Google Meet or Microsoft Teams meetings "
-                'themselves: give the meeting\'s link with profile_id "explicit" and a join_url.'
+                "themselves: use a conferencing profile of the organizer (their organization's Zoom, Webex, Meet "
+                'or Teams service, or their own), "default", or give the meeting\'s link with profile_id '
+                '"explicit" and a join_url.'
             )
         if rooms:
             found["attendees"] = (
@@ -78,8 +85,9 @@ class EmailInvitation:
         return found
 
     def changed(self, event: ManagedEvent, *, removed: Iterable[ManagedEventAttendee]) -> None:
-        current = list(event.attendees.filter(removed_at__isnull=True))
-        invitations_queue(event=event, method=InvitationMethod.REQUEST, recipients=None, attendees=current)
+        if not event.awaits_conference:
+            current = list(event.attendees.filter(removed_at__isnull=True))
+            invitations_queue(event=event, method=InvitationMethod.REQUEST, recipients=None, attendees=current)
         for attendee in removed:
             invitations_queue(event=event, method=InvitationMethod.CANCEL, recipients=[attendee], attendees=[attendee])
 

@@ -4,7 +4,8 @@ Yes / No / Maybe.
 
 The ORGANIZER is an agent address of ours, one per event, because attendees' clients send their
 replies to the ORGANIZER; the person who organizes appears as an ATTENDEE with the CHAIR role, as
-CalConnect recommends. Times are written in the event's time zone with its VTIMEZONE.
+CalConnect recommends. Times are written in the event's time zone with its VTIMEZONE. A join link goes
+into DESCRIPTION, into LOCATION when the event has none, and into RFC 7986's CONFERENCE property.
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ def message_id(event: ManagedEvent, *, method: str, recipient: str, occasion: st
     return f"<{event.event_uid}.{event.version}{method[0].lower()}{recipient_hash}@{reply_domain(event)}>"
 
 
+def join_line(event: ManagedEvent) -> str:
+    """How an event's join details read in text: "Join the Zoom meeting: <url>", and its passcode."""
+    provider = event.conferencing_description
+    line = f"Join the {provider} meeting: {event.join_url}" if provider else f"Join: {event.join_url}"
+    meeting = event.conferencing_meeting if event.conferencing_meeting_id else None
+    if meeting is not None and meeting.passcode:
+        line += f"\nPasscode: {meeting.passcode}"
+    return line
+
+
 def _address(email: str, name: str, **params: str) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
     if name:
@@ -100,13 +111,16 @@ def invitation_ics(
     vevent.add("summary", event.summary)
     description = event.description
     if event.join_url:
-        description = f"{description}\n\nJoin: {event.join_url}".strip()
+        description = f"{description}\n\n{join_line(event)}".strip()
     if description:
         vevent.add("description", description)
     if event.location:
         vevent.add("location", event.location)
     elif event.join_url:
         vevent.add("location", event.join_url)
+    if event.join_url:
+        label = f"Join the {event.conferencing_description} meeting" if event.conferencing_description else "Join"
+        vevent.add("conference", event.join_url, parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": label})
     if event.url:
         vevent.add("url", event.url)
     vevent.add("transp", "TRANSPARENT" if event.transparency == Transparency.TRANSPARENT else "OPAQUE")
@@ -184,7 +198,14 @@ class InvitationEmail(EmailMessage):
 
 
 def invitation_text(event: ManagedEvent, *, method: str, cancelled: bool, organizer: Party) -> tuple[str, str]:
-    context = {"event": event, "method": method, "cancelled": cancelled, "organizer": organizer}
+    meeting = event.conferencing_meeting if event.conferencing_meeting_id else None
+    context = {
+        "event": event,
+        "method": method,
+        "cancelled": cancelled,
+        "organizer": organizer,
+        "passcode": meeting.passcode if meeting is not None else "",
+    }
     return (
         render_to_string("bookings/invitation.txt", context),
         render_to_string("bookings/invitation.html", context),

@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from accounts.models import Application, Organization, User
 from calendars.models import Calendar
+from conferencing.models import ConferencingMeeting, ConferencingProfile
 from core.encryption import EncryptedJSONField
 from core.public_ids import PublicIdField
 
@@ -38,6 +39,14 @@ class WriteState(models.TextChoices):
     PENDING = "pending", "Waiting to be written"
     WRITTEN = "written", "Written"
     FAILED = "failed", "Failed"
+
+
+class ConferencingState(models.TextChoices):
+    NONE = "", "No meeting to make"
+    PENDING = "pending", "Meeting being made or moved; the event is announced once it is"
+    ASSIGNED = "assigned", "Join details assigned"
+    FAILING = "failing", "Provider failing: announced without the link, retrying"
+    FAILED = "failed", "Given up: announced without the link"
 
 
 class ManagedEvent(models.Model):
@@ -67,6 +76,27 @@ class ManagedEvent(models.Model):
     event_private = models.BooleanField(default=False)
     conferencing = models.JSONField(default=dict, blank=True, help_text="As the integrator asked for it.")
     join_url = models.URLField(max_length=2000, blank=True)
+    conferencing_description = models.CharField(
+        max_length=200, blank=True, help_text="The conferencing provider's name, as attendees see it."
+    )
+    conferencing_profile = models.ForeignKey(
+        ConferencingProfile,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_events",
+        help_text="The conferencing account the event's meeting is made with, when a provider makes it.",
+    )
+    conferencing_meeting = models.OneToOneField(
+        ConferencingMeeting, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_event"
+    )
+    conferencing_state = models.CharField(
+        max_length=10, choices=ConferencingState.choices, blank=True, default=ConferencingState.NONE
+    )
+    conferencing_error = models.TextField(blank=True)
+    subscriptions = models.JSONField(
+        default=list, blank=True, help_text="Integrator's webhooks for this event's interactions (conferencing)."
+    )
     delivery_mode = models.CharField(max_length=8, choices=DeliveryMode.choices, default=DeliveryMode.EMAIL)
     reply_domain = models.CharField(
         max_length=253, blank=True, help_text="Where attendees' replies go, fixed when the event is created."
@@ -101,6 +131,16 @@ class ManagedEvent(models.Model):
     def is_busy(self) -> bool:
         return self.deleted_at is None and self.transparency == Transparency.OPAQUE
 
+    @property
+    def awaits_conference(self) -> bool:
+        """A meeting is being made or moved: announcing now would send the event without its link."""
+        return self.conferencing_state == ConferencingState.PENDING
+
+    @property
+    def uses_native_conferencing(self) -> bool:
+        """Meet or Teams made by the organizer's own calendar, with the event."""
+        return self.conferencing.get("profile_id") in ("integrated", "default") and self.conferencing_profile_id is None
+
 
 class ManagedEventAttendee(models.Model):
     """Someone invited to a managed event; `user` is set when the address is an account here, whose
@@ -122,6 +162,34 @@ class ManagedEventAttendee(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class EventNotificationKind(models.TextChoices):
+    CONFERENCING_ASSIGNED = "conferencing_assigned", "Conferencing assigned"
+    CONFERENCING_FAILING = "conferencing_failing", "Conferencing failing"
+
+
+class EventNotification(models.Model):
+    """One notification to an event's subscription (`subscriptions[].uri`), stored before it is sent and
+    posted, signed like channel notifications, with growing pauses until a 2xx or the last attempt."""
+
+    event = models.ForeignKey("ManagedEvent", on_delete=models.CASCADE, related_name="notifications")
+    uri = models.URLField(max_length=2000)
+    kind = models.CharField(max_length=40, choices=EventNotificationKind.choices)
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after the last attempt.")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["delivered_at", "failed_at", "next_attempt_at"], name="event_notification_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.event}"
 
 
 class InvitationMethod(models.TextChoices):

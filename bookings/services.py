@@ -13,8 +13,15 @@ from django.utils import timezone
 
 from accounts.models import Application, User
 from bookings import imip
-from bookings.delivery import NATIVE_CONFERENCING, delivery_for
+from bookings.conferencing import (
+    conference_later,
+    conferencing_choice,
+    managed_event_apply_conferencing,
+    managed_event_meeting_delete_later,
+)
+from bookings.delivery import delivery_for
 from bookings.models import (
+    ConferencingState,
     DeliveryMode,
     ManagedEvent,
     ManagedEventAttendee,
@@ -58,9 +65,10 @@ class EventInput:
     transparency: str = "opaque"
     event_private: bool = False
     reminders: list[dict[str, int]] = field(default_factory=list)
-    conferencing: dict[str, str] = field(default_factory=dict)
+    conferencing: dict[str, str] | None = None  # None: not mentioned, the event keeps its conferencing
     invite: list[Invitee] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
+    subscriptions: list[dict[str, object]] | None = None
 
 
 def managed_event_upsert(*, application: Application, calendar: Calendar, data: EventInput) -> ManagedEvent:
@@ -74,7 +82,9 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
     # Rooms as the directory knows them (Google calendar resources, Microsoft places), on any provider.
     room_addresses = room_addresses_among(emails=[invitee.email for invitee in data.invite])
     rooms = [invitee.email for invitee in data.invite if invitee.email.lower() in room_addresses]
-    refusals = delivery.refusals(conferencing_profile=data.conferencing.get("profile_id"), rooms=rooms)
+    choice = conferencing_choice(calendar=calendar, requested=data.conferencing)
+    native = choice is not None and choice.kind == "native"
+    refusals = delivery.refusals(conferencing_profile="integrated" if native else None, rooms=rooms)
     if refusals:
         raise ValidationError(refusals)
     with transaction.atomic():
@@ -98,34 +108,39 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
             "url": data.url,
             "reminders": data.reminders,
             "event_private": data.event_private,
-            "conferencing": data.conferencing,
+            "conferencing": data.conferencing if data.conferencing is not None else event.conferencing,
+            "subscriptions": data.subscriptions if data.subscriptions is not None else event.subscriptions,
         }
         changed = created or event.deleted_at is not None or any(getattr(event, k) != v for k, v in values.items())
         significant = not created and any(getattr(event, name) != values[name] for name in SIGNIFICANT)
+        moved = not created and any(getattr(event, name) != values[name] for name in ("start", "end", "summary"))
         for name, value in values.items():
             setattr(event, name, value)
-        if data.conferencing.get("profile_id") == "explicit":
-            event.join_url = data.conferencing.get("join_url", "")
-        elif not data.conferencing:
-            event.join_url = ""
         added, removed = _apply_attendees(event, invite=data.invite, remove=data.remove, rooms=room_addresses)
         if not (changed or added or removed):
             return event
+        join_url = event.join_url
+        conference = managed_event_apply_conferencing(event, choice=choice, moved=moved or event.deleted_at is not None)
+        if conference:
+            event.conferencing_state = ConferencingState.PENDING
+        significant = significant or event.join_url != join_url
         if not created and (significant or removed or event.deleted_at is not None):
             event.sequence += 1
         event.deleted_at = None
         event.version += 1
         event.application = event.application or application
-        event.full_clean(exclude=["calendar", "application"])
+        event.full_clean(exclude=["calendar", "application", "conferencing_profile", "conferencing_meeting"])
         event.save()
         delivery.changed(event, removed=removed)
+        if conference:
+            conference_later(event)
     return event
 
 
 def _locked_event(*, calendar: Calendar, event_id: str) -> ManagedEvent | None:
     return (
-        ManagedEvent.objects.select_for_update()
-        .select_related("calendar__profile__user")
+        ManagedEvent.objects.select_for_update(of=("self",))
+        .select_related("calendar__profile__user", "conferencing_meeting")
         .filter(calendar=calendar, event_id=event_id)
         .first()
     )
@@ -201,6 +216,7 @@ def managed_event_delete(*, calendar: Calendar, event_id: str) -> ManagedEvent |
         event.version += 1
         event.save(update_fields=["deleted_at", "sequence", "version", "updated_at"])
         delivery_for(calendar).deleted(event)
+        managed_event_meeting_delete_later(event)
     return event
 
 
@@ -215,9 +231,11 @@ def managed_event_delete(*, calendar: Calendar, event_id: str) -> ManagedEvent |
 
 
 def _spec(event: ManagedEvent) -> EventSpec:
-    description = event.description
-    if event.join_url and event.conferencing.get("profile_id") == "explicit":
-        description = f"{description}\n\nJoin: {event.join_url}".strip()
+    description, location = event.description, event.location
+    if event.join_url and not event.uses_native_conferencing:
+        # No provider field holds another provider's meeting: the link goes where people look.
+        description = f"{description}\n\n{imip.join_line(event)}".strip()
+        location = location or event.join_url
     return EventSpec(
         key=event.event_uid,
         summary=event.summary,
@@ -226,12 +244,12 @@ def _spec(event: ManagedEvent) -> EventSpec:
         time_zone=event.tzid,
         all_day=event.all_day,
         description=description,
-        location=event.location,
+        location=location,
         attendees=tuple(
             Attendee(email=a.email, name=a.display_name, is_resource=a.is_room)
             for a in event.attendees.filter(removed_at__isnull=True)
         ),
-        native_conferencing=event.conferencing.get("profile_id") in NATIVE_CONFERENCING,
+        native_conferencing=event.uses_native_conferencing,
         transparent=event.transparency == "transparent",
         private=event.event_private,
     )
@@ -276,7 +294,7 @@ def managed_event_write(*, event_id: int, attempt: int = 1) -> ManagedEvent | No
         if written is not None:
             locked.provider_event_id = written.provider_event_id
             locked.ical_uid = written.ical_uid or locked.ical_uid
-            if locked.conferencing.get("profile_id") in NATIVE_CONFERENCING:
+            if locked.uses_native_conferencing:
                 locked.join_url = written.join_url
         locked.write_attempts = attempt
         if locked.version == version:

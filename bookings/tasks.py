@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from bookings import invitations, replies, services
+from bookings import conferencing, invitations, replies, services
 from core.schedules import PeriodicTask
 
-PERIODIC_TASKS = [PeriodicTask("Retry due invitations", "bookings.tasks.invitations_retry", 1)]
+PERIODIC_TASKS = [
+    PeriodicTask("Retry due invitations", "bookings.tasks.invitations_retry", 1),
+    PeriodicTask("Retry due event notifications", "bookings.tasks.event_notifications_retry", 1),
+]
 
 
 def event_write(event_id: int, attempt: int = 1) -> None:
@@ -24,3 +27,17 @@ def invitations_retry() -> None:
 
 def reply_process(reply_id: int) -> None:
     replies.reply_process(reply_id=reply_id)
+
+
+def event_conference(event_id: int, attempt: int = 1) -> None:
+    conferencing.managed_event_conference(event_id=event_id, attempt=attempt)
+
+
+def event_notification_deliver(notification_id: int) -> None:
+    conferencing.event_notification_deliver(notification_id=notification_id)
+
+
+def event_notifications_retry() -> None:
+    """Every minute: event subscriptions' notifications whose next attempt is due."""
+    for notification_id in conferencing.event_notifications_due():
+        conferencing.event_notification_deliver(notification_id=notification_id)

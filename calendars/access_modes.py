@@ -31,6 +31,7 @@ class AccessModePolicy:
     availability_source: str
     event_delivery: str
     identity: str
+    conferencing: str  # where meeting links come from, in words for admins and API errors
     stored_data: tuple[str, ...]
     # What the mode means for the person, in their words, on consent pages and their own page.
     # `{application}` and `{provider}` are filled in.
@@ -104,6 +105,10 @@ POLICIES: dict[str, AccessModePolicy] = {
         availability_source="Busy periods synced from the calendar in real time.",
         event_delivery="Written into the organizer's calendar by the provider, which invites the attendees.",
         identity="Proven by signing in to the calendar provider.",
+        conferencing=(
+            "Google Meet or Microsoft Teams made by the organizer's calendar with the event, or a meeting from a "
+            "conferencing service (Zoom, Webex, Meet or Teams) the organization connects or the person links."
+        ),
         stored_data=(
             "Start, end and free/busy status of calendar events.",
             "Event details (title, description, location, attendees), only for applications granted read_events.",
@@ -131,6 +136,10 @@ POLICIES: dict[str, AccessModePolicy] = {
         availability_source="Busy periods synced from the calendar in real time.",
         event_delivery="Calendar invitations emailed to the organizer and every attendee.",
         identity="Proven by signing in to the calendar provider.",
+        conferencing=(
+            "Only from a conferencing service (Zoom, Webex, Meet or Teams) the organization connects or the "
+            "person links: the calendar cannot make meetings."
+        ),
         stored_data=(
             "Start, end and free/busy status of calendar events; never titles, descriptions, locations or attendees.",
             "Events booked through this system.",
@@ -163,6 +172,10 @@ POLICIES: dict[str, AccessModePolicy] = {
         availability_source="Availability rules and available periods set here, plus events booked here.",
         event_delivery="Calendar invitations emailed to the organizer and every attendee.",
         identity="Proven by the organization's directory or an email confirmation link.",
+        conferencing=(
+            "Only from a conferencing service (Zoom, Webex, Meet or Teams) the organization connects or the "
+            "person links: there is no calendar to make meetings."
+        ),
         stored_data=(
             "Nothing from the calendar service.",
             "Availability preferences and events booked through this system.",

@@ -32,6 +32,11 @@ product that request it (`used_by`). The seeds disagree in places; both versions
   `Calendars.ReadWrite` (the FAQ's Enterprise table names it so). The row keeps the seed's text and
   sends the real name (`WIRE_NAMES`); tests/data/provider-permissions.json lists the real names.
 
+Some provider APIs need a scope no seed lists (Graph's online meetings take a user's object id, which
+only a user-reading permission reveals; a person linking their own Zoom or Webex grants user-level
+scopes the seeds never describe). The wire follows the provider: those scopes are in `WIRE_ONLY`,
+apart from the seeds' rows, each with the reason it is needed.
+
 Consent pages, the admin's "what data is shared" panels, provider clients and tests read this
 module; nothing else spells a provider scope.
 """
@@ -66,6 +71,7 @@ class Flow(StrEnum):
     ORGANIZATION_CALENDAR = "organization_calendar"  # an IT admin connecting a calendar service
     DIRECTORY_SYNC = "directory_sync"  # an IT admin connecting a directory service
     CONFERENCING = "conferencing"  # an IT admin connecting a conferencing service
+    CONFERENCING_PERSONAL = "conferencing_personal"  # a person linking their own Zoom or Webex
 
 
 class ScopeProvider(StrEnum):
@@ -117,6 +123,10 @@ MEANINGS: dict[str, str] = {
     "spark:people_read": "see the organization's Webex directory of people",
     "meeting:write:admin": "create and manage Zoom meetings for the organization's users",
     "user:read:admin": "see the organization's Zoom users",
+    "User.ReadBasic.All": "see the name, email address and id of every user in the organization",
+    "meeting:write": "create and manage your Zoom meetings",
+    "user:read": "see your Zoom profile (name and email address)",
+    "meeting:schedules_write": "create and manage your Webex meetings",
 }
 # Microsoft application permissions (an admin's consent for the whole tenant) whose name is also a
 # delegated permission's: the same word means everyone's calendars, not one person's.
@@ -320,6 +330,7 @@ _PRIMARY_KIND = {
     Flow.ORGANIZATION_CALENDAR: ConnectionKind.ORGANIZATIONAL,
     Flow.DIRECTORY_SYNC: ConnectionKind.DIRECTORY,
     Flow.CONFERENCING: ConnectionKind.CONFERENCING,
+    Flow.CONFERENCING_PERSONAL: ConnectionKind.CONFERENCING,
 }
 
 
@@ -357,3 +368,48 @@ def meaning_of(scope: str, *, application: bool = False) -> str:
     if application and scope in APPLICATION_MEANINGS:
         return APPLICATION_MEANINGS[scope]
     return MEANINGS.get(scope, scope)
+
+
+@dataclass(frozen=True, slots=True)
+class WireScope:
+    """A scope a provider's API needs that no seed lists, and why. Shown beside the seeds' rows."""
+
+    flow: Flow
+    provider: ScopeProvider
+    product: str
+    scope: str
+    reason: str
+    label: str = "needed by the provider's API; not in the product documents"
+
+    @property
+    def meaning(self) -> str:
+        return MEANINGS[self.scope]
+
+
+_TEAMS_IDS = (
+    "Graph creates online meetings only for a user's object id, never an email address: linking people by "
+    "email needs a permission that reads users (Cronofy's own Teams scopes page lists User.ReadBasic.All)."
+)
+_PERSONAL = "A person linking their own account grants user-level scopes; the seeds list only the admin ones."
+WIRE_ONLY: tuple[WireScope, ...] = (
+    WireScope(Flow.CONFERENCING, ScopeProvider.MICROSOFT, "ms_teams", "User.ReadBasic.All", _TEAMS_IDS),
+    WireScope(Flow.CONFERENCING_PERSONAL, ScopeProvider.ZOOM, "zoom", "meeting:write", _PERSONAL),
+    WireScope(Flow.CONFERENCING_PERSONAL, ScopeProvider.ZOOM, "zoom", "user:read", _PERSONAL),
+    WireScope(Flow.CONFERENCING_PERSONAL, ScopeProvider.WEBEX, "webex", "spark:kms", _PERSONAL),
+    WireScope(Flow.CONFERENCING_PERSONAL, ScopeProvider.WEBEX, "webex", "meeting:schedules_write", _PERSONAL),
+    WireScope(Flow.CONFERENCING_PERSONAL, ScopeProvider.WEBEX, "webex", "spark:people_read", _PERSONAL),
+)
+
+
+def wire_scope_rows(flow: Flow, *, provider: str, product: str = "") -> tuple[WireScope, ...]:
+    """The scopes beyond the seeds a flow asks this provider for."""
+    return tuple(
+        row for row in WIRE_ONLY if row.flow == flow and row.provider == provider and row.product in ("", product)
+    )
+
+
+def provider_scopes(flow: Flow, *, provider: str, product: str = "") -> list[str]:
+    """Everything a flow asks a provider for on the wire: the seeds' scopes, then any the provider's API
+    needs beyond them."""
+    scopes = requested_scopes(flow, provider=provider, product=product)
+    return scopes + [row.scope for row in wire_scope_rows(flow, provider=provider, product=product)]

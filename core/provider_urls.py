@@ -18,6 +18,10 @@ REAL = {
     "SUCCESSFACTORS_API_URL": "",
     "MICROSOFT_LOGIN_URL": "https://login.microsoftonline.com",
     "MICROSOFT_GRAPH_URL": "https://graph.microsoft.com",
+    "GOOGLE_MEET_API_URL": "https://meet.googleapis.com/",
+    "ZOOM_OAUTH_URL": "https://zoom.us/oauth",
+    "ZOOM_API_URL": "https://api.zoom.us/v2",
+    "WEBEX_API_URL": "https://webexapis.com/v1",
 }
 SANDBOX_PATHS = {
     "GOOGLE_AUTHORIZE_URL": "/google/o/oauth2/v2/auth",
@@ -30,6 +34,10 @@ SANDBOX_PATHS = {
     "SUCCESSFACTORS_API_URL": "/successfactors",
     "MICROSOFT_LOGIN_URL": "/microsoft/login",
     "MICROSOFT_GRAPH_URL": "/microsoft/graph",
+    "GOOGLE_MEET_API_URL": "/google/meetapi/",
+    "ZOOM_OAUTH_URL": "/zoom/oauth",
+    "ZOOM_API_URL": "/zoom/api/v2",
+    "WEBEX_API_URL": "/webex/v1",
 }
 
 

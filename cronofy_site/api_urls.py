@@ -14,6 +14,7 @@ from calendars.api.managed_availability import (
     AvailablePeriodsPageApi,
 )
 from calendars.api.views import CalendarsApi
+from conferencing.api.views import ConferencingServiceAuthorizationsApi
 from connect.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
 from directory.api.views import ResourcesApi
 
@@ -36,4 +37,9 @@ urlpatterns = [
     path("channels/<str:channel_id>", ChannelApi.as_view(), name="api-channel"),
     path("free_busy/pages/<str:token>", FreeBusyPageApi.as_view(), name="api-free-busy-page"),
     path("resources", ResourcesApi.as_view(), name="api-resources"),
+    path(
+        "conferencing_service_authorizations",
+        ConferencingServiceAuthorizationsApi.as_view(),
+        name="api-conferencing-service-authorizations",
+    ),
 ]

@@ -1,7 +1,8 @@
 """The demo organization: what `manage.py seed_demo` creates, idempotently.
 
 Acme runs three calendar services, one per access mode, so every behaviour of the product can be
-seen side by side; Globex is another customer whose admin must never see Acme.
+seen side by side, and two conferencing services (Zoom, its default, and Google Meet), so Free/Busy and
+No Access bookings get meeting links too; Globex is another customer whose admin must never see Acme.
 """
 
 from __future__ import annotations
@@ -32,11 +33,19 @@ from calendars.services import (
     calendar_service_provision,
 )
 from conferencing.models import ConferencingProvider, ConferencingService
-from conferencing.services import conferencing_service_connect
+from conferencing.providers.base import ConferencingUser
+from conferencing.selectors import conferencing_profiles_of_user
+from conferencing.services import (
+    conferencing_service_authorize,
+    conferencing_service_connect,
+    conferencing_service_link_accounts,
+    required_scopes,
+)
 from core.choices import AccessMode
 from cronofy_site.demo_directories import demo_directories_connect, demo_directories_summary
-from sandbox.models import AdminConsent, OAuthClient, Person, ServiceAccount, Tenant
+from sandbox.models import AdminConsent, MeetingUser, OAuthClient, Person, Provider, ServiceAccount, Tenant
 from sandbox.seed import sandbox_seed
+from sandbox.seed_conferencing import conferencing_seed
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,9 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
             _calendars_from_sandbox()
             summary.directories = demo_directories_summary(organizations=organizations)
             _add_directory_people(summary, organizations)
+            # After the directories: the people they onboarded are linked too.
+            if summary.sandbox is not None:
+                summary.sandbox["conferencing"] = _connect_conferencing_through_the_sandbox(organizations[ACME])
         for entry in summary.users:
             user = User.objects.get(email=entry["email"])
             for profile in user.calendar_profiles.exclude(status="disconnected").prefetch_related("calendars"):
@@ -141,6 +153,10 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
                         "calendar_ids": [calendar.public_id for calendar in profile.calendars.all()],
                     }
                 )
+            entry["conferencing_profiles"] = [
+                {"profile_id": p.public_id, "provider_name": p.provider, "profile_name": p.profile_name}
+                for p in conferencing_profiles_of_user(user_id=user.pk)
+            ]
         summary.integrator = _demo_integrator(summary)
     return summary
 
@@ -158,8 +174,9 @@ def _seed_world(password: str) -> tuple[DemoSummary, dict[str, Organization]]:
                 connected_by=None,
             )
     acme = organizations[ACME]
-    if not ConferencingService.objects.filter(organization=acme, provider=ConferencingProvider.ZOOM).exists():
-        conferencing_service_connect(organization=acme, provider=ConferencingProvider.ZOOM, connected_by=None)
+    for provider in (ConferencingProvider.ZOOM, ConferencingProvider.GOOGLE_MEET):  # Zoom first: the default
+        if not ConferencingService.objects.filter(organization=acme, provider=provider).exists():
+            conferencing_service_connect(organization=acme, provider=provider, connected_by=None)
 
     operator = _user(SUPERUSER_EMAIL, "Platform Operator", password)
     if not operator.is_superuser:
@@ -364,3 +381,54 @@ def _add_directory_people(summary: DemoSummary, organizations: dict[str, Organiz
                     "source": "directory",
                 }
             )
+
+
+def _connect_conferencing_through_the_sandbox(acme: Organization) -> dict[str, object]:
+    """Authorize Acme's Zoom (its own Server-to-Server app) and Meet (the product's service account,
+    which Acme's Workspace also delegates the Meet scopes to) at the sandbox, and link Acme's people to
+    the sandbox accounts with their addresses. The sandbox is known to work, so there is no test
+    meeting here: the demo seeds without a server running."""
+    seeded = conferencing_seed()
+    zoom = seeded["zoom"]
+    services = {
+        s.provider: s for s in ConferencingService.objects.filter(organization=acme).exclude(status="disconnected")
+    }
+    grants = {
+        ConferencingProvider.ZOOM: (
+            {"kind": "zoom_server_to_server", **zoom},
+            zoom["account_id"],
+            [
+                ConferencingUser(user_id=u.user_id, email=u.email, name=u.display_name)
+                for u in MeetingUser.objects.filter(account__account_id=zoom["account_id"], status="active")
+            ],
+        ),
+    }
+    account = ServiceAccount.objects.filter(client__client_id=settings.GOOGLE_CLIENT_ID).first()
+    if account is not None:
+        workspace = Person.objects.filter(tenant__provider=Provider.GOOGLE, kind="user", tenant__name=ACME)
+        grants[ConferencingProvider.GOOGLE_MEET] = (
+            {"kind": "google_service_account", "key": account.key, "scopes": required_scopes("google_meet")},
+            account.unique_id,
+            [ConferencingUser(user_id=p.email, email=p.email, name=p.name) for p in workspace],
+        )
+    for provider, (credentials, external_id, accounts) in grants.items():
+        service = services.get(provider)
+        if service is None:
+            continue
+        if service.status != "active":
+            conferencing_service_authorize(
+                service=service,
+                credentials=credentials,
+                granted_scopes=required_scopes(provider),
+                external_id=external_id,
+                actor=None,
+                known_good=True,
+            )
+        conferencing_service_link_accounts(service=service, accounts=accounts)
+    return {
+        "zoom_server_to_server_app": zoom,
+        "services": [
+            {"provider": s.provider, "public_id": s.public_id, "default": s.is_default, "status": s.status}
+            for s in ConferencingService.objects.filter(organization=acme).exclude(status="disconnected")
+        ],
+    }

@@ -380,6 +380,28 @@ MICROSOFT_DIRECTORY_CLIENT_ID = env(
 MICROSOFT_DIRECTORY_CLIENT_SECRET = env(
     "MICROSOFT_DIRECTORY_CLIENT_SECRET", SANDBOX_MICROSOFT_DIRECTORY_CLIENT_SECRET if SANDBOX_ENABLED else ""
 )
+# Conferencing: a third Entra registration holding only what Teams meetings need (consented by
+# organizations connecting Teams, never their calendars); a Zoom user-managed OAuth app and a Webex
+# integration for people linking their own accounts, the Webex integration also for organizations'
+# admins. Zoom organizations bring their own Server-to-Server app (account id, client id, secret).
+SANDBOX_MICROSOFT_TEAMS_CLIENT_ID = "c7e0b3a9-61d4-4f2e-8a15-3b9d0e6f2c48"
+SANDBOX_MICROSOFT_TEAMS_CLIENT_SECRET = "sandbox-microsoft-teams-secret"  # noqa: S105  # public demo value
+SANDBOX_ZOOM_CLIENT_ID = "sbxZoomUserApp01"
+SANDBOX_ZOOM_CLIENT_SECRET = "sandbox-zoom-user-app-secret"  # noqa: S105  # public demo value
+SANDBOX_WEBEX_CLIENT_ID = "Csbx0f8e2a6c4b1d9e7f3a5c8b0d2e4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0"
+SANDBOX_WEBEX_CLIENT_SECRET = "sandbox-webex-integration-secret"  # noqa: S105  # public demo value
+MICROSOFT_TEAMS_CLIENT_ID = env(
+    "MICROSOFT_TEAMS_CLIENT_ID", SANDBOX_MICROSOFT_TEAMS_CLIENT_ID if SANDBOX_ENABLED else ""
+)
+MICROSOFT_TEAMS_CLIENT_SECRET = env(
+    "MICROSOFT_TEAMS_CLIENT_SECRET", SANDBOX_MICROSOFT_TEAMS_CLIENT_SECRET if SANDBOX_ENABLED else ""
+)
+ZOOM_CLIENT_ID = env("ZOOM_CLIENT_ID", SANDBOX_ZOOM_CLIENT_ID if SANDBOX_ENABLED else "")
+ZOOM_CLIENT_SECRET = env("ZOOM_CLIENT_SECRET", SANDBOX_ZOOM_CLIENT_SECRET if SANDBOX_ENABLED else "")
+WEBEX_CLIENT_ID = env("WEBEX_CLIENT_ID", SANDBOX_WEBEX_CLIENT_ID if SANDBOX_ENABLED else "")
+WEBEX_CLIENT_SECRET = env("WEBEX_CLIENT_SECRET", SANDBOX_WEBEX_CLIENT_SECRET if SANDBOX_ENABLED else "")
+# Attempts at creating, moving or deleting a meeting before an event's conferencing is given up.
+CONFERENCING_MAX_ATTEMPTS = envint("CONFERENCING_MAX_ATTEMPTS", 6)
 PROVIDER_URL_OVERRIDES = {name: env(name) for name in provider_urls.REAL if env(name)}
 
 

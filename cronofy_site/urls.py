@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from calendars import views as calendar_views
+from conferencing import views as conferencing_views
 from connect import my_calendars
 from connect import views as consent_views
 from connect.api import oauth as oauth_api
@@ -29,6 +30,9 @@ urlpatterns = [
     # A person's own page: their calendars, applications, working hours and week
     path("my/calendars/", my_calendars.my_calendars, name="my-calendars"),
     path("v1/", include("cronofy_site.api_urls")),
+    # A person linking their own Zoom or Webex (conferencing service authorizations)
+    path("conferencing/authorize", conferencing_views.authorize, name="conferencing-authorize"),
+    path("conferencing/callback/<str:provider>", conferencing_views.callback, name="conferencing-callback"),
     # Push notifications from the calendar providers
     path("push/google", calendar_views.google_push, name="push-google"),
     path("push/microsoft", calendar_views.microsoft_push, name="push-microsoft"),

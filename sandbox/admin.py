@@ -1,5 +1,6 @@
 """The sandbox's worlds in the admin (superusers only): people, calendars and events, OAuth clients,
-delegations and consents, tokens, push channels, and fault switches."""
+delegations and consents, tokens, push channels, Zoom accounts and Webex sites with their users and apps,
+the meetings every conferencing provider holds, Teams access policies, and fault switches."""
 
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ from sandbox.models import (
     DelegationGrant,
     Event,
     Fault,
+    Meeting,
+    MeetingAccount,
+    MeetingApp,
+    MeetingUser,
     OAuthClient,
     Person,
     ServiceAccount,
     Subscription,
+    TeamsAccessPolicy,
     Tenant,
     Token,
     WatchChannel,
@@ -125,3 +131,35 @@ class FaultAdmin(admin.ModelAdmin):
     list_display = ["kind", "provider", "operation", "times", "hits", "retry_after", "delay_ms", "active"]
     list_editable = ["active"]
     list_filter = ["active", "provider", "kind"]
+
+
+class MeetingUserInline(admin.TabularInline):
+    model = MeetingUser
+    fields = ["email", "first_name", "last_name", "user_id", "status", "is_admin"]
+    extra = 0
+
+
+@admin.register(MeetingAccount)
+class MeetingAccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "provider", "account_id", "site_url"]
+    list_filter = ["provider"]
+    inlines = [MeetingUserInline]
+
+
+@admin.register(MeetingApp)
+class MeetingAppAdmin(admin.ModelAdmin):
+    list_display = ["name", "provider", "kind", "client_id", "account"]
+    list_filter = ["provider", "kind"]
+
+
+@admin.register(Meeting)
+class MeetingAdmin(admin.ModelAdmin):
+    list_display = ["topic", "provider", "host_email", "start", "end", "state", "access_type", "created"]
+    list_filter = ["provider", "state"]
+    search_fields = ["topic", "host_email", "meeting_id", "external_id"]
+
+
+@admin.register(TeamsAccessPolicy)
+class TeamsAccessPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "tenant", "client", "is_global"]
+    filter_horizontal = ["people"]

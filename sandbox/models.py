@@ -1,5 +1,6 @@
 """The sandbox's own world: provider tenants, their people and rooms, calendars and events, OAuth
-clients, grants and tokens, push channels, and switchable faults.
+clients, grants and tokens, push channels, conferencing accounts and their meetings, and switchable
+faults.
 
 Nothing here is the product's data. These tables stand in for Google's and Microsoft's servers so
 that the product's real client libraries have something faithful to talk to.
@@ -19,6 +20,8 @@ from core.encryption import EncryptedJSONField
 class Provider(models.TextChoices):
     GOOGLE = "google", "Google"
     MICROSOFT = "microsoft", "Microsoft"
+    ZOOM = "zoom", "Zoom"
+    WEBEX = "webex", "Webex"
     SUCCESSFACTORS = "successfactors", "SAP SuccessFactors"
 
 
@@ -471,3 +474,169 @@ class MailMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} to {self.recipient}"
+
+
+#
+# Conferencing: Zoom accounts and Webex organizations (their own people, apps and tokens), and the
+# meetings every conferencing provider holds (Zoom, Webex, Teams online meetings, Meet spaces).
+#
+
+
+class MeetingAccount(models.Model):
+    """A Zoom account or a Webex organization. Its users are separate from the Google and Microsoft
+    tenants' people: the same person has one mailbox there and one user here."""
+
+    provider = models.CharField(max_length=16, choices=[(Provider.ZOOM, "Zoom"), (Provider.WEBEX, "Webex")])
+    name = models.CharField(max_length=200)
+    account_id = models.CharField(max_length=64, unique=True, help_text="Zoom account id or Webex org id.")
+    site_url = models.CharField(max_length=200, blank=True, help_text="Webex: the meeting site, e.g. acme.webex.com.")
+
+    class Meta:
+        ordering = ["provider", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_provider_display()})"
+
+
+class MeetingUser(models.Model):
+    """A user of a Zoom account or a person of a Webex organization."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Deactivated"
+        PENDING = "pending", "Invitation pending"
+
+    account = models.ForeignKey(MeetingAccount, on_delete=models.CASCADE, related_name="users")
+    email = models.EmailField()
+    user_id = models.CharField(max_length=200, unique=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    is_admin = models.BooleanField(default=False, help_text="Account owner/admin (Zoom) or full admin (Webex).")
+    time_zone = models.CharField(max_length=64, default="Europe/London")
+
+    class Meta:
+        ordering = ["account", "email"]
+        constraints = [models.UniqueConstraint(fields=["account", "email"], name="sandbox_meeting_user_once")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class MeetingApp(models.Model):
+    """An application registered with Zoom or Webex: a Zoom Server-to-Server OAuth app (created inside
+    one account, its scopes chosen there), a Zoom user-managed OAuth app, or a Webex integration."""
+
+    class Kind(models.TextChoices):
+        SERVER_TO_SERVER = "server_to_server", "Zoom Server-to-Server OAuth"
+        USER_OAUTH = "user_oauth", "Zoom OAuth (user-managed)"
+        INTEGRATION = "integration", "Webex integration"
+
+    provider = models.CharField(max_length=16, choices=[(Provider.ZOOM, "Zoom"), (Provider.WEBEX, "Webex")])
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    account = models.ForeignKey(
+        MeetingAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="apps", help_text="Zoom S2S only."
+    )
+    name = models.CharField(max_length=200)
+    client_id = models.CharField(max_length=200, unique=True)
+    client_secret = models.CharField(max_length=200)
+    redirect_uris = models.JSONField(default=list, blank=True)
+    scopes = models.JSONField(default=list, help_text="The scopes the app was given where it was registered.")
+
+    class Meta:
+        ordering = ["provider", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+
+class MeetingToken(models.Model):
+    """A Zoom or Webex authorization code, access token or refresh token (hashed)."""
+
+    kind = models.CharField(max_length=8, choices=Token.Kind.choices)
+    value_hash = models.CharField(max_length=64, unique=True)
+    app = models.ForeignKey(MeetingApp, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(MeetingAccount, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        MeetingUser, null=True, blank=True, on_delete=models.CASCADE, related_name="+", help_text="Empty: account-wide."
+    )
+    scopes = models.JSONField(default=list)
+    redirect_uri = models.CharField(max_length=1000, blank=True)
+    refresh = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user or self.account}"
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
+
+
+class Meeting(models.Model):
+    """A meeting a conferencing provider holds: a Zoom meeting, a Webex meeting, a Teams online
+    meeting or a Meet space (which has no time). Deleted meetings are kept, marked, so that their
+    join page can say so."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DELETED = "deleted", "Deleted"
+
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    meeting_id = models.CharField(max_length=200)
+    account = models.ForeignKey(MeetingAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    host_email = models.EmailField()
+    host_id = models.CharField(max_length=200)
+    created_by = models.CharField(max_length=200, help_text="The client id of the app that created it.")
+    external_id = models.CharField(max_length=200, blank=True, help_text="Teams createOrGet's externalId.")
+    topic = models.CharField(max_length=500, blank=True)
+    agenda = models.TextField(blank=True)
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    join_code = models.CharField(max_length=200, help_text="What the join URL carries (meeting code, MTID...).")
+    password = models.CharField(max_length=32, blank=True)
+    access_type = models.CharField(max_length=16, blank=True, help_text="Meet: OPEN, TRUSTED or RESTRICTED.")
+    conference_active = models.BooleanField(default=False, help_text="Meet: someone is in the space now.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "meeting_id"], name="sandbox_meeting_id_per_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.topic or self.meeting_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.ACTIVE
+
+
+class TeamsAccessPolicy(models.Model):
+    """A Teams application access policy (New-CsApplicationAccessPolicy), granted to some users or to
+    the whole tenant (Grant-CsApplicationAccessPolicy -Global): without it, an app's application
+    permission cannot create online meetings for a user."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="teams_policies")
+    client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="teams_policies")
+    name = models.CharField(max_length=100, default="Scheduling-Meetings")
+    is_global = models.BooleanField(default=False)
+    people = models.ManyToManyField(Person, blank=True, related_name="teams_policies")
+
+    def __str__(self) -> str:
+        return f"{self.name} for {self.client} in {self.tenant}"
+
+    def covers(self, person: Person) -> bool:
+        return self.is_global or self.people.filter(pk=person.pk).exists()

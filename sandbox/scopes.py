@@ -66,6 +66,20 @@ def google_method_scopes() -> dict[str, frozenset[str]]:
     return scopes
 
 
+@functools.cache
+def meet_method_scopes() -> dict[str, frozenset[str]]:
+    """Meet v2 method id (e.g. "meet.spaces.create") -> the scopes that may call it."""
+    scopes: dict[str, frozenset[str]] = {}
+    for resource in _discovery("meet.v2.json")["resources"].values():
+        for method in resource.get("methods", {}).values():
+            scopes[method["id"]] = frozenset(method.get("scopes", []))
+    return scopes
+
+
+def meet_allows(method_id: str, granted: list[str]) -> bool:
+    return bool(meet_method_scopes().get(method_id, frozenset()) & set(granted))
+
+
 def google_scope_description(scope: str) -> str:
     if scope in GOOGLE_IDENTITY_DESCRIPTIONS:
         return GOOGLE_IDENTITY_DESCRIPTIONS[scope]
@@ -162,6 +176,9 @@ GRAPH_OPERATION_PERMISSIONS: dict[str, set[str]] = {
     "graph.users.delta": {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All"},
     "graph.organization": {"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All"},
     "graph.places": {"Place.Read.All", "Place.ReadWrite.All"},
+    # Delegated OnlineMeetings.ReadWrite reaches /me only; the application permission every user the
+    # Teams application access policy covers.
+    "graph.onlineMeetings": {"OnlineMeetings.ReadWrite", "OnlineMeetings.ReadWrite.All"},
 }
 
 
@@ -176,3 +193,44 @@ def graph_allows(operation: str, granted: list[str]) -> bool:
 
 def graph_sees_body(granted: list[str]) -> bool:
     return bool(_READ_FULL & {graph_normalize(scope) for scope in granted})
+
+
+# Zoom (classic scopes): each operation and the scopes that reach it, for the account's users
+# (":admin") or for the token's own user. A write scope includes reading, as Zoom describes its classic
+# scopes ("View and manage all user meetings").
+ZOOM_OPERATION_SCOPES: dict[str, dict[str, set[str]]] = {
+    "users.list": {"admin": {"user:read:admin", "user:write:admin"}, "own": set()},
+    "users.get": {"admin": {"user:read:admin", "user:write:admin"}, "own": {"user:read", "user:write"}},
+    "meetings.create": {"admin": {"meeting:write:admin"}, "own": {"meeting:write"}},
+    "meetings.read": {
+        "admin": {"meeting:read:admin", "meeting:write:admin"},
+        "own": {"meeting:read", "meeting:write"},
+    },
+    "meetings.update": {"admin": {"meeting:write:admin"}, "own": {"meeting:write"}},
+    "meetings.delete": {"admin": {"meeting:write:admin"}, "own": {"meeting:write"}},
+}
+
+
+def zoom_missing(operation: str, granted: list[str], *, own: bool) -> list[str]:
+    """The scopes Zoom names when a token cannot do this: empty when it can."""
+    rules = ZOOM_OPERATION_SCOPES[operation]
+    accepted = rules["admin"] | (rules["own"] if own else set())
+    if accepted & set(granted):
+        return []
+    return sorted(accepted)
+
+
+# Webex: what each operation needs. Scheduling for someone else needs the admin scope; people
+# listing beyond oneself needs an administrator's spark:people_read.
+WEBEX_OPERATION_SCOPES: dict[str, set[str]] = {
+    "people.read": {"spark:people_read", "spark:all"},
+    "meetings.write.own": {"meeting:schedules_write", "meeting:admin_schedule_write"},
+    "meetings.write.admin": {"meeting:admin_schedule_write"},
+    "meetings.read.own": {"meeting:schedules_read", "meeting:schedules_write", "meeting:admin_schedule_read"},
+    "meetings.read.admin": {"meeting:admin_schedule_read"},
+}
+WEBEX_ADMIN_SCOPES = {"meeting:admin_schedule_write", "meeting:admin_schedule_read", "meeting:admin_preferences_write"}
+
+
+def webex_allows(operation: str, granted: list[str]) -> bool:
+    return bool(WEBEX_OPERATION_SCOPES[operation] & set(granted))

@@ -20,8 +20,28 @@ import pytest
 from django.utils import timezone
 
 from sandbox import services, tokens
-from sandbox.models import Calendar, Event, OAuthClient, Person, Provider, Tenant, Token
+from sandbox.models import (
+    Calendar,
+    Event,
+    MeetingAccount,
+    MeetingApp,
+    MeetingUser,
+    OAuthClient,
+    Person,
+    Provider,
+    TeamsAccessPolicy,
+    Tenant,
+    Token,
+)
 from sandbox.seed import sandbox_clients, service_account_for
+from sandbox.seed_conferencing import (
+    MeetingAccountSpec,
+    conferencing_apps,
+    meet_delegation,
+    meeting_account,
+    teams_policy,
+    zoom_server_to_server_app,
+)
 
 G = "https://www.googleapis.com/auth/"
 
@@ -289,3 +309,56 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def google_service_account(world):
     return service_account_for(world.clients["google"])
+
+
+#
+# Conferencing: Acme's Zoom account and Webex site, Meet through Acme's Workspace, Teams in Contoso
+#
+
+
+@dataclass
+class ConferencingWorld:
+    zoom: MeetingAccount
+    webex: MeetingAccount
+    zoom_app: MeetingApp  # Acme's Server-to-Server app, with the seed's scopes
+    zoom_narrow_app: MeetingApp  # the same account's app that lacks user:read:admin
+    teams_client: OAuthClient
+    teams_policy: TeamsAccessPolicy  # covers Erin, not Max
+    service_account_key: dict
+
+
+@pytest.fixture
+def conferencing_world(world, google_service_account) -> ConferencingWorld:
+    apps = conferencing_apps()
+    people = (
+        ("alice@acme.example", "Alice Able", False),
+        ("bob@acme.example", "Bob Admin", True),
+    )
+    zoom = meeting_account(MeetingAccountSpec(Provider.ZOOM, "Acme", "sbxTestZoom", "", people))
+    MeetingUser.objects.create(
+        account=zoom, email="gone@acme.example", user_id="zoomGoneUser000000000", status=MeetingUser.Status.INACTIVE
+    )
+    webex = meeting_account(MeetingAccountSpec(Provider.WEBEX, "Acme", "sbxTestWebexOrg", "acme.webex.com", people))
+    zoom_app = zoom_server_to_server_app(
+        zoom,
+        client_id="testS2Sclient",
+        client_secret="test-s2s-secret",  # noqa: S106  # a sandbox app
+        scopes=["meeting:write:admin", "user:read:admin"],
+    )
+    narrow = zoom_server_to_server_app(
+        zoom,
+        client_id="testS2Snarrow",
+        client_secret="test-s2s-narrow",  # noqa: S106  # a sandbox app
+        scopes=["meeting:write:admin"],
+    )
+    meet_delegation(world.tenants["acme"], google_service_account)
+    policy = teams_policy(world.tenants["contoso"], apps["teams"], people=[world.people["erin"]])
+    return ConferencingWorld(
+        zoom=zoom,
+        webex=webex,
+        zoom_app=zoom_app,
+        zoom_narrow_app=narrow,
+        teams_client=apps["teams"],
+        teams_policy=policy,
+        service_account_key=google_service_account.key,
+    )

@@ -15,7 +15,18 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import transaction
 from django.utils import timezone
 
-from sandbox.models import OAuthClient, Person, Provider, SigningKey, Tenant, Token
+from sandbox.models import (
+    MeetingAccount,
+    MeetingApp,
+    MeetingToken,
+    MeetingUser,
+    OAuthClient,
+    Person,
+    Provider,
+    SigningKey,
+    Tenant,
+    Token,
+)
 
 ACCESS_TOKEN_SECONDS = 3599
 CODE_SECONDS = 600
@@ -28,8 +39,17 @@ _PREFIXES = {
     (Provider.GOOGLE, Token.Kind.REFRESH): "1//0sbx",
     (Provider.MICROSOFT, Token.Kind.CODE): "0.ASbx",
     (Provider.MICROSOFT, Token.Kind.REFRESH): "M.C5sbx",
+    (Provider.ZOOM, Token.Kind.CODE): "zsbxc",
+    (Provider.ZOOM, Token.Kind.ACCESS): "eyJzbx",
+    (Provider.ZOOM, Token.Kind.REFRESH): "eyJzbxr",
+    (Provider.WEBEX, Token.Kind.CODE): "WbxC",
+    (Provider.WEBEX, Token.Kind.ACCESS): "WbxA",
+    (Provider.WEBEX, Token.Kind.REFRESH): "WbxR",
     (Provider.SUCCESSFACTORS, Token.Kind.ACCESS): "eyJ0b2tlbkNvbnRlbnQsbx",
 }
+# Webex integrations' access tokens last 14 days and their refresh tokens 90 (per Webex's samples).
+WEBEX_ACCESS_SECONDS = 14 * 86400 - 1
+WEBEX_REFRESH_SECONDS = 90 * 86400 - 1
 
 
 def token_hash(value: str) -> str:
@@ -209,3 +229,60 @@ def id_token(
     if nonce:
         claims["nonce"] = nonce
     return jwt.encode(claims, key.key["private"], algorithm="RS256", headers={"kid": key.kid})
+
+
+#
+# Zoom and Webex
+#
+
+
+def issue_meeting_token(
+    *,
+    kind: str,
+    app: MeetingApp,
+    account: MeetingAccount,
+    scopes: list[str],
+    user: MeetingUser | None = None,
+    refresh: MeetingToken | None = None,
+    seconds: int | None = None,
+    redirect_uri: str = "",
+) -> tuple[str, MeetingToken]:
+    """A Zoom or Webex code or token; returns the value (shown once) and its row."""
+    value = f"{_PREFIXES[(app.provider, kind)]}-{secrets.token_urlsafe(32)}"
+    if seconds is None:
+        if kind == Token.Kind.CODE:
+            seconds = CODE_SECONDS
+        elif app.provider == Provider.WEBEX:
+            seconds = WEBEX_ACCESS_SECONDS if kind == Token.Kind.ACCESS else WEBEX_REFRESH_SECONDS
+        else:
+            seconds = ACCESS_TOKEN_SECONDS if kind == Token.Kind.ACCESS else REFRESH_TOKEN_DAYS * 86400
+    row = MeetingToken.objects.create(
+        kind=kind,
+        value_hash=token_hash(value),
+        app=app,
+        account=account,
+        user=user,
+        scopes=list(scopes),
+        refresh=refresh,
+        redirect_uri=redirect_uri,
+        expires_at=timezone.now() + timedelta(seconds=seconds),
+    )
+    return value, row
+
+
+def find_meeting_token(value: str, *, kind: str, provider: str) -> MeetingToken | None:
+    if not value:
+        return None
+    return (
+        MeetingToken.objects.select_related("app", "account", "user", "refresh")
+        .filter(value_hash=token_hash(value), kind=kind, app__provider=provider)
+        .first()
+    )
+
+
+def revoke_meeting_token(token: MeetingToken) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        MeetingToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+        if token.kind == Token.Kind.REFRESH:
+            MeetingToken.objects.filter(refresh=token, revoked_at__isnull=True).update(revoked_at=now)

@@ -1,6 +1,7 @@
 """The sandbox's URLs, laid out like the real hosts: Google's under google/, Microsoft's under
 microsoft/login (login.microsoftonline.com) and microsoft/graph (graph.microsoft.com), a SuccessFactors
-API server under successfactors/."""
+API server under successfactors/, Zoom's under zoom/ (zoom.us, and api.zoom.us at zoom/api/), Webex's
+under webex/ (webexapis.com)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from sandbox.views import (
     control,
     google_calendar,
     google_directory,
+    google_meet,
     google_oauth,
     mailbox,
     microsoft_graph,
     microsoft_identity,
+    microsoft_online_meetings,
     successfactors,
+    webex,
+    zoom,
 )
 
 app_name = "sandbox"
@@ -79,6 +84,29 @@ urlpatterns = [
     path("microsoft/login/<str:tenant>/discovery/v2.0/keys", microsoft_identity.keys),
     # Microsoft Graph (graph.microsoft.com)
     re_path(r"^microsoft/graph/v1\.0/(?P<path>.+)$", microsoft_graph.dispatch),
+    # Google Meet REST v2 (meet.googleapis.com) and its join links (meet.google.com)
+    path("google/meetapi/v2/spaces", google_meet.spaces),
+    re_path(r"^google/meetapi/v2/spaces/(?P<space>[^/:]+)(?P<action>:endActiveConference)?$", google_meet.space_item),
+    path("google/meet/<str:code>", google_meet.join, name="meet-join"),
+    # Teams meeting links (teams.microsoft.com)
+    path("microsoft/teams/l/meetup-join/<str:code>", microsoft_online_meetings.join, name="teams-join"),
+    # Zoom (zoom.us OAuth, api.zoom.us/v2, zoom.us/j)
+    path("zoom/oauth/authorize", zoom.authorize, name="zoom-authorize"),
+    path("zoom/oauth/token", zoom.token, name="zoom-token"),
+    path("zoom/api/v2/", zoom.api_root, name="zoom-api-root"),
+    path("zoom/api/v2/users", zoom.users),
+    path("zoom/api/v2/users/<str:user_id>", zoom.user),
+    path("zoom/api/v2/users/<str:user_id>/meetings", zoom.user_meetings),
+    path("zoom/api/v2/meetings/<str:meeting_id>", zoom.meeting),
+    path("zoom/j/<str:meeting_id>", zoom.join, name="zoom-join"),
+    # Webex (webexapis.com/v1, and the meeting site's join page)
+    path("webex/v1/authorize", webex.authorize, name="webex-authorize"),
+    path("webex/v1/access_token", webex.access_token, name="webex-token"),
+    path("webex/v1/people", webex.people),
+    path("webex/v1/people/me", webex.person_me),
+    path("webex/v1/meetings", webex.meetings),
+    path("webex/v1/meetings/<str:meeting_id>", webex.meeting),
+    path("webex/meet/j.php", webex.join, name="webex-join"),
     # SAP SuccessFactors (an API server of the customer's data center, e.g. api4.successfactors.com)
     path("successfactors/oauth/token", successfactors.token, name="successfactors-token"),
     path("successfactors/odata/v2/User", successfactors.users, name="successfactors-users"),

@@ -34,6 +34,8 @@ def test_it_uses_cronofys_prefixes_and_no_prefix_twice():
     assert prefixes["accounts.User"] == "acc"
     assert prefixes["calendars.CalendarProfile"] == "pro"
     assert prefixes["calendars.Calendar"] == "cal"
+    # Cronofy gives calendar and conferencing profiles the same prefix; nothing else shares one.
+    assert prefixes.pop("conferencing.ConferencingProfile") == "pro"
     assert len(set(prefixes.values())) == len(prefixes)
 
 

@@ -13,13 +13,16 @@ from calendars.scopes import (
     GOOGLE_SCOPE_PREFIX,
     MEANINGS,
     REGISTRY,
+    WIRE_ONLY,
     ConnectionKind,
     Flow,
     Seed,
+    provider_scopes,
     requested_scopes,
     rows_for,
 )
 from core.choices import AccessMode
+from sandbox import seed_conferencing
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 SHARED_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -278,3 +281,24 @@ def test_where_the_seeds_disagree_both_rows_are_kept():
     assert "Organizational Accounts" in attachments.note
     calendar = next(row for row in REGISTRY if row.seed_text == f"{GOOGLE_SCOPE_PREFIX}calendar")
     assert calendar.used_by == {Flow.ORGANIZATION_CALENDAR, Flow.INDIVIDUAL_CONSENT}
+
+
+def test_scopes_beyond_the_seeds_are_not_the_seeds_rows_of_their_flow_and_say_why():
+    for row in WIRE_ONLY:
+        assert row.scope not in requested_scopes(row.flow, provider=row.provider, product=row.product), row
+        assert row.reason and row.scope in MEANINGS, row
+    assert {row.scope for row in WIRE_ONLY if row.flow == Flow.CONFERENCING} == {"User.ReadBasic.All"}
+
+
+def test_the_sandbox_registers_the_product_for_what_it_asks():
+    teams = provider_scopes(Flow.CONFERENCING, provider="microsoft", product="ms_teams")
+    zoom = requested_scopes(Flow.CONFERENCING, provider="zoom", product="zoom")
+    meet = requested_scopes(Flow.CONFERENCING, provider="google", product="google_meet")
+    zoom_personal = provider_scopes(Flow.CONFERENCING_PERSONAL, provider="zoom", product="zoom")
+    assert teams == seed_conferencing.TEAMS_APP_PERMISSIONS
+    assert zoom == seed_conferencing.ZOOM_SERVER_TO_SERVER_SCOPES
+    assert meet == seed_conferencing.MEET_DELEGATED_SCOPES
+    assert zoom_personal == seed_conferencing.ZOOM_USER_APP_SCOPES
+    webex = set(seed_conferencing.WEBEX_INTEGRATION_SCOPES)
+    assert webex >= set(requested_scopes(Flow.CONFERENCING, provider="webex", product="webex"))
+    assert webex >= set(provider_scopes(Flow.CONFERENCING_PERSONAL, provider="webex", product="webex"))

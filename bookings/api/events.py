@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from accounts import api_scopes
 from accounts.api import AccountApiView
 from bookings.models import ManagedEvent
+from bookings.shapes import managed_event_as_cronofy
 from calendars.api.serializers import check_own_calendars
 from calendars.models import BusyPeriod
 from calendars.selectors import calendars_of_user
@@ -108,7 +109,7 @@ def events_page(*, request: Request, params: dict[str, Any], page: int) -> dict[
     managed = {
         event.pk: event
         for event in ManagedEvent.objects.filter(pk__in=[pk for kind, pk, _ in picked if kind == "managed"])
-        .select_related("calendar__profile__user")
+        .select_related("calendar__profile__user", "conferencing_profile")
         .prefetch_related("attendees")
     }
     external = {
@@ -121,7 +122,7 @@ def events_page(*, request: Request, params: dict[str, Any], page: int) -> dict[
     shaped = []
     for kind, pk, _ in picked:
         if kind == "managed":
-            shaped.append(_managed_event(managed[pk], zone=zone, localized=params["localized_times"]))
+            shaped.append(managed_event_as_cronofy(managed[pk], zone=zone, localized=params["localized_times"]))
         else:
             shaped.append(_external_event(external[pk], zone=zone, localized=params["localized_times"]))
     return {"pages": current.as_cronofy("api-events-page"), "events": shaped}
@@ -135,39 +136,6 @@ def _times(
         time_text(start, zone=zone, localized=localized, all_day_zone=all_day_zone),
         time_text(end, zone=zone, localized=localized, all_day_zone=all_day_zone),
     )
-
-
-def _managed_event(event: ManagedEvent, *, zone: zoneinfo.ZoneInfo, localized: bool) -> dict[str, Any]:
-    start, end = _times(
-        event.start, event.end, all_day=event.all_day, zone=zone, day_zone=event.tzid, localized=localized
-    )
-    organizer = event.calendar
-    return {
-        "calendar_id": organizer.public_id,
-        "event_id": event.event_id,
-        "event_uid": event.event_uid,
-        "summary": event.summary,
-        "description": event.description,
-        "start": start,
-        "end": end,
-        "deleted": event.deleted_at is not None,
-        "created": utc_text(event.created_at),
-        "updated": utc_text(event.updated_at),
-        "location": {"description": event.location} if event.location else {},
-        "participation_status": "accepted",
-        "attendees": [
-            {"email": a.email, "display_name": a.display_name, "status": a.status}
-            for a in event.attendees.all()
-            if a.removed_at is None
-        ],
-        "organizer": {"email": organizer.profile.profile_name, "display_name": organizer.profile.user.name},
-        "transparency": event.transparency,
-        "status": "cancelled" if event.deleted_at else "confirmed",
-        "categories": [],
-        "recurring": False,
-        "event_private": False,
-        "options": {"delete": True, "update": True, "change_participation_status": False},
-    }
 
 
 def _external_event(row: BusyPeriod, *, zone: zoneinfo.ZoneInfo, localized: bool) -> dict[str, Any]:

@@ -84,11 +84,24 @@ class ConferencingInput(serializers.Serializer):
         profile = data["profile_id"]
         if profile == "explicit" and not data.get("join_url"):
             raise serializers.ValidationError({"join_url": 'is required with profile_id "explicit".'})
-        if profile not in ("explicit", "integrated", "default", "none"):
+        if profile not in ("explicit", "integrated", "default", "none") and not profile.startswith("pro_"):
             raise serializers.ValidationError(
-                {"profile_id": 'must be "integrated", "default", "explicit" (with a join_url) or "none".'}
+                {
+                    "profile_id": 'must be a conferencing profile id (pro_…), "default", "integrated", "explicit" '
+                    '(with a join_url) or "none".'
+                }
             )
         return data
+
+
+class InteractionInput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["conferencing_assigned", "conferencing_failing"])
+
+
+class SubscriptionInput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["webhook"], required=False, default="webhook")
+    uri = serializers.URLField(max_length=2000)  # http or https, as URLField accepts
+    interactions = InteractionInput(many=True, min_length=1, max_length=10)
 
 
 class Reminder(serializers.Serializer):
@@ -109,6 +122,7 @@ class EventUpsertInput(serializers.Serializer):
     reminders = Reminder(many=True, required=False, max_length=5)
     attendees = AttendeesInput(required=False)
     conferencing = ConferencingInput(required=False)
+    subscriptions = SubscriptionInput(many=True, required=False, max_length=10)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         (start, start_zone), (end, end_zone) = data["start"], data["end"]
@@ -129,9 +143,19 @@ class EventUpsertInput(serializers.Serializer):
         data = self.validated_data
         location = data.get("location") or {}
         attendees = data.get("attendees") or {}
-        conferencing = {k: v for k, v in (data.get("conferencing") or {}).items() if v}
-        if conferencing.get("profile_id") == "none":
-            conferencing = {}
+        conferencing = None
+        if data.get("conferencing") is not None:
+            conferencing = {k: v for k, v in data["conferencing"].items() if v}
+        subscriptions = None
+        if data.get("subscriptions") is not None:
+            subscriptions = [
+                {
+                    "type": item["type"],
+                    "uri": item["uri"],
+                    "interactions": [{"type": interaction["type"]} for interaction in item["interactions"]],
+                }
+                for item in data["subscriptions"]
+            ]
         return EventInput(
             event_id=data["event_id"],
             summary=data["summary"],
@@ -147,6 +171,7 @@ class EventUpsertInput(serializers.Serializer):
             event_private=data["event_private"],
             reminders=[dict(r) for r in data.get("reminders") or []],
             conferencing=conferencing,
+            subscriptions=subscriptions,
             invite=[Invitee(email=i["email"], display_name=i["display_name"]) for i in attendees.get("invite") or []],
             remove=[r["email"] for r in attendees.get("remove") or []],
         )

@@ -14,6 +14,8 @@ from accounts.api import AccountApiView
 from calendars.api.serializers import ProfileOutput
 from calendars.selectors import calendar_profiles_of_user
 from calendars.services import calendar_profile_disconnect
+from conferencing.api.serializers import ConferencingProfileOutput
+from conferencing.selectors import conferencing_profiles_of_user
 
 
 class AccountApi(AccountApiView):
@@ -51,7 +53,9 @@ class UserinfoApi(AccountApiView):
                 "cronofy.data": {
                     "authorization": {"scope": " ".join(request.auth.grant.scopes), "status": "active"},
                     "profiles": ProfileOutput(profiles, many=True, context={"with_calendars": True}).data,
-                    "conferencing_profiles": [],
+                    "conferencing_profiles": ConferencingProfileOutput(
+                        conferencing_profiles_of_user(user_id=user.pk), many=True
+                    ).data,
                 },
             }
         )

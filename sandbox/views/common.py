@@ -62,6 +62,23 @@ def graph_error(status: int, code: str, message: str) -> JsonResponse:
     )
 
 
+def zoom_error(status: int, code: int, message: str) -> JsonResponse:
+    """Zoom's API errors: `{"code": <Zoom's number>, "message": ...}`."""
+    return JsonResponse({"code": code, "message": message}, status=status)
+
+
+def webex_error(status: int, message: str) -> JsonResponse:
+    """Webex's API errors: a message, the same as an `errors` entry, and a tracking id."""
+    return JsonResponse(
+        {
+            "message": message,
+            "errors": [{"description": message}],
+            "trackingId": f"ROUTER_{uuid.uuid4().hex[:8].upper()}-{uuid.uuid4().hex[:4].upper()}",
+        },
+        status=status,
+    )
+
+
 def odata_error(status: int, code: str, message: str) -> JsonResponse:
     """SuccessFactors' OData v2 error body."""
     return JsonResponse({"error": {"code": code, "message": {"lang": "en-US", "value": message}}}, status=status)
@@ -102,7 +119,28 @@ def take_fault(provider: str, operation: str, kinds: list[str]) -> Fault | None:
         return fault
 
 
+_FAULT_BODIES: dict[str, dict[str, Callable[[], JsonResponse]]] = {
+    Provider.ZOOM: {
+        Fault.Kind.RATE_LIMITED: lambda: zoom_error(
+            429, 429, "You have reached the maximum per-second rate limit for this API. Try again later."
+        ),
+        Fault.Kind.UNAVAILABLE: lambda: zoom_error(503, 503, "Service unavailable. Please try again later."),
+        Fault.Kind.SERVER_ERROR: lambda: zoom_error(500, 500, "Internal server error."),
+    },
+    Provider.WEBEX: {
+        Fault.Kind.RATE_LIMITED: lambda: webex_error(429, "Too Many Requests"),
+        Fault.Kind.UNAVAILABLE: lambda: webex_error(503, "Service Unavailable"),
+        Fault.Kind.SERVER_ERROR: lambda: webex_error(500, "Internal Server Error"),
+    },
+}
+
+
 def _fault_response(provider: str, fault: Fault) -> HttpResponse:
+    if provider in _FAULT_BODIES:
+        response = _FAULT_BODIES[provider][fault.kind]()
+        if fault.kind in (Fault.Kind.RATE_LIMITED, Fault.Kind.UNAVAILABLE):
+            response["Retry-After"] = str(fault.retry_after)
+        return response
     if provider == Provider.SUCCESSFACTORS:
         status, code, text = {
             Fault.Kind.RATE_LIMITED: (429, "COE_REQUEST_LIMIT_EXCEEDED", "Too many requests."),

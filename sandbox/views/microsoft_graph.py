@@ -1,5 +1,6 @@
 """Microsoft Graph v1.0: me/users, calendars, getSchedule, calendarView and its delta, events
-create/update/delete/cancel/respond, and subscriptions with the validation handshake."""
+create/update/delete/cancel/respond, subscriptions with the validation handshake, and (in
+`microsoft_online_meetings`) the user list and Teams online meetings."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from sandbox.models import Calendar, Event, Person, Provider, Subscription, Toke
 from sandbox.recurrence import Occurrence, occurrences
 from sandbox.scopes import graph_allows, graph_sees_body
 from sandbox.views import microsoft_directory
+from sandbox.views import microsoft_online_meetings as teams
 from sandbox.views.common import ApiError, access_token, endpoint, graph_error, json_body
 
 DELTA_SALT = "sandbox.graph.delta"
@@ -845,6 +847,19 @@ ROUTES: list[tuple[str, set[str], str, Callable[..., HttpResponse]]] = [
         "graph.events.action",
         event_action,
     ),
+    (rf"{USER}/onlineMeetings", {"POST"}, "graph.onlineMeetings.create", teams.online_meetings),
+    (
+        rf"{USER}/onlineMeetings/(?P<action>createOrGet)",
+        {"POST"},
+        "graph.onlineMeetings.createOrGet",
+        teams.online_meetings,
+    ),
+    (
+        rf"{USER}/onlineMeetings/(?P<meeting>[^/]+)",
+        {"GET", "PATCH", "DELETE"},
+        "graph.onlineMeetings.item",
+        teams.online_meeting_item,
+    ),
     (r"subscriptions", {"GET", "POST"}, "graph.subscriptions", subscriptions),
     (r"subscriptions/(?P<subscription>[^/]+)", {"GET", "PATCH", "DELETE"}, "graph.subscriptions", subscription_item),
 ]
@@ -885,6 +900,8 @@ def _run(
             arguments["action"] = groups["action"]
         if "subscription" in groups:
             arguments["subscription_id"] = groups["subscription"]
+        if "meeting" in groups:
+            arguments["meeting_id"] = groups["meeting"]
         return view(request, token, **arguments)
 
     return handle(request)
