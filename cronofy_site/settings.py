@@ -273,6 +273,11 @@ INVITATIONS_DKIM_SELECTOR = env("INVITATIONS_DKIM_SELECTOR", "scheduling")
 INVITATIONS_MX_HOST = env("INVITATIONS_MX_HOST", f"mx.{INVITATIONS_REPLY_DOMAIN}")
 INVITATIONS_SPF_INCLUDE = env("INVITATIONS_SPF_INCLUDE", "")
 DNS_NAMESERVERS = envlist("DNS_NAMESERVERS", [])
+# Calls to URLs someone else supplied (channel callbacks) go only to public addresses over https
+# (core/outbound.py). These networks are the explicit exception: a URL whose host is written as an
+# address inside them (never a name resolving there) may be called, over http too. The demo's
+# integrator and tests listen on loopback; production leaves it empty.
+OUTBOUND_ALLOWED_NETWORKS = envlist("OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else [])
 # Where `manage.py receive_replies` listens for replies by SMTP.
 INVITATIONS_SMTP_HOST = env("INVITATIONS_SMTP_HOST", "127.0.0.1")
 INVITATIONS_SMTP_PORT = envint("INVITATIONS_SMTP_PORT", 2525)

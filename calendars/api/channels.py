@@ -15,6 +15,7 @@ from accounts.api import AccountApiView
 from calendars.api.serializers import check_own_calendars
 from calendars.models import Channel
 from calendars.notifications import channel_close, channel_create
+from core.outbound import OutboundRefused, outbound_url_check
 
 
 class ChannelInput(serializers.Serializer):
@@ -24,6 +25,13 @@ class ChannelInput(serializers.Serializer):
 
     callback_url = serializers.URLField(max_length=2000)
     filters = Filters(required=False)
+
+    def validate_callback_url(self, value: str) -> str:
+        try:
+            outbound_url_check(value)
+        except OutboundRefused as refusal:
+            raise serializers.ValidationError(str(refusal), code="not_allowed") from None
+        return value
 
 
 def _open_channels(request: Request):
