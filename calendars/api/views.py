@@ -15,6 +15,7 @@ from calendars.api.serializers import CalendarOutput
 from calendars.models import Calendar
 from calendars.selectors import calendar_profiles_of_user
 from calendars.services import calendar_create
+from core.api_params import HeaderSafeCharField
 
 
 class Locked(APIException):
@@ -27,7 +28,7 @@ class CalendarsApi(AccountApiView):
 
     class CreateInput(serializers.Serializer):
         profile_id = serializers.CharField()
-        name = serializers.CharField(max_length=500)
+        name = HeaderSafeCharField(max_length=500)
         color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="List calendars")

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -17,14 +15,15 @@ from accounts.oauth import (
     token_refresh,
 )
 from calendars.models import CalendarProfile
+from core.json_limits import JsonRefused, load_json
 
 
 def _params(request: HttpRequest) -> dict[str, str]:
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            raise OAuthError("invalid_request", "The body is not valid JSON.") from None
+            body = load_json(request.body or b"{}")
+        except JsonRefused as refusal:
+            raise OAuthError("invalid_request", str(refusal)) from None
         if not isinstance(body, dict):
             raise OAuthError("invalid_request", "The body must be a JSON object.")
         return {key: str(value) for key, value in body.items() if value is not None}
