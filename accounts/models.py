@@ -342,6 +342,12 @@ class Grant(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="grants")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
     scopes = models.JSONField(default=list, help_text="Cronofy scopes, expanded with their implications.")
+    revoked_profile_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Calendar profiles (ids) this application gave up (POST /v1/profiles/{id}/revoke): it no longer "
+        "reaches them, while other applications of the account still may.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -361,3 +367,6 @@ class Grant(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None
+
+    def covers_profile(self, profile_id: int) -> bool:
+        return self.is_live and profile_id not in self.revoked_profile_ids

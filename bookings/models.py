@@ -41,7 +41,8 @@ class WriteState(models.TextChoices):
 
 
 class ManagedEvent(models.Model):
-    """An event an integrator application manages, keyed like Cronofy by (calendar, event_id).
+    """An event an integrator application manages, keyed like Cronofy by (calendar, event_id) within
+    that application: two applications using the same event_id on one calendar have two events.
 
     `version` counts the changes integrators made; `sequence` is iCalendar's SEQUENCE, raised only by
     changes attendees must act on (time, place, who is invited, cancellation).
@@ -85,7 +86,9 @@ class ManagedEvent(models.Model):
     class Meta:
         ordering = ["start", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["calendar", "event_id"], name="managed_event_once_per_calendar"),
+            models.UniqueConstraint(
+                fields=["calendar", "application", "event_id"], name="managed_event_once_per_application_calendar"
+            ),
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="managed_event_ends_after_start"),
         ]
         indexes = [models.Index(fields=["calendar", "start"], name="managed_event_by_start")]

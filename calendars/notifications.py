@@ -54,12 +54,14 @@ def channel_close(*, channel: Channel) -> Channel:
     return channel
 
 
-def _open_channels_of(user_id: int) -> list[Channel]:
-    return list(
+def _open_channels_of(user_id: int, *, profile_id: int | None = None) -> list[Channel]:
+    """Open channels of the account's live grants; about a profile, only of grants that still reach it."""
+    channels = (
         Channel.objects.filter(grant__user_id=user_id, grant__revoked_at__isnull=True, closed_at__isnull=True)
         .select_related("grant")
         .order_by("pk")
     )
+    return [channel for channel in channels if profile_id is None or channel.grant.covers_profile(profile_id)]
 
 
 def _queue(channel: Channel, kind: str, **notification: object) -> ChannelNotification:
@@ -83,7 +85,7 @@ def profile_changes_notify(
     """
     since = since or timezone.now() - timedelta(minutes=1)
     queued = []
-    for channel in _open_channels_of(profile.user_id):
+    for channel in _open_channels_of(profile.user_id, profile_id=profile.pk):
         if channel.only_managed and not managed:
             continue
         if channel.calendar_ids and not set(channel.calendar_ids) & set(calendar_ids):
@@ -94,14 +96,17 @@ def profile_changes_notify(
 
 @transaction.atomic
 def profile_disconnected_notify(*, profile: CalendarProfile) -> list[ChannelNotification]:
-    return [_queue(channel, NotificationKind.PROFILE_DISCONNECTED) for channel in _open_channels_of(profile.user_id)]
+    return [
+        _queue(channel, NotificationKind.PROFILE_DISCONNECTED)
+        for channel in _open_channels_of(profile.user_id, profile_id=profile.pk)
+    ]
 
 
 @transaction.atomic
 def profile_initial_sync_completed_notify(*, profile: CalendarProfile) -> list[ChannelNotification]:
     return [
         _queue(channel, NotificationKind.PROFILE_INITIAL_SYNC_COMPLETED)
-        for channel in _open_channels_of(profile.user_id)
+        for channel in _open_channels_of(profile.user_id, profile_id=profile.pk)
     ]
 
 

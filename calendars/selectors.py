@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 
+from accounts.models import Grant
 from calendars.choices import ProfileStatus
 from calendars.models import (
     Calendar,
@@ -39,15 +40,24 @@ def calendar_service_for_email(*, email: str) -> CalendarService | None:
     return claim.service if claim else None
 
 
-def calendar_profiles_of_user(*, user_id: int) -> QuerySet[CalendarProfile]:
-    return CalendarProfile.objects.filter(user_id=user_id).select_related("calendar_service", "organization")
+def calendar_profiles_of_user(*, user_id: int, grant: Grant | None = None) -> QuerySet[CalendarProfile]:
+    """The account's profiles; through an application's grant, those it has not given up."""
+    profiles = CalendarProfile.objects.filter(user_id=user_id).select_related("calendar_service", "organization")
+    if grant is not None:
+        profiles = profiles.exclude(pk__in=grant.revoked_profile_ids)
+    return profiles
 
 
-def calendars_of_user(*, user_id: int, calendar_ids: list[str] | None = None) -> QuerySet[Calendar]:
-    """The account's live calendars (of connected or relink-waiting profiles), optionally some of them."""
+def calendars_of_user(
+    *, user_id: int, calendar_ids: list[str] | None = None, grant: Grant | None = None
+) -> QuerySet[Calendar]:
+    """The account's live calendars (of connected or relink-waiting profiles), optionally some of them;
+    through an application's grant, only those of profiles it has not given up."""
     calendars = Calendar.objects.filter(profile__user_id=user_id, is_deleted=False).exclude(
         profile__status=ProfileStatus.DISCONNECTED
     )
+    if grant is not None:
+        calendars = calendars.exclude(profile_id__in=grant.revoked_profile_ids)
     if calendar_ids:
         calendars = calendars.filter(public_id__in=calendar_ids)
     return calendars

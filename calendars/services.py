@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from accounts.models import ConnectionStatus, Organization, User
+from accounts.models import ConnectionStatus, Grant, Organization, User
 from accounts.services import (
     audit_record,
     organization_connection_disconnect,
@@ -561,3 +561,27 @@ def profiles_sync_queue(*, profiles: Iterable[CalendarProfile], full: bool = Fal
             transaction.on_commit(lambda pk=profile.pk: async_task("calendars.tasks.profile_sync", pk, full))
             queued += 1
     return queued
+
+
+def calendar_profile_revoke_for_application(*, profile: CalendarProfile, grant: Grant) -> CalendarProfile:
+    """An application gives up one profile of the account (`POST /v1/profiles/{id}/revoke`): it no
+    longer reaches it. The provider grant itself goes only when nothing else uses the profile: no other
+    application of the account still reaches it, and it does not come through an organization."""
+    with transaction.atomic():
+        locked = Grant.objects.select_for_update().select_related("application").get(pk=grant.pk)
+        if profile.pk not in locked.revoked_profile_ids:
+            locked.revoked_profile_ids = [*locked.revoked_profile_ids, profile.pk]
+            locked.save(update_fields=["revoked_profile_ids", "updated_at"])
+            audit_record(
+                actor=None,
+                target=profile,
+                action="profile_revoked_for_application",
+                changes={"application": locked.application.name},
+            )
+        others = Grant.objects.filter(user_id=profile.user_id, revoked_at__isnull=True).values_list(
+            "revoked_profile_ids", flat=True
+        )
+        still_used = profile.calendar_service_id is not None or any(profile.pk not in ids for ids in others)
+    if not still_used:
+        calendar_profile_disconnect(profile=profile, actor=None)
+    return profile

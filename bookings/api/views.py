@@ -174,6 +174,7 @@ def _calendar_for_events(request: Request, calendar_id: str) -> Calendar:
     calendar = (
         Calendar.objects.select_related("profile__user", "profile__calendar_service")
         .filter(profile__user=request.user, public_id=calendar_id)
+        .exclude(profile_id__in=request.auth.grant.revoked_profile_ids)
         .first()
     )
     if calendar is None:
@@ -206,5 +207,7 @@ class CalendarEventsApi(AccountApiView):
         calendar = _calendar_for_events(request, calendar_id)
         data = EventDeleteInput(data=request.data)
         data.is_valid(raise_exception=True)
-        managed_event_delete(calendar=calendar, event_id=data.validated_data["event_id"])
+        managed_event_delete(
+            application=request.auth.application, calendar=calendar, event_id=data.validated_data["event_id"]
+        )
         return Response(status=202)

@@ -234,7 +234,7 @@ def test_deleting_cancels_for_everyone(smtp_server, app):
     calendar = nina()
     managed_event_upsert(application=app, calendar=calendar, data=event_input())
     smtp_server.clear()
-    managed_event_delete(calendar=calendar, event_id="interview-7")
+    managed_event_delete(application=app, calendar=calendar, event_id="interview-7")
     assert sorted(r for got in smtp_server.received for r in got.rcpt_tos) == [
         "casey@example.com",
         "nina@legal.acme.example",
@@ -245,7 +245,7 @@ def test_deleting_cancels_for_everyone(smtp_server, app):
         assert str(vevent(ics)["STATUS"]) == "CANCELLED"
         assert int(vevent(ics)["SEQUENCE"]) == 1
         assert got.message["Subject"].startswith("Cancelled: ")
-    managed_event_delete(calendar=calendar, event_id="interview-7")  # again: nothing more is sent
+    managed_event_delete(application=app, calendar=calendar, event_id="interview-7")  # again: nothing more is sent
     assert len(smtp_server.received) == 2
 
 

@@ -47,7 +47,9 @@ class ChannelsApi(AccountApiView):
         data.is_valid(raise_exception=True)
         filters = data.validated_data.get("filters") or {}
         calendar_ids = filters.get("calendar_ids") or []
-        check_own_calendars(user_id=request.user.pk, calendar_ids=calendar_ids, field="filters.calendar_ids")
+        check_own_calendars(
+            user_id=request.user.pk, calendar_ids=calendar_ids, field="filters.calendar_ids", grant=request.auth.grant
+        )
         channel = channel_create(
             grant=request.auth.grant,
             callback_url=data.validated_data["callback_url"],

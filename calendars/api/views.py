@@ -36,6 +36,7 @@ class CalendarsApi(AccountApiView):
         calendars = (
             Calendar.objects.filter(profile__user=request.user)
             .exclude(profile__status="disconnected")
+            .exclude(profile_id__in=request.auth.grant.revoked_profile_ids)
             .select_related("profile")
             .order_by("profile__id", "-is_primary", "name")
         )
@@ -46,7 +47,7 @@ class CalendarsApi(AccountApiView):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         profile = (
-            calendar_profiles_of_user(user_id=request.user.pk)
+            calendar_profiles_of_user(user_id=request.user.pk, grant=request.auth.grant)
             .filter(public_id=data.validated_data["profile_id"])
             .first()
         )
