@@ -297,7 +297,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api_auth.HasScope"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "core.api.cronofy_exception_handler",
+    # Per application, as Cronofy documents its limits (accounts/throttles.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttles.ApplicationBurstThrottle",
+        "accounts.throttles.ApplicationSustainedThrottle",
+    ],
 }
+API_RATE_BURST = env("API_RATE_BURST", "50/s")
+API_RATE_SUSTAINED = env("API_RATE_SUSTAINED", "500/min")
+OAUTH_TOKEN_RATE_PER_MINUTE = envint("OAUTH_TOKEN_RATE_PER_MINUTE", 60)
+# Wrong client secrets tolerated per client id (15 minutes) before each further one doubles a pause.
+OAUTH_FREE_FAILURES = envint("OAUTH_FREE_FAILURES", 5)
 SPECTACULAR_SETTINGS = {
     "TITLE": "cronofy_site API",
     "DESCRIPTION": "Cronofy-compatible scheduling API with organizational calendar access modes.",
