@@ -16,7 +16,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.console import (
@@ -26,6 +26,7 @@ from accounts.console import (
     PeopleScopedAdmin,
     access_mode_badge,
     administered_ids,
+    badge,
     data_shared_panel,
     organization_page_add_connections,
     status_badge,
@@ -494,6 +495,7 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
         "provider_name",
         "mode",
         "status_badge",
+        "problem",
         "organization",
         "connected_at",
     ]
@@ -550,6 +552,13 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
     @admin.display(description="Status")
     def status_badge(self, obj: CalendarProfile) -> SafeString:
         return status_badge(obj)
+
+    @admin.display(description="Provider")
+    def problem(self, obj: CalendarProfile) -> SafeString:
+        """What the provider last said when it failed (throttled, down, grant refused), until a sync succeeds."""
+        if not obj.last_error:
+            return SafeString("")
+        return format_html('<span title="{}">{}</span>', obj.last_error, badge("Needs attention", "alert"))
 
     @admin.display(description="What data is shared")
     def data_shared(self, obj: CalendarProfile) -> SafeString:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from accounts.models import ConnectionStatus, Grant, Organization, User
 from accounts.services import (
     audit_record,
     organization_connection_disconnect,
+    organization_connection_mark_failed,
     organization_connection_store_credentials,
 )
 from calendars.access_modes import policy_for
@@ -35,7 +37,7 @@ from calendars.models import (
     ProviderWatch,
 )
 from calendars.providers import microsoft_app
-from calendars.providers.base import ProviderCalendar
+from calendars.providers.base import ProviderCalendar, ProviderError
 from calendars.providers.google import delegation_missing_scopes
 from calendars.providers.microsoft import consented_application_permissions
 from calendars.scopes import Flow, requested_scopes
@@ -585,3 +587,22 @@ def calendar_profile_revoke_for_application(*, profile: CalendarProfile, grant: 
     if not still_used:
         calendar_profile_disconnect(profile=profile, actor=None)
     return profile
+
+
+def calendar_profile_record_provider_failure(
+    *, profile: CalendarProfile, error: ProviderError, retry_at: datetime | None
+) -> None:
+    """A provider failure a later attempt may cure (throttling, an outage): kept on the profile, and on
+    the organization's service it comes through, for the console. The status does not change."""
+    when = f" Trying again after {retry_at:%Y-%m-%d %H:%M:%S} UTC." if retry_at else " The next poll tries again."
+    text = f"{error}.{when}"[:2000]
+    CalendarProfile.objects.filter(pk=profile.pk).update(last_error=text, updated_at=timezone.now())
+    if profile.calendar_service_id is not None:
+        CalendarService.objects.filter(pk=profile.calendar_service_id).update(last_error=text)
+
+
+def calendar_service_mark_failed(*, service: CalendarService, error: str) -> None:
+    """The provider refused the organization's own grant (consent withdrawn, key revoked): every person
+    of the service is affected, so the service needs attention, once."""
+    if service.status == ConnectionStatus.ACTIVE:
+        organization_connection_mark_failed(connection=service, error=error)
