@@ -370,3 +370,31 @@ class Grant(models.Model):
 
     def covers_profile(self, profile_id: int) -> bool:
         return self.is_live and profile_id not in self.revoked_profile_ids
+
+
+class OrganizationInvitation(models.Model):
+    """An emailed invitation for a person who already has an account elsewhere to join an organization.
+
+    Admins add to their organization only people they already administer; anyone else joins by
+    accepting, signed in as the invited address. The link's token is kept only as a digest.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()

@@ -13,6 +13,7 @@ from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -31,8 +32,8 @@ from accounts.console import (
     organization_page_add_connections,
     status_badge,
 )
-from accounts.models import Organization
-from accounts.selectors import users_of_organizations
+from accounts.models import Organization, User
+from accounts.selectors import people_wholly_administered
 from calendars.managed_availability import (
     DAYS,
     availability_rule_upsert,
@@ -43,7 +44,7 @@ from calendars.models import AvailabilityRule, AvailablePeriod, Calendar, Calend
 from calendars.providers import endpoints, microsoft_app
 from calendars.providers.base import ProviderError
 from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE
-from calendars.selectors import calendar_service_sync_state
+from calendars.selectors import calendar_service_sync_state, calendars_of_user, people_served_by
 from calendars.services import (
     calendar_domains_check_free,
     calendar_profile_disconnect,
@@ -576,8 +577,17 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
 #
 
 
+def people_in_scope(request: HttpRequest) -> models.QuerySet:
+    """Whose availability an admin manages: people served by their organizations' calendar services,
+    and people wholly theirs. Sharing one organization with someone else's person is not enough."""
+    ids = administered_ids(request)
+    return User.objects.filter(
+        Q(pk__in=people_served_by(organization_ids=ids)) | Q(pk__in=people_wholly_administered(organization_ids=ids))
+    )
+
+
 class UserScopedAdmin(PeopleScopedAdmin):
-    """A person's own settings, which their organization's admins may edit."""
+    """A person's own settings, which the admins of the organizations serving them may edit."""
 
     list_select_related = ["user"]
 
@@ -585,9 +595,12 @@ class UserScopedAdmin(PeopleScopedAdmin):
     has_add_permission = PeopleScopedAdmin.has_module_permission
     has_delete_permission = PeopleScopedAdmin.has_view_permission
 
+    def scope(self, request: HttpRequest) -> Q:
+        return Q(user__in=people_in_scope(request))
+
     def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "user" and not request.user.is_superuser:
-            kwargs["queryset"] = users_of_organizations(organization_ids=administered_ids(request))
+            kwargs["queryset"] = people_in_scope(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -617,6 +630,20 @@ class AvailabilityRuleForm(forms.ModelForm):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValidationError(f"“{tzid}” is not a time zone id (for example Europe/London).") from None
         return tzid
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        user, calendar_ids = cleaned.get("user"), cleaned.get("calendar_ids") or []
+        if calendar_ids and user is not None:
+            if not isinstance(calendar_ids, list) or not all(isinstance(c, str) for c in calendar_ids):
+                self.add_error("calendar_ids", "A list of calendar ids.")
+            else:
+                theirs = set(
+                    calendars_of_user(user_id=user.pk, calendar_ids=calendar_ids).values_list("public_id", flat=True)
+                )
+                if set(calendar_ids) - theirs:
+                    self.add_error("calendar_ids", "Only the person's own calendars can count against their hours.")
+        return cleaned
 
     def clean_weekly_hours(self) -> list[dict[str, str]]:
         periods = []

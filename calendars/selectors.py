@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 
-from accounts.models import Grant
+from accounts.models import Grant, User
 from calendars.choices import ProfileStatus
 from calendars.models import (
     Calendar,
@@ -82,3 +82,11 @@ def calendar_service_sync_state(*, service: CalendarService) -> dict[str, Any]:
         first=Min("expires_at")
     )["first"]
     return {**counts, **profile_counts, "next_renewal": next_renewal}
+
+
+def people_served_by(*, organization_ids: frozenset[int] | set[int]) -> QuerySet[User]:
+    """People with a live calendar profile through a service of these organizations."""
+    return User.objects.filter(
+        calendar_profiles__organization_id__in=organization_ids,
+        calendar_profiles__status__in=[ProfileStatus.CONNECTED, ProfileStatus.RELINK_REQUIRED],
+    ).distinct()
