@@ -144,11 +144,12 @@ def organization_update(
             str(organization.parent) if organization.parent else None,
             str(parent) if parent else None,
         ]
+    if not changes:
+        return organization  # a save without a change writes nothing
     organization.name, organization.parent = name, parent
     organization.full_clean()
     organization.save()
-    if changes:
-        audit_record(actor=actor, target=organization, action="organization_updated", changes=changes)
+    audit_record(actor=actor, target=organization, action="organization_updated", changes=changes)
     return organization
 
 

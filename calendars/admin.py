@@ -634,7 +634,9 @@ class AvailabilityRuleForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         user, calendar_ids = cleaned.get("user"), cleaned.get("calendar_ids") or []
-        if calendar_ids and user is not None:
+        if calendar_ids and user is None:
+            self.add_error("calendar_ids", "Calendars count only against the hours of a person chosen above.")
+        elif calendar_ids:
             if not isinstance(calendar_ids, list) or not all(isinstance(c, str) for c in calendar_ids):
                 self.add_error("calendar_ids", "A list of calendar ids.")
             else:
