@@ -337,12 +337,16 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(OrganizationScopedAdmin):
-    list_display = ["created_at", "organization", "actor", "action", "target_repr"]
+    list_display = ["created_at", "organization", "who", "action", "target_repr"]
     list_filter = ["action", ("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organization", "actor"]
     search_fields = ["target_repr", "actor__email", "action"]
-    fields = ["created_at", "organization", "actor", "action", "target_type", "target_repr", "changes"]
+    fields = ["created_at", "organization", "who", "action", "target_type", "target_repr", "changes"]
     readonly_fields = fields
+
+    @admin.display(description="Who")
+    def who(self, obj: AuditEvent) -> str:
+        return obj.actor_display
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -213,15 +213,31 @@ class Membership(models.Model):
         return self.role in Role.administering()
 
 
+class ActorKind(models.TextChoices):
+    PERSON = "person", "A signed-in person"
+    APPLICATION = "application", "An integrator application"
+    PROVIDER = "provider", "A calendar provider"
+    SYSTEM = "system", "The system"
+
+
 class AuditEvent(models.Model):
     """Who did what to which object of an organization, and when: connections made and dropped,
     access modes changed, roles granted. Written by services, never edited. Never holds a secret.
+
+    Who acted is one of four kinds: a signed-in person (`actor`), an integrator application
+    (`actor_application`, with the account it acted for in `actor_label`), a provider (its push or its
+    refusal) or the system itself (a sync, a provisioning), named in `actor_label`.
     """
 
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
     )
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices, default=ActorKind.SYSTEM)
+    actor_application = models.ForeignKey(
+        "Application", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=64)
     target_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     target_id = models.CharField(max_length=64)
@@ -235,6 +251,17 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_repr}"
+
+    @property
+    def actor_display(self) -> str:
+        if self.actor_kind == ActorKind.PERSON:
+            return str(self.actor or self.actor_label or "A person since removed")
+        if self.actor_kind == ActorKind.APPLICATION:
+            name = self.actor_application.name if self.actor_application else "An application since removed"
+            return f"{name} (application){f' for {self.actor_label}' if self.actor_label else ''}"
+        if self.actor_kind == ActorKind.PROVIDER:
+            return f"{self.actor_label or 'The provider'} (provider)"
+        return f"System{f': {self.actor_label}' if self.actor_label else ''}"
 
 
 class RequestedScope(Protocol):

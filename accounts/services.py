@@ -17,6 +17,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.actors import Actor, as_actor
 from accounts.models import (
     AuditEvent,
     ConnectionStatus,
@@ -36,18 +37,23 @@ from accounts.selectors import organization_owner_count, user_has_console_role, 
 
 def audit_record(
     *,
-    actor: User | None,
+    actor: User | Actor | None,
     target: models.Model,
     action: str,
     organization: Organization | None = None,
     changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append to the audit trail. `changes` must never hold a secret; callers pass names and modes."""
+    """Append to the audit trail, crediting whoever really acted (a person, an application, a provider,
+    the system: a bare None is the system). `changes` must never hold a secret."""
     if organization is None:
         organization = target if isinstance(target, Organization) else getattr(target, "organization", None)
+    who = as_actor(actor)
     return AuditEvent.objects.create(
         organization=organization,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=who.user,
+        actor_kind=who.kind,
+        actor_application=who.application,
+        actor_label=who.label[:200],
         action=action,
         target_type=ContentType.objects.get_for_model(target),
         target_id=str(target.pk),
@@ -315,7 +321,12 @@ def organization_connection_mark_failed(*, connection: OrganizationConnection, e
     connection.status = ConnectionStatus.ERROR
     connection.last_error = error[:2000]
     connection.save(update_fields=["status", "last_error", "updated_at"])
-    audit_record(actor=None, target=connection, action="failed", changes={"error": connection.last_error})
+    audit_record(
+        actor=Actor.provider(str(getattr(connection, "provider", "") or "provider")),
+        target=connection,
+        action="failed",
+        changes={"error": connection.last_error},
+    )
     return connection
 
 

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from accounts.actors import Actor
 from accounts.models import ConnectionStatus, Grant, Organization, User
 from accounts.services import (
     audit_record,
@@ -243,8 +244,10 @@ def calendar_profile_connect(
     credentials: dict[str, Any] | None = None,
     granted_scopes: list[str] | None = None,
     calendar_service: CalendarService | None = None,
+    connected_by: User | Actor | None = None,
 ) -> CalendarProfile:
     """Connect (or reconnect) a user's calendar account. The provider name fixes the access mode.
+    The audit trail credits `connected_by`, by default the person themselves (their own consent).
 
     Reconnecting the same provider account refreshes the profile in place, so its id, calendars and
     history survive a relink. A No Access profile gets a hosted calendar.
@@ -280,7 +283,7 @@ def calendar_profile_connect(
     if provider_name == ProfileProviderName.CRONOFY:
         _hosted_calendar_ensure(profile)
     audit_record(
-        actor=user,
+        actor=connected_by or user,
         target=profile,
         action="profile_relinked" if existing else "profile_connected",
         changes={
@@ -324,15 +327,20 @@ def _hosted_calendar_ensure(profile: CalendarProfile) -> Calendar:
 
 @transaction.atomic
 def calendar_profile_mark_relink_required(*, profile: CalendarProfile, error: str) -> CalendarProfile:
-    """The provider no longer accepts the profile's grant; the user has to relink."""
+    """The provider no longer accepts the profile's grant; the user has to relink. The provider acted."""
     profile.status = ProfileStatus.RELINK_REQUIRED
     profile.last_error = error[:2000]
     profile.save(update_fields=["status", "last_error", "updated_at"])
-    audit_record(actor=None, target=profile, action="profile_relink_required", changes={"error": profile.last_error})
+    audit_record(
+        actor=Actor.provider(profile.platform or "provider"),
+        target=profile,
+        action="profile_relink_required",
+        changes={"error": profile.last_error},
+    )
     return profile
 
 
-def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | None) -> CalendarProfile:
+def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | Actor | None) -> CalendarProfile:
     """End a profile's calendar access: its push subscriptions are stopped at the provider while its
     credentials still work (before any transaction opens), then everything synced from it is deleted."""
     if profile.status == ProfileStatus.DISCONNECTED:
@@ -379,7 +387,9 @@ def calendar_profile_save_calendars(*, profile: CalendarProfile, calendars: list
     return list(profile.calendars.all())
 
 
-def calendar_create(*, profile: CalendarProfile, name: str, color: str = "") -> Calendar:
+def calendar_create(
+    *, profile: CalendarProfile, name: str, color: str = "", actor: User | Actor | None = None
+) -> Calendar:
     """A new calendar in a profile: at the provider for Read-Write profiles, here for hosted ones.
 
     The provider is called before any transaction opens: no database lock waits on the network.
@@ -396,14 +406,14 @@ def calendar_create(*, profile: CalendarProfile, name: str, color: str = "") -> 
             integrated_conferencing_available=created.integrated_conferencing and profile.policy.native_conferencing,
         )
     with transaction.atomic():
-        return _calendar_record(profile=profile, calendar=calendar)
+        return _calendar_record(profile=profile, calendar=calendar, actor=actor or profile.user)
 
 
-def _calendar_record(*, profile: CalendarProfile, calendar: Calendar) -> Calendar:
+def _calendar_record(*, profile: CalendarProfile, calendar: Calendar, actor: User | Actor) -> Calendar:
     calendar.full_clean()
     calendar.save()
     audit_record(
-        actor=profile.user,
+        actor=actor,
         target=calendar,
         action="calendar_created",
         organization=profile.organization,
@@ -492,6 +502,10 @@ def calendar_service_authorize_microsoft(
     return service
 
 
+# The people of a service get their profiles from the organization's grant: nobody of them acted.
+PROVISIONING = Actor.system("provisioning through the organization's calendar service")
+
+
 @transaction.atomic
 def calendar_service_provision(*, service: CalendarService) -> list[CalendarProfile]:
     """Give every account of the service's domains a profile through the organization's connection,
@@ -509,7 +523,11 @@ def calendar_service_provision(*, service: CalendarService) -> list[CalendarProf
     for user in User.objects.filter(served_addresses, is_active=True).order_by("pk"):
         if provider_name == ProfileProviderName.CRONOFY:
             profile = calendar_profile_connect(
-                user=user, provider_name=provider_name, profile_name=user.email, calendar_service=service
+                user=user,
+                provider_name=provider_name,
+                profile_name=user.email,
+                calendar_service=service,
+                connected_by=PROVISIONING,
             )
         else:
             workspace = "gsuite" if service.provider == CalendarProvider.GOOGLE else "office365"
@@ -520,6 +538,7 @@ def calendar_service_provision(*, service: CalendarService) -> list[CalendarProf
                 provider_account_id=user.email,
                 provider_service=workspace if service.access_mode == AccessMode.READ_WRITE else provider_name,
                 calendar_service=service,
+                connected_by=PROVISIONING,
             )
             transaction.on_commit(lambda pk=profile.pk: async_task("calendars.tasks.profile_first_sync", pk))
         provisioned.append(profile)
@@ -575,7 +594,7 @@ def calendar_profile_revoke_for_application(*, profile: CalendarProfile, grant: 
             locked.revoked_profile_ids = [*locked.revoked_profile_ids, profile.pk]
             locked.save(update_fields=["revoked_profile_ids", "updated_at"])
             audit_record(
-                actor=None,
+                actor=Actor.of_application(locked.application, on_behalf_of=profile.user),
                 target=profile,
                 action="profile_revoked_for_application",
                 changes={"application": locked.application.name},
@@ -585,7 +604,9 @@ def calendar_profile_revoke_for_application(*, profile: CalendarProfile, grant: 
         )
         still_used = profile.calendar_service_id is not None or any(profile.pk not in ids for ids in others)
     if not still_used:
-        calendar_profile_disconnect(profile=profile, actor=None)
+        calendar_profile_disconnect(
+            profile=profile, actor=Actor.of_application(grant.application, on_behalf_of=profile.user)
+        )
     return profile
 
 

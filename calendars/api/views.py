@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
+from accounts.actors import Actor
 from accounts.api import AccountApiView
 from calendars.api.serializers import CalendarOutput
 from calendars.models import Calendar
@@ -56,6 +57,9 @@ class CalendarsApi(AccountApiView):
         if not profile.is_connected or (not profile.policy.writes_events_natively and profile.platform is not None):
             raise Locked()
         calendar = calendar_create(
-            profile=profile, name=data.validated_data["name"], color=data.validated_data.get("color", "")
+            profile=profile,
+            name=data.validated_data["name"],
+            color=data.validated_data.get("color", ""),
+            actor=Actor.of_application(request.auth.application, on_behalf_of=request.user),
         )
         return Response({"calendar": CalendarOutput(calendar).data})
