@@ -198,6 +198,8 @@ class InboundReplyAdmin(EventScopedAdmin):
         "source",
         "envelope_sender",
         "envelope_recipient",
+        "client_address",
+        "authentication",
         "event",
         "uid",
         "sequence",

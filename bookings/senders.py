@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import dkim
 import dns.exception
 import dns.resolver
 from django.conf import settings
@@ -201,3 +202,30 @@ def reply_domains() -> set[str]:
     return {settings.INVITATIONS_REPLY_DOMAIN.lower()} | {
         d.lower() for d in verified.values_list("reply_domain", flat=True)
     }
+
+
+def dkim_aligned(raw: bytes, *, from_domain: str) -> str:
+    """The `d=` of a DKIM signature on the message that verifies (keys looked up in DNS like the sender
+    domain checks above) and is aligned with the From domain (the same domain, or one it belongs to,
+    as DMARC's relaxed alignment has it); "" when none is."""
+    resolver = _resolver()
+
+    def txt_record(name: bytes, timeout: int = 5) -> bytes:
+        try:
+            values = _lookup(resolver, name.decode().rstrip("."), "TXT")
+        except dns.exception.DNSException:
+            return b""
+        return values[0].encode() if values else b""
+
+    try:
+        verifier = dkim.DKIM(raw)
+        signatures = len([line for line in verifier.headers if line[0].lower() == b"dkim-signature"])
+        for index in range(signatures):
+            if not verifier.verify(idx=index, dnsfunc=txt_record):
+                continue
+            domain = (verifier.domain or b"").decode().lower()
+            if domain and (from_domain == domain or from_domain.endswith(f".{domain}")):
+                return domain
+    except (dkim.DKIMException, ValueError, IndexError):
+        return ""
+    return ""

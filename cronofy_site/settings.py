@@ -279,6 +279,10 @@ DNS_NAMESERVERS = envlist("DNS_NAMESERVERS", [])
 # address inside them (never a name resolving there) may be called, over http too. The demo's
 # integrator and tests listen on loopback; production leaves it empty.
 OUTBOUND_ALLOWED_NETWORKS = envlist("OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else [])
+# Replies count only from authenticated senders: a DKIM signature aligned with the From domain, or an
+# SMTP client in these networks (a relay of yours that checked SPF and DKIM; the demo's sandbox
+# mailboxes send from loopback). Production leaves it empty unless such a relay delivers the mail.
+INVITATIONS_REPLY_TRUSTED_NETWORKS = envlist("INVITATIONS_REPLY_TRUSTED_NETWORKS", ["127.0.0.0/8"] if DEBUG else [])
 # Where `manage.py receive_replies` listens for replies by SMTP.
 INVITATIONS_SMTP_HOST = env("INVITATIONS_SMTP_HOST", "127.0.0.1")
 INVITATIONS_SMTP_PORT = envint("INVITATIONS_SMTP_PORT", 2525)
