@@ -59,7 +59,7 @@ def test_a_person_connecting_their_own_calendar_is_credited_to_them(alice):
 
 @pytest.fixture
 def integrator(alice):
-    application, secret = application_create(name="Scheduler", redirect_uris=[INTEGRATOR_REDIRECT])
+    application, _ = application_create(name="Scheduler", redirect_uris=[INTEGRATOR_REDIRECT])
     profile = calendar_profile_connect(user=alice, provider_name="cronofy", profile_name=alice.email)
     token = tokens_issue_for(application=application, user=alice, scopes=["read_write"]).access_token
     return application, profile, token
