@@ -114,11 +114,7 @@ def _apply(reply: InboundReply) -> None:
     except (TypeError, ValueError):
         raise Refused("SEQUENCE is not a number.") from None
     attendee = _attendee_addressed(reply, message)
-    event = (
-        ManagedEvent.objects.select_for_update()
-        .select_related("calendar__profile__user")
-        .get(pk=attendee.event_id)
-    )
+    event = ManagedEvent.objects.select_for_update().select_related("calendar__profile__user").get(pk=attendee.event_id)
     reply.event = event
     if event.ical_uid != reply.uid:
         raise Refused(f"No event of ours has the UID {reply.uid!r} at this reply address.")
@@ -186,7 +182,7 @@ def _attendee_addressed(reply: InboundReply, message: EmailMessage) -> ManagedEv
 
 
 def sender_authentication(reply: InboundReply, *, from_address: str) -> str:
-    """"pass (...)" when the sender of `From:` is authenticated, else why not: a DKIM signature that
+    """ "pass (...)" when the sender of `From:` is authenticated, else why not: a DKIM signature that
     verifies with a `d=` aligned with the From domain (checked on the raw message, on every path), or
     delivery by an SMTP client in INVITATIONS_REPLY_TRUSTED_NETWORKS (a relay that checked SPF and
     DKIM itself, or the demo's sandbox mailboxes on loopback)."""
