@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -46,6 +47,7 @@ from calendars.providers.base import ProviderError
 from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE
 from calendars.selectors import calendar_service_sync_state, calendars_of_user, people_served_by
 from calendars.services import (
+    calendar_domain_check_dns,
     calendar_domains_check_free,
     calendar_profile_disconnect,
     calendar_service_authorize_google,
@@ -192,6 +194,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
         "granted_scopes",
         "last_synced_at",
         "sync_overview",
+        "domain_proof",
     ]
     actions = [*ConnectionAdmin.actions, "sync_now"]
     settings_fieldset = ("Settings", {"fields": ["organization", "provider", "access_mode", "domains"]})
@@ -215,12 +218,59 @@ class CalendarServiceAdmin(ConnectionAdmin):
             },
         ),
         settings_fieldset,
+        ("Domains proven", {"fields": ["domain_proof"]}),
         ("What data is shared", {"fields": ["data_shared"]}),
         ("Activity", {"fields": ["activity"], "classes": ["collapse"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return super().get_queryset(request).prefetch_related("domain_claims")
+
+    @admin.display(description="Domains")
+    def domain_proof(self, obj: CalendarService) -> SafeString:
+        """Each claimed domain and its proof; a claim serves people only once proven."""
+        rows = []
+        for claim in obj.domain_claims.all():
+            if claim.is_proven:
+                state = badge(f"Proven ({claim.get_proof_display()})", "ok")
+                how = ""
+            else:
+                state = badge("Not proven", "waiting")
+                how = format_html(
+                    "Authorize the service at its provider (if the provider lists the domain it is proven), or "
+                    "publish a TXT record on <code>{}</code>: <code class='dns-value'>{}</code>",
+                    claim.domain,
+                    claim.dns_record,
+                )
+            rows.append((claim.domain, state, how))
+        table = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        button = ""
+        if obj.is_live and any(not claim.is_proven for claim in obj.domain_claims.all()):
+            url = reverse("admin:calendars_calendarservice_check_domains", args=[obj.pk])
+            button = format_html(
+                '<form method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+                '<button type="submit" class="button">Check DNS records now</button></form>',
+                url,
+                self._csrf_token,
+            )
+        return format_html("<table class='dns-records'><tbody>{}</tbody></table>{}", table, button)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        self._csrf_token = get_token(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def check_domains_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        service = self._changeable(request, object_id)
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:calendars_calendarservice_change", args=[service.pk]))
+        for claim in service.domain_claims.filter(released_at__isnull=True, proven_at__isnull=True):
+            try:
+                calendar_domain_check_dns(claim=claim, actor=request.user)
+            except ValidationError as refusal:
+                self.message_user(request, " ".join(refusal.messages), messages.WARNING)
+            else:
+                self.message_user(request, f"{claim.domain} is proven.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:calendars_calendarservice_change", args=[service.pk]))
 
     @admin.display(description="Sync")
     def sync_overview(self, obj: CalendarService) -> str:
@@ -307,6 +357,11 @@ class CalendarServiceAdmin(ConnectionAdmin):
                 "<path:object_id>/access-mode/",
                 wrap(self.access_mode_view),
                 name="calendars_calendarservice_access_mode",
+            ),
+            path(
+                "<path:object_id>/check-domains/",
+                wrap(self.check_domains_view),
+                name="calendars_calendarservice_check_domains",
             ),
             *super().get_urls(),
         ]

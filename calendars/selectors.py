@@ -19,11 +19,15 @@ from core.domains import email_domain
 
 
 def calendar_domains_claimed_elsewhere(
-    *, domains: list[str], service: CalendarService | None = None
+    *, domains: list[str], organization_id: int, service: CalendarService | None = None
 ) -> list[CalendarServiceDomain]:
-    """Live claims on these domains by services other than `service`."""
-    claims = CalendarServiceDomain.objects.filter(domain__in=domains, released_at__isnull=True).select_related(
-        "service__organization"
+    """Live claims on these domains that stand in the way of `service`: another service's proven claim
+    (the domain is in use), or any claim of another service of the same organization. Another
+    organization's unproven claim stands in nobody's way."""
+    claims = (
+        CalendarServiceDomain.objects.filter(domain__in=domains, released_at__isnull=True)
+        .filter(Q(proven_at__isnull=False) | Q(service__organization_id=organization_id))
+        .select_related("service__organization")
     )
     if service is not None and service.pk is not None:
         claims = claims.exclude(service=service)
@@ -31,9 +35,12 @@ def calendar_domains_claimed_elsewhere(
 
 
 def calendar_service_for_email(*, email: str) -> CalendarService | None:
-    """The live calendar service that serves this address's domain, if any."""
+    """The live calendar service that serves this address's domain, if any: the one whose claim on it
+    is proven (unproven claims serve nobody)."""
     claim = (
-        CalendarServiceDomain.objects.filter(domain=email_domain(email), released_at__isnull=True)
+        CalendarServiceDomain.objects.filter(
+            domain=email_domain(email), released_at__isnull=True, proven_at__isnull=False
+        )
         .select_related("service__organization")
         .first()
     )

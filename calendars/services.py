@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -35,16 +35,18 @@ from calendars.models import (
     CalendarProfile,
     CalendarService,
     CalendarServiceDomain,
+    DomainProof,
     ProviderWatch,
 )
 from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar, ProviderError
-from calendars.providers.google import delegation_missing_scopes
-from calendars.providers.microsoft import consented_application_permissions
+from calendars.providers.google import delegation_missing_scopes, workspace_domains
+from calendars.providers.microsoft import consented_application_permissions, tenant_verified_domains
 from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import calendar_domains_claimed_elsewhere
 from calendars.watches import profile_watches_stop
 from core.choices import AccessMode
+from core.dns import DomainLookupFailed, domain_txt_records
 from core.domains import email_domain, parse_domain_list
 
 #
@@ -65,21 +67,25 @@ def _domains_or_error(raw: list[str] | str) -> list[str]:
 def calendar_domains_check_free(
     *, domains: list[str], organization: Organization, service: CalendarService | None = None
 ) -> None:
-    """Refuse, readably, domains another live service serves. Another organization's service is not
-    named: that would tell one customer about another."""
-    claims = calendar_domains_claimed_elsewhere(domains=domains, service=service)
+    """Refuse, readably, domains in use: claimed by another of this organization's services, or proven
+    by any other service. Nothing is said of who holds a domain elsewhere: that would tell one customer
+    about another. Another organization's unproven claim blocks nothing."""
+    claims = calendar_domains_claimed_elsewhere(domains=domains, organization_id=organization.pk, service=service)
     if not claims:
         return
     messages = []
     for claim in sorted(claims, key=lambda claim: claim.domain):
         if claim.service.organization_id == organization.pk:
             messages.append(
-                f"{claim.domain} is already served by this organization's calendar service "
+                f"{claim.domain} is already claimed by this organization's calendar service "
                 f"“{claim.service}”. Remove it there first."
             )
         else:
-            messages.append(f"{claim.domain} is already served by another organization's calendar service.")
+            messages.append(DOMAIN_IN_USE % {"domain": claim.domain})
     raise ValidationError({"domains": messages})
+
+
+DOMAIN_IN_USE = "%(domain)s is already in use by another calendar service. If it is yours, contact support."
 
 
 def _claim_domains(*, service: CalendarService, domains: list[str]) -> None:
@@ -439,6 +445,15 @@ def organization_required_scopes(service: CalendarService) -> list[str]:
     return scopes
 
 
+def _provider_domains(read: Callable[[], list[str]]) -> list[str]:
+    """The domains the provider lists for the customer or tenant; none when it will not say (the
+    acting user is no administrator, the provider is down): the claims then wait for DNS proof."""
+    try:
+        return read()
+    except ProviderError:
+        return []
+
+
 def calendar_service_authorize_google(
     *, service: CalendarService, key: dict[str, Any], test_subject: str, actor: User | None
 ) -> CalendarService:
@@ -466,6 +481,7 @@ def calendar_service_authorize_google(
             f"{key['client_email']} (client id {key.get('client_id', '?')}). Missing: " + ", ".join(missing)
         )
     credentials = {"kind": "google_service_account", "key": key}
+    listed = _provider_domains(lambda: workspace_domains(key, subject=test_subject))
     calendar_service_authorize(
         service=service,
         credentials=credentials,
@@ -473,6 +489,7 @@ def calendar_service_authorize_google(
         actor=actor,
         external_id=key.get("client_id", ""),
     )
+    calendar_service_prove_domains_by_provider(service=service, provider_domains=listed, actor=actor)
     transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service
 
@@ -491,6 +508,9 @@ def calendar_service_authorize_microsoft(
             "The tenant's consent does not include every permission this access mode needs. "
             "Missing: " + ", ".join(missing)
         )
+    listed = _provider_domains(
+        lambda: tenant_verified_domains(client_id=client_id, client_secret=secret, tenant_id=tenant_id)
+    )
     calendar_service_authorize(
         service=service,
         credentials={"kind": "microsoft_app", "tenant_id": tenant_id},
@@ -498,6 +518,7 @@ def calendar_service_authorize_microsoft(
         external_id=tenant_id,
         actor=actor,
     )
+    calendar_service_prove_domains_by_provider(service=service, provider_domains=listed, actor=actor)
     transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service
 
@@ -518,8 +539,11 @@ def calendar_service_provision(*, service: CalendarService) -> list[CalendarProf
         provider_name = profile_provider_name(platform=service.provider, access_mode=service.access_mode)
     provisioned = []
     served_addresses = Q()
-    for domain in service.domain_names:
+    proven = service.domain_claims.filter(proven_at__isnull=False, released_at__isnull=True)
+    for domain in proven.values_list("domain", flat=True):
         served_addresses |= Q(email__iendswith=f"@{domain}")
+    if not served_addresses:
+        return []  # unproven claims serve nobody
     for user in User.objects.filter(served_addresses, is_active=True).order_by("pk"):
         if provider_name == ProfileProviderName.CRONOFY:
             profile = calendar_profile_connect(
@@ -627,3 +651,77 @@ def calendar_service_mark_failed(*, service: CalendarService, error: str) -> Non
     of the service is affected, so the service needs attention, once."""
     if service.status == ConnectionStatus.ACTIVE:
         organization_connection_mark_failed(connection=service, error=error)
+
+
+#
+# Proving domain claims: by the provider, by DNS, or vouched for by the platform's operator
+#
+
+
+@transaction.atomic(savepoint=False)
+def _domain_prove(*, claim: CalendarServiceDomain, proof: str, actor: User | Actor | None) -> CalendarServiceDomain:
+    """Make the claim count, unless another live service proved the domain first (then it stays
+    unproven and the refusal names no one)."""
+    locked = CalendarServiceDomain.objects.select_for_update().select_related("service").get(pk=claim.pk)
+    if locked.is_proven or locked.released_at is not None:
+        return locked
+    taken = CalendarServiceDomain.objects.filter(
+        domain=locked.domain, released_at__isnull=True, proven_at__isnull=False
+    ).exclude(pk=locked.pk)
+    if taken.exists():
+        raise ValidationError(DOMAIN_IN_USE % {"domain": locked.domain}, code="domain_in_use")
+    locked.proven_at, locked.proof = timezone.now(), proof
+    try:
+        with transaction.atomic():
+            locked.save(update_fields=["proven_at", "proof"])
+    except IntegrityError:
+        raise ValidationError(DOMAIN_IN_USE % {"domain": locked.domain}, code="domain_in_use") from None
+    audit_record(
+        actor=actor,
+        target=locked.service,
+        action="domain_proven",
+        changes={"domain": locked.domain, "proof": proof},
+    )
+    return locked
+
+
+@transaction.atomic
+def calendar_service_prove_domains_by_provider(
+    *, service: CalendarService, provider_domains: list[str], actor: User | Actor | None
+) -> list[str]:
+    """The provider listed these domains as its customer's or tenant's: the service's claims on them are
+    proven. Returns the domains proven now; claims the provider does not list stay unproven."""
+    listed = {domain.lower().rstrip(".") for domain in provider_domains}
+    proven = []
+    for claim in service.domain_claims.filter(released_at__isnull=True, proven_at__isnull=True):
+        if claim.domain in listed:
+            try:
+                _domain_prove(claim=claim, proof=DomainProof.PROVIDER, actor=actor)
+            except ValidationError:
+                continue  # in use by another service: stays unproven here
+            proven.append(claim.domain)
+    return proven
+
+
+def calendar_domain_check_dns(*, claim: CalendarServiceDomain, actor: User | Actor | None) -> CalendarServiceDomain:
+    """Look for the claim's TXT record on the domain; proven when it is there. DNS is asked before any
+    transaction opens."""
+    try:
+        published = domain_txt_records(claim.domain)
+    except DomainLookupFailed as failure:
+        raise ValidationError(f"DNS could not be asked about {claim.domain}: {failure}.", code="dns") from None
+    if claim.dns_record not in published:
+        raise ValidationError(
+            f"{claim.domain} has no TXT record “{claim.dns_record}” yet (DNS changes can take a while).",
+            code="dns_missing",
+        )
+    with transaction.atomic():
+        return _domain_prove(claim=claim, proof=DomainProof.DNS, actor=actor)
+
+
+@transaction.atomic
+def calendar_domain_vouch(*, claim: CalendarServiceDomain, actor: User) -> CalendarServiceDomain:
+    """The platform's operator (a superuser) vouches for a claim checked by other means."""
+    if not actor.is_superuser:
+        raise ValidationError("Only the platform's operator vouches for a domain.", code="operator_only")
+    return _domain_prove(claim=claim, proof=DomainProof.OPERATOR, actor=actor)

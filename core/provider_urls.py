@@ -12,6 +12,7 @@ REAL = {
     "GOOGLE_USERINFO_URL": "https://www.googleapis.com/oauth2/v2/userinfo",
     "GOOGLE_CERTS_URL": "https://www.googleapis.com/oauth2/v1/certs",
     "GOOGLE_CALENDAR_API_URL": "https://www.googleapis.com/calendar/v3/",
+    "GOOGLE_ADMIN_API_URL": "https://admin.googleapis.com/",
     "MICROSOFT_LOGIN_URL": "https://login.microsoftonline.com",
     "MICROSOFT_GRAPH_URL": "https://graph.microsoft.com",
 }
@@ -22,6 +23,7 @@ SANDBOX_PATHS = {
     "GOOGLE_USERINFO_URL": "/google/oauth2/v2/userinfo",
     "GOOGLE_CERTS_URL": "/google/oauth2/v3/certs",
     "GOOGLE_CALENDAR_API_URL": "/google/calendar/v3/",
+    "GOOGLE_ADMIN_API_URL": "/google/admin/",
     "MICROSOFT_LOGIN_URL": "/microsoft/login",
     "MICROSOFT_GRAPH_URL": "/microsoft/graph",
 }

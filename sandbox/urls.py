@@ -6,7 +6,15 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 
-from sandbox.views import control, google_calendar, google_oauth, mailbox, microsoft_graph, microsoft_identity
+from sandbox.views import (
+    control,
+    google_calendar,
+    google_directory,
+    google_oauth,
+    mailbox,
+    microsoft_graph,
+    microsoft_identity,
+)
 
 app_name = "sandbox"
 
@@ -43,6 +51,8 @@ urlpatterns = [
     path("google/calendar/v3/calendars/<str:calendar_id>/events/watch", google_calendar.events_watch),
     path("google/calendar/v3/calendars/<str:calendar_id>/events", _events_collection),
     path("google/calendar/v3/calendars/<str:calendar_id>/events/<str:event_id>", _events_item),
+    # Google Admin SDK Directory API (admin.googleapis.com/admin/directory/v1)
+    path("google/admin/admin/directory/v1/customer/<str:customer>/domains", google_directory.domains_list),
     # Microsoft identity platform (login.microsoftonline.com)
     path(
         "microsoft/login/<str:tenant>/v2.0/.well-known/openid-configuration",

@@ -465,3 +465,25 @@ def consented_application_permissions(*, client_id: str, client_secret: str, ten
     except jwt.PyJWTError:
         raise ProviderError("Microsoft returned an access token that is not a JWT.", retryable=False) from None
     return list(claims.get("roles") or [])
+
+
+def tenant_verified_domains(*, client_id: str, client_secret: str, tenant_id: str) -> list[str]:
+    """The tenant's verified domains (Graph `GET /organization`, `verifiedDomains`), with the
+    application permissions its admin consented to (Organization.Read.All)."""
+    application = msal_application(client_id, client_secret, tenant_id)
+    token = acquire_token(application, lambda: application.acquire_token_for_client(scopes=[GRAPH_DEFAULT_SCOPE]))
+    session = ProviderSession()
+    try:
+        response = session.get(
+            f"{endpoints.microsoft_graph_url()}/v1.0/organization", headers={"Authorization": f"Bearer {token}"}
+        )
+    except requests.RequestException as error:
+        raise ProviderError(f"Microsoft Graph unreachable: {type(error).__name__}", retryable=True) from None
+    if response.status_code >= 400:
+        raise MicrosoftCalendarClient._translate(response)
+    return [
+        domain["name"]
+        for organization in response.json().get("value", [])
+        for domain in organization.get("verifiedDomains", [])
+        if domain.get("name")
+    ]

@@ -23,6 +23,7 @@ from sandbox import services
 from sandbox.models import Calendar, Event, Person, Provider, Subscription, Token
 from sandbox.recurrence import Occurrence, occurrences
 from sandbox.scopes import graph_allows, graph_sees_body
+from sandbox.views import microsoft_directory
 from sandbox.views.common import ApiError, access_token, endpoint, graph_error, json_body
 
 DELTA_SALT = "sandbox.graph.delta"
@@ -825,6 +826,7 @@ def _uuid(value: str) -> str | None:
 USER = r"(?:me|users/(?P<user>[^/]+))"
 CALENDAR = r"(?:/calendars/(?P<calendar>[^/]+)|/calendar)?"
 ROUTES: list[tuple[str, set[str], str, Callable[..., HttpResponse]]] = [
+    (r"organization", {"GET"}, "graph.organization", microsoft_directory.organization),
     (rf"{USER}", {"GET"}, "graph.me", me),
     (rf"{USER}/calendars", {"GET", "POST"}, "graph.calendars", calendars),
     (rf"{USER}/calendar", {"GET"}, "graph.calendars.list", default_calendar),
