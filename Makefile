@@ -2,13 +2,22 @@
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format clean lock
 
-$(VENV)/.installed: pyproject.toml
+# Installs exactly the versions in requirements.lock (hash-checked), then the project itself.
+# After changing dependencies in pyproject.toml, `make lock` writes a new lock file.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements.lock
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
+
+lock:
+	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet uv
+	.lock-venv/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu --quiet -o requirements.lock
+	rm -rf .lock-venv
 
 demo: $(VENV)/.installed
 	scripts/demo.sh
@@ -18,7 +27,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

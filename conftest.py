@@ -7,21 +7,24 @@ Acme. Root is the platform's superuser.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
-from accounts.models import Organization, Role, User
+from accounts.models import Application, Organization, Role, User
+from accounts.oauth import application_create, tokens_issue_for
 from accounts.services import membership_set, organization_create, user_create
 from calendars.choices import CalendarProvider
 from calendars.models import CalendarService
 from calendars.services import calendar_service_connect
 from core.choices import AccessMode
 
-pytest_plugins = ["sandbox.testing", "tests.browser", "tests.mailserver", "tests.dnsserver"]
+pytest_plugins = ["sandbox.testing", "directory.tests.fixtures", "tests.browser", "tests.mailserver", "tests.dnsserver"]
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -137,3 +140,45 @@ def client_for(db) -> Callable[[User], Client]:
         return client
 
     return make
+
+
+#
+# Integrators: an application, and API clients holding its credentials
+#
+
+
+@dataclass(frozen=True)
+class Integrator:
+    application: Application
+    secret: str
+
+
+@pytest.fixture
+def integrator(db) -> Integrator:
+    """The integrator most tests call the API as ("Scheduler")."""
+    application, secret = application_create(name="Scheduler", redirect_uris=["https://integrator.example/callback"])
+    return Integrator(application=application, secret=secret)
+
+
+@pytest.fixture
+def api_client_for(integrator) -> Callable[..., APIClient]:
+    """`api_client_for(alice, scopes=["read_free_busy"])`: an API client with an access token of the
+    integrator's application (or `application=`) for that person, as after their consent."""
+
+    def make(
+        person: User, scopes: Iterable[str] = ("read_write",), application: Application | None = None
+    ) -> APIClient:
+        tokens = tokens_issue_for(application=application or integrator.application, user=person, scopes=list(scopes))
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.access_token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def application_api_client(integrator) -> APIClient:
+    """An API client authenticated with the integrator's client secret (application-level calls)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {integrator.secret}")
+    return client

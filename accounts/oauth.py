@@ -331,6 +331,30 @@ def grant_revoke(*, application: Application, token: str = "", sub: str = "") ->
     return True
 
 
+@transaction.atomic
+def grants_revoke_all_of_user(*, user: User, reason: str) -> int:
+    """End every application's access to the account (an offboarded person): each grant revoked with
+    its tokens, audited. Returns how many grants were live."""
+    grants = list(
+        Grant.objects.select_for_update()
+        .filter(user=user, revoked_at__isnull=True)
+        .select_related("application__client")
+    )
+    now = timezone.now()
+    for grant in grants:
+        _revoke_grant_tokens(grant)
+        grant.revoked_at = now
+        grant.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(
+            actor=None,
+            target=grant,
+            action="application_revoked",
+            organization=None,
+            changes={"application": grant.application.name, "reason": reason},
+        )
+    return len(grants)
+
+
 #
 # Authenticating API calls
 #

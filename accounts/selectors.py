@@ -32,6 +32,18 @@ def administered_organization_ids(*, user: User) -> frozenset[int]:
     return frozenset(administered)
 
 
+def organization_tree_ids(*, organization: Organization) -> frozenset[int]:
+    """The organization and every unit below it (one query per level of nesting)."""
+    tree = {organization.pk}
+    frontier = {organization.pk}
+    for _ in range(MAX_ORGANIZATION_DEPTH):
+        frontier = set(Organization.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - tree
+        if not frontier:
+            break
+        tree |= frontier
+    return frozenset(tree)
+
+
 def request_administered_organization_ids(request: HttpRequest) -> frozenset[int]:
     """administered_organization_ids for the request's user, computed once per request."""
     cached = getattr(request, "_administered_organization_ids", None)

@@ -8,4 +8,4 @@ class BookingsConfig(AppConfig):
     verbose_name = "Bookings"
 
     def ready(self) -> None:
-        from bookings import signals  # noqa: F401  # connects the inbound-webhook receiver
+        from bookings import signals  # noqa: F401  # connects the inbound-webhook and offboarding receivers

@@ -85,6 +85,10 @@ class ManagedEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    flagged_at = models.DateTimeField(
+        null=True, blank=True, help_text="Needs an admin's attention (its organizer left the organization)."
+    )
+    flag_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["start", "id"]

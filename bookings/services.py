@@ -26,10 +26,10 @@ from calendars.models import Calendar
 from calendars.providers.base import Attendee, EventSpec, ProviderAuthError, ProviderError, ProviderPermissionError
 from calendars.services import calendar_profile_mark_relink_required
 from core.outbox import schedule_retry
+from directory.selectors import room_addresses_among
 
 logger = logging.getLogger(__name__)
 
-ROOM_DOMAINS = ("resource.calendar.google.com",)
 # Changes attendees have to act on: a new SEQUENCE (RFC 5546 section 2.1.4).
 SIGNIFICANT = ("start", "end", "all_day", "tzid", "location")
 WRITE_ATTEMPTS = 6
@@ -63,10 +63,6 @@ class EventInput:
     remove: list[str] = field(default_factory=list)
 
 
-def is_room_address(email: str) -> bool:
-    return email.lower().rsplit("@", 1)[-1] in ROOM_DOMAINS
-
-
 def managed_event_upsert(*, application: Application, calendar: Calendar, data: EventInput) -> ManagedEvent:
     """Create or update the event keyed by (calendar, event_id), then hand it to the calendar's delivery.
 
@@ -75,7 +71,9 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
     calendar's access mode cannot deliver what was asked.
     """
     delivery = delivery_for(calendar)
-    rooms = [invitee.email for invitee in data.invite if is_room_address(invitee.email)]
+    # Rooms as the directory knows them (Google calendar resources, Microsoft places), on any provider.
+    room_addresses = room_addresses_among(emails=[invitee.email for invitee in data.invite])
+    rooms = [invitee.email for invitee in data.invite if invitee.email.lower() in room_addresses]
     refusals = delivery.refusals(conferencing_profile=data.conferencing.get("profile_id"), rooms=rooms)
     if refusals:
         raise ValidationError(refusals)
@@ -110,7 +108,7 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
             event.join_url = data.conferencing.get("join_url", "")
         elif not data.conferencing:
             event.join_url = ""
-        added, removed = _apply_attendees(event, invite=data.invite, remove=data.remove)
+        added, removed = _apply_attendees(event, invite=data.invite, remove=data.remove, rooms=room_addresses)
         if not (changed or added or removed):
             return event
         if not created and (significant or removed or event.deleted_at is not None):
@@ -159,7 +157,7 @@ def _create_row(
 
 
 def _apply_attendees(
-    event: ManagedEvent, *, invite: list[Invitee], remove: list[str]
+    event: ManagedEvent, *, invite: list[Invitee], remove: list[str], rooms: set[str]
 ) -> tuple[list[ManagedEventAttendee], list[ManagedEventAttendee]]:
     """Invite (or re-invite) and remove attendees; returns those added and those removed now."""
     current = {attendee.email.lower(): attendee for attendee in event.attendees.all()}
@@ -182,7 +180,7 @@ def _apply_attendees(
             continue
         attendee.display_name = invitee.display_name
         attendee.user = accounts.get(key)
-        attendee.is_room = is_room_address(invitee.email)
+        attendee.is_room = key in rooms
         attendee.save()
     for email in remove:
         attendee = current.get(email.lower())

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from bookings import invitations, replies, services
+from core.schedules import PeriodicTask
+
+PERIODIC_TASKS = [PeriodicTask("Retry due invitations", "bookings.tasks.invitations_retry", 1)]
 
 
 def event_write(event_id: int, attempt: int = 1) -> None:

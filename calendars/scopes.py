@@ -23,7 +23,10 @@ product that request it (`used_by`). The seeds disagree in places; both versions
   table's per-user delegated scopes describe Cronofy's service-account delegation, which this
   product replaces by Google domain-wide delegation and Microsoft admin consent.
 * Free/Busy never invites rooms, so the Enterprise table's room scope for Free/Busy and the group
-  scope (group-based onboarding belongs to the directory service) are documented but not requested.
+  scope (group-based onboarding belongs to the directory service) are not requested by calendar
+  services. The directory service takes that read-only room scope from the Enterprise table: the
+  Organizational Accounts page's directory scopes (users and domains) have none, and rooms come from
+  the directory.
 
 Consent pages, the admin's "what data is shared" panels, provider clients and tests read this
 module; nothing else spells a provider scope.
@@ -173,7 +176,7 @@ def _rows(
     rows = []
     for seed_text in (text.strip() for text in seed_texts.split(",")):
         reason = (not_requested or {}).get(seed_text)
-        flows = set() if reason is not None else set(used_by) | (also_used_by or {}).get(seed_text, set())
+        flows = (set() if reason is not None else set(used_by)) | (also_used_by or {}).get(seed_text, set())
         scope = None if seed_text == "attachments" else wire_scope(provider, seed_text)
         rows.append(
             ScopeRow(
@@ -211,7 +214,11 @@ _GROUPS_NOTE = (
     "Group-based onboarding belongs to the directory service; a Free/Busy calendar service does not need "
     "group memberships."
 )
-_NO_ROOMS_NOTE = "Free/Busy mode cannot invite rooms (Organizational Accounts page), so the room list is not requested."
+_NO_ROOMS_NOTE = (
+    "Free/Busy mode cannot invite rooms (Organizational Accounts page), so a calendar service does not request "
+    "the room list. The directory service does: it reads rooms for the Read-Write services of the organization, "
+    "read-only (the Organizational Accounts page's directory scopes have no room scope)."
+)
 
 # fmt: off
 # Each call is one cell of a seed table: (table, provider, mode, the seed's label, its text, who uses it).
@@ -247,7 +254,8 @@ REGISTRY: tuple[ScopeRow, ...] = tuple(
     + _rows(_FAQ, ConnectionKind.ENTERPRISE, _G, _FB, "Directory Specific",
             "auth/admin.directory.user.readonly, /auth/admin.directory.domain.readonly, "
             "admin.directory.resource.calendar.readonly", _ORG_CAL,
-            note=_FINDS_USERS, not_requested={"admin.directory.resource.calendar.readonly": _NO_ROOMS_NOTE})
+            note=_FINDS_USERS, not_requested={"admin.directory.resource.calendar.readonly": _NO_ROOMS_NOTE},
+            also_used_by={"admin.directory.resource.calendar.readonly": {Flow.DIRECTORY_SYNC}})
     # The Organizational Accounts page, calendar services.
     + _rows(_ORG, ConnectionKind.ORGANIZATIONAL, _G, _RW, "",
             "email, profile, https://www.googleapis.com/auth/calendar", _ORG_CAL,

@@ -42,6 +42,7 @@ from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar, ProviderError
 from calendars.providers.google import delegation_missing_scopes, workspace_domains
 from calendars.providers.microsoft import consented_application_permissions, tenant_verified_domains
+from calendars.provisioning import calendar_profiles_provision, verified_address
 from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import calendar_domains_claimed_elsewhere
 from calendars.watches import profile_watches_stop
@@ -136,6 +137,9 @@ def calendar_service_connect(
         action="connected",
         changes={"provider": provider, "access_mode": access_mode, "domains": domain_list},
     )
+    if service.status == ConnectionStatus.ACTIVE:
+        # No Access is live at once: its people get their hosted profiles now.
+        transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service
 
 
@@ -523,50 +527,22 @@ def calendar_service_authorize_microsoft(
     return service
 
 
-# The people of a service get their profiles from the organization's grant: nobody of them acted.
-PROVISIONING = Actor.system("provisioning through the organization's calendar service")
-
-
 @transaction.atomic
 def calendar_service_provision(*, service: CalendarService) -> list[CalendarProfile]:
-    """Give every account of the service's domains a profile through the organization's connection,
-    without their own consent (that is what the organization connected for). Their first syncs follow."""
+    """Give every active account of the service's domains whose address was proven a profile through the
+    organization's connection, without their own consent (that is what the organization connected for).
+    An unproven address gets nothing: for No Access the address is the only identity there is. Their
+    first syncs follow."""
     if service.status != ConnectionStatus.ACTIVE:
         return []
-    if not service.policy.needs_provider_authorization:
-        provider_name = ProfileProviderName.CRONOFY
-    else:
-        provider_name = profile_provider_name(platform=service.provider, access_mode=service.access_mode)
-    provisioned = []
     served_addresses = Q()
     proven = service.domain_claims.filter(proven_at__isnull=False, released_at__isnull=True)
     for domain in proven.values_list("domain", flat=True):
         served_addresses |= Q(email__iendswith=f"@{domain}")
     if not served_addresses:
         return []  # unproven claims serve nobody
-    for user in User.objects.filter(served_addresses, is_active=True).order_by("pk"):
-        if provider_name == ProfileProviderName.CRONOFY:
-            profile = calendar_profile_connect(
-                user=user,
-                provider_name=provider_name,
-                profile_name=user.email,
-                calendar_service=service,
-                connected_by=PROVISIONING,
-            )
-        else:
-            workspace = "gsuite" if service.provider == CalendarProvider.GOOGLE else "office365"
-            profile = calendar_profile_connect(
-                user=user,
-                provider_name=provider_name,
-                profile_name=user.email,
-                provider_account_id=user.email,
-                provider_service=workspace if service.access_mode == AccessMode.READ_WRITE else provider_name,
-                calendar_service=service,
-                connected_by=PROVISIONING,
-            )
-            transaction.on_commit(lambda pk=profile.pk: async_task("calendars.tasks.profile_first_sync", pk))
-        provisioned.append(profile)
-    return provisioned
+    users = list(User.objects.filter(served_addresses, verified_address(), is_active=True).distinct().order_by("pk"))
+    return calendar_profiles_provision(service=service, users=users)
 
 
 @transaction.atomic

@@ -12,10 +12,17 @@ from calendars.models import Calendar, CalendarProfile, CalendarService
 from calendars.providers.base import ProviderError
 from calendars.services import calendar_profile_record_provider_failure, calendar_service_provision
 from core.outbox import schedule_retry
+from core.schedules import PeriodicTask
 
 logger = logging.getLogger(__name__)
 
 FIRST_SYNC_ATTEMPTS = 6
+
+PERIODIC_TASKS = [
+    PeriodicTask("Poll calendars without recent notifications", "calendars.tasks.calendars_poll", 5),
+    PeriodicTask("Renew provider push subscriptions", "calendars.tasks.watches_renew", 60),
+    PeriodicTask("Retry due push notifications to integrators", "calendars.tasks.channel_notifications_retry", 1),
+]
 
 
 SYNC_ATTEMPTS = 4
@@ -52,6 +59,15 @@ def profile_first_sync(profile_id: int, attempt: int = 1) -> None:
             attempt=attempt,
             attempts=FIRST_SYNC_ATTEMPTS,
         )
+
+
+def profiles_first_sync(profile_ids: list[int]) -> None:
+    """The first syncs of profiles provisioned together (an authorized service, a directory page)."""
+    for profile_id in profile_ids:
+        try:
+            profile_first_sync(profile_id)
+        except ProviderError as error:
+            logger.warning("First sync of profile %s failed: %s", profile_id, error)
 
 
 def calendar_sync(calendar_id: int, attempt: int = 1) -> None:

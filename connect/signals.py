@@ -1,4 +1,5 @@
-"""allauth signals, handed straight to the consent service."""
+"""Signal receivers: allauth's, handed straight to the consent service, and a person's offboarding,
+which ends every application's access."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ from allauth.socialaccount.signals import social_account_added, social_account_u
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from accounts.lifecycle import person_offboarded
+from accounts.models import User
+from accounts.oauth import grants_revoke_all_of_user
 from connect.consent import consent_load, consent_profile_from_provider, profile_relink_from_provider
+
+
+@receiver(person_offboarded)
+def applications_lose_access(sender: Any, user: User, reason: str, **kwargs: Any) -> None:
+    """Every integrator's grant and token of an offboarded person ends (their API calls answer 401)."""
+    grants_revoke_all_of_user(user=user, reason=reason)
 
 
 @receiver(social_account_added)

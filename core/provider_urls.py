@@ -13,6 +13,9 @@ REAL = {
     "GOOGLE_CERTS_URL": "https://www.googleapis.com/oauth2/v1/certs",
     "GOOGLE_CALENDAR_API_URL": "https://www.googleapis.com/calendar/v3/",
     "GOOGLE_ADMIN_API_URL": "https://admin.googleapis.com/",
+    # SuccessFactors has one API server per data center (api4.successfactors.com, api2.successfactors.eu…):
+    # each directory service names its own; this is only the default offered.
+    "SUCCESSFACTORS_API_URL": "",
     "MICROSOFT_LOGIN_URL": "https://login.microsoftonline.com",
     "MICROSOFT_GRAPH_URL": "https://graph.microsoft.com",
 }
@@ -24,6 +27,7 @@ SANDBOX_PATHS = {
     "GOOGLE_CERTS_URL": "/google/oauth2/v3/certs",
     "GOOGLE_CALENDAR_API_URL": "/google/calendar/v3/",
     "GOOGLE_ADMIN_API_URL": "/google/admin/",
+    "SUCCESSFACTORS_API_URL": "/successfactors",
     "MICROSOFT_LOGIN_URL": "/microsoft/login",
     "MICROSOFT_GRAPH_URL": "/microsoft/graph",
 }

@@ -15,6 +15,7 @@ from calendars.api.managed_availability import (
 )
 from calendars.api.views import CalendarsApi
 from connect.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
+from directory.api.views import ResourcesApi
 
 urlpatterns = [
     path("account", AccountApi.as_view(), name="api-account"),
@@ -34,4 +35,5 @@ urlpatterns = [
     path("available_periods/pages/<str:token>", AvailablePeriodsPageApi.as_view(), name="api-available-periods-page"),
     path("channels/<str:channel_id>", ChannelApi.as_view(), name="api-channel"),
     path("free_busy/pages/<str:token>", FreeBusyPageApi.as_view(), name="api-free-busy-page"),
+    path("resources", ResourcesApi.as_view(), name="api-resources"),
 ]

@@ -20,7 +20,7 @@ from accounts.models import Application, Organization, Role, User
 from accounts.oauth import application_create, application_set_secret, application_update, tokens_issue_for
 from accounts.services import membership_set, organization_create, user_create
 from calendars.choices import CalendarProvider
-from calendars.models import CalendarService, CalendarServiceDomain
+from calendars.models import CalendarProfile, CalendarService, CalendarServiceDomain
 from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar
 from calendars.scopes import Flow, requested_scopes
@@ -35,8 +35,7 @@ from calendars.services import (
 from conferencing.models import ConferencingProvider, ConferencingService
 from conferencing.services import conferencing_service_connect
 from core.choices import AccessMode
-from directory.models import DirectoryProvider, DirectoryService
-from directory.services import directory_service_connect
+from cronofy_site.demo_directories import demo_directories_connect, demo_directories_summary
 from sandbox.models import AdminConsent, OAuthClient, Person, ServiceAccount, Tenant
 from sandbox.seed import sandbox_seed
 
@@ -86,6 +85,7 @@ class DemoSummary:
     users: list[dict[str, str | None]] = field(default_factory=list)
     sandbox: dict[str, object] | None = None
     integrator: dict[str, object] | None = None
+    directories: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -96,6 +96,7 @@ class DemoSummary:
             "users": self.users,
             "sandbox": self.sandbox,
             "integrator": self.integrator,
+            "directories": self.directories,
         }
 
 
@@ -115,10 +116,37 @@ def _organization(name: str) -> Organization:
     return organization or organization_create(name=name, actor=None)
 
 
-@transaction.atomic
 def demo_seed(*, password: str | None = None) -> DemoSummary:
-    """Create (or bring back) the demo organizations, services and people. Safe to run again."""
+    """Create (or bring back) the demo organizations, services and people. Safe to run again.
+
+    The directories' first rounds run in transactions of their own (a round claims its service before it
+    reads), between the hand-made world and the summary."""
     password = password or settings.DEMO_PASSWORD
+    with transaction.atomic():
+        summary, organizations = _seed_world(password)
+    if settings.SANDBOX_ENABLED:
+        # Directories come after the hand-made people, whom their first rounds recognise by address.
+        demo_directories_connect(organizations=organizations, password=password)
+    with transaction.atomic():
+        if settings.SANDBOX_ENABLED:
+            _calendars_from_sandbox()
+            summary.directories = demo_directories_summary(organizations=organizations)
+            _add_directory_people(summary, organizations)
+        for entry in summary.users:
+            user = User.objects.get(email=entry["email"])
+            for profile in user.calendar_profiles.exclude(status="disconnected").prefetch_related("calendars"):
+                entry.setdefault("profiles", []).append(
+                    {
+                        "profile_id": profile.public_id,
+                        "provider_name": profile.provider_name,
+                        "calendar_ids": [calendar.public_id for calendar in profile.calendars.all()],
+                    }
+                )
+        summary.integrator = _demo_integrator(summary)
+    return summary
+
+
+def _seed_world(password: str) -> tuple[DemoSummary, dict[str, Organization]]:
     organizations = {name: _organization(name) for name in (ACME, GLOBEX)}
 
     for spec in CALENDAR_SERVICES:
@@ -131,8 +159,6 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
                 connected_by=None,
             )
     acme = organizations[ACME]
-    if not DirectoryService.objects.filter(organization=acme, provider=DirectoryProvider.GOOGLE).exists():
-        directory_service_connect(organization=acme, provider=DirectoryProvider.GOOGLE, connected_by=None)
     if not ConferencingService.objects.filter(organization=acme, provider=ConferencingProvider.ZOOM).exists():
         conferencing_service_connect(organization=acme, provider=ConferencingProvider.ZOOM, connected_by=None)
 
@@ -181,18 +207,7 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
             "google_service_account": seeded["google_service_account"],
         }
         _connect_organizations_through_the_sandbox()
-    for entry in summary.users:
-        user = User.objects.get(email=entry["email"])
-        for profile in user.calendar_profiles.exclude(status="disconnected").prefetch_related("calendars"):
-            entry.setdefault("profiles", []).append(
-                {
-                    "profile_id": profile.public_id,
-                    "provider_name": profile.provider_name,
-                    "calendar_ids": [calendar.public_id for calendar in profile.calendars.all()],
-                }
-            )
-    summary.integrator = _demo_integrator(summary)
-    return summary
+    return summary, organizations
 
 
 def demo_integrator_application() -> Application | None:
@@ -303,24 +318,54 @@ def _connect_organizations_through_the_sandbox() -> None:
                 external_id=tenant.external_id,
                 actor=None,
             )
-        for profile in calendar_service_provision(service=service):
-            person = Person.objects.filter(email__iexact=profile.profile_name).prefetch_related("calendars").first()
-            if person is None:
-                continue
-            # What the first sync will list, at once, so that `seed_demo --json` can print calendar ids.
-            calendar_profile_save_calendars(
-                profile=profile,
-                calendars=[
-                    ProviderCalendar(
-                        provider_id=c.calendar_id,
-                        name=c.name,
-                        is_primary=c.is_primary,
-                        is_readonly=False,
-                        time_zone=c.time_zone,
-                        integrated_conferencing=True,
-                    )
-                    for c in person.calendars.all()
-                ],
-            )
+        calendar_service_provision(service=service)
     for service in CalendarService.objects.filter(access_mode=AccessMode.NO_ACCESS, status="active"):
         calendar_service_provision(service=service)
+
+
+def _calendars_from_sandbox() -> None:
+    """The calendars each profile through an organization's service has at the sandbox, saved at once
+    (what its first sync will list), so that `seed_demo --json` can print calendar ids."""
+    profiles = CalendarProfile.objects.filter(calendar_service__isnull=False, calendars__isnull=True).exclude(
+        status="disconnected"
+    )
+    for profile in profiles.exclude(provider_name="cronofy"):
+        person = Person.objects.filter(email__iexact=profile.profile_name).prefetch_related("calendars").first()
+        if person is None:
+            continue
+        calendar_profile_save_calendars(
+            profile=profile,
+            calendars=[
+                ProviderCalendar(
+                    provider_id=c.calendar_id,
+                    name=c.name,
+                    is_primary=c.is_primary,
+                    is_readonly=False,
+                    time_zone=c.time_zone,
+                    integrated_conferencing=True,
+                )
+                for c in person.calendars.all()
+            ],
+        )
+
+
+def _add_directory_people(summary: DemoSummary, organizations: dict[str, Organization]) -> None:
+    """People the directories onboarded, listed like the hand-made ones."""
+    listed = {entry["email"] for entry in summary.users}
+    for name, organization in organizations.items():
+        for membership in organization.memberships.select_related("user").order_by("user__email"):
+            user = membership.user
+            if user.email in listed or not user.is_active:
+                continue
+            listed.add(user.email)
+            service = calendar_service_for_email(email=user.email)
+            summary.users.append(
+                {
+                    "email": user.email,
+                    "public_id": user.public_id,
+                    "organization": name,
+                    "role": membership.role,
+                    "access_mode": service.access_mode if service else None,
+                    "source": "directory",
+                }
+            )

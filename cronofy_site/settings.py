@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "anymail",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "cronofy_site.apps.CronofySiteConfig",
     "core",
@@ -225,7 +226,10 @@ Q_CLUSTER = {
     "timeout": envint("Q_TIMEOUT", 120),
     "retry": envint("Q_RETRY", 300),
     "max_attempts": envint("Q_MAX_ATTEMPTS", 5),
-    "ack_failures": False,
+    # A task that fails is not redelivered by the broker: the code that owns the work retries it (the
+    # outboxes' backoff, schedule_retry for provider calls, the poller for syncs). The broker only
+    # redelivers tasks whose worker died before finishing them (Q_RETRY seconds later).
+    "ack_failures": True,
     "save_limit": 500,
     "queue_limit": 50,
     "catch_up": False,
@@ -317,6 +321,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Cronofy-compatible scheduling API with organizational calendar access modes.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs pages load Swagger UI and Redoc from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Production hardening; every value can be relaxed through the environment (behind a TLS proxy
@@ -367,6 +375,8 @@ SANDBOX_MICROSOFT_CLIENT_ID = "5a2d9c61-0b7e-4f3a-9d41-6c1f3e8b7a20"
 SANDBOX_MICROSOFT_CLIENT_SECRET = "sandbox-microsoft-client-secret"  # noqa: S105  # public demo value
 SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_ID = "9e41c7d2-3f58-4a06-b1e9-2d7c5a0f6b31"
 SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_SECRET = "sandbox-microsoft-free-busy-secret"  # noqa: S105  # public demo value
+SANDBOX_MICROSOFT_DIRECTORY_CLIENT_ID = "c7b35e08-6a1d-4f92-8e3b-0d5a9f7c2e64"
+SANDBOX_MICROSOFT_DIRECTORY_CLIENT_SECRET = "sandbox-microsoft-directory-secret"  # noqa: S105  # public demo value
 
 GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", SANDBOX_GOOGLE_CLIENT_ID if SANDBOX_ENABLED else "")
 GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", SANDBOX_GOOGLE_CLIENT_SECRET if SANDBOX_ENABLED else "")
@@ -380,6 +390,15 @@ MICROSOFT_FREE_BUSY_CLIENT_ID = env(
 MICROSOFT_FREE_BUSY_CLIENT_SECRET = env(
     "MICROSOFT_FREE_BUSY_CLIENT_SECRET",
     SANDBOX_MICROSOFT_FREE_BUSY_CLIENT_SECRET if SANDBOX_ENABLED else MICROSOFT_CLIENT_SECRET,
+)
+# Directory services read people, domains and rooms: a third registration holding exactly the
+# Organizational Accounts page's directory permissions (User.Read.All, Organization.Read.All,
+# Place.Read.All), so consenting to the directory grants nothing else.
+MICROSOFT_DIRECTORY_CLIENT_ID = env(
+    "MICROSOFT_DIRECTORY_CLIENT_ID", SANDBOX_MICROSOFT_DIRECTORY_CLIENT_ID if SANDBOX_ENABLED else ""
+)
+MICROSOFT_DIRECTORY_CLIENT_SECRET = env(
+    "MICROSOFT_DIRECTORY_CLIENT_SECRET", SANDBOX_MICROSOFT_DIRECTORY_CLIENT_SECRET if SANDBOX_ENABLED else ""
 )
 PROVIDER_URL_OVERRIDES = {name: env(name) for name in provider_urls.REAL if env(name)}
 
@@ -423,6 +442,11 @@ SOCIALACCOUNT_PROVIDERS = {
 PROVIDER_HTTP_TIMEOUT = envint("PROVIDER_HTTP_TIMEOUT", 30)
 PROVIDER_MAX_ATTEMPTS = envint("PROVIDER_MAX_ATTEMPTS", 4)
 PROVIDER_MAX_RETRY_WAIT = envint("PROVIDER_MAX_RETRY_WAIT", 30)
+# Directory rounds: how many attempts a round gets when the provider is down before it waits for the
+# next scheduled round (each directory service says how often it is read).
+DIRECTORY_ROUND_ATTEMPTS = envint("DIRECTORY_ROUND_ATTEMPTS", 5)
+# People per page asked of the directory providers (Google allows 500 at most).
+DIRECTORY_PAGE_SIZE = envint("DIRECTORY_PAGE_SIZE", 500)
 
 # Demo: the password every seeded demo user gets (development only).
 DEMO_PASSWORD = env("DEMO_PASSWORD", "demo-password-2026")

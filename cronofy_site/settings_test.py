@@ -11,7 +11,13 @@ def _free_port() -> int:
 
 
 # The live server of browser and end-to-end tests listens at a fixed address chosen now, because
-# allauth reads provider URLs (the sandbox, served by that live server) when it is imported.
+# allauth reads provider URLs (the sandbox, served by that live server) when it is imported. Each
+# pytest-xdist worker inherits the controller's environment, so each picks its own address.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker and os.environ.get("_LIVE_SERVER_OF_WORKER") != _worker:
+    os.environ["DJANGO_LIVE_TEST_SERVER_ADDRESS"] = f"127.0.0.1:{_free_port()}"
+    os.environ["SITE_URL"] = f"http://{os.environ['DJANGO_LIVE_TEST_SERVER_ADDRESS']}"
+    os.environ["_LIVE_SERVER_OF_WORKER"] = _worker
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"127.0.0.1:{_free_port()}")
 os.environ.setdefault("SITE_URL", f"http://{os.environ['DJANGO_LIVE_TEST_SERVER_ADDRESS']}")
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts import views as account_views
 from calendars import views as calendar_views
@@ -18,6 +18,8 @@ urlpatterns = [
     # Email providers' inbound webhooks: attendees' replies to invitations (django-anymail)
     path("anymail/", include("anymail.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # Cronofy-compatible OAuth server and API
     path("oauth/authorize", consent_views.oauth_authorize, name="oauth-authorize"),
     path("oauth/consent/<str:consent_id>/", consent_views.consent_page, name="consent"),

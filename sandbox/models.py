@@ -19,15 +19,18 @@ from core.encryption import EncryptedJSONField
 class Provider(models.TextChoices):
     GOOGLE = "google", "Google"
     MICROSOFT = "microsoft", "Microsoft"
+    SUCCESSFACTORS = "successfactors", "SAP SuccessFactors"
 
 
 class Tenant(models.Model):
-    """A Google Workspace customer or a Microsoft Entra tenant, with its domains."""
+    """A Google Workspace customer, a Microsoft Entra tenant or a SuccessFactors company, with its domains."""
 
     provider = models.CharField(max_length=16, choices=Provider.choices)
     name = models.CharField(max_length=200)
     external_id = models.CharField(
-        max_length=64, unique=True, help_text="Google customer id (C0…) or Microsoft tenant id (a GUID)."
+        max_length=64,
+        unique=True,
+        help_text="Google customer id (C0…), Microsoft tenant id (a GUID) or SuccessFactors company id.",
     )
     domains = models.JSONField(default=list, help_text="Verified domains; the first is the primary one.")
 
@@ -61,6 +64,18 @@ class Person(models.Model):
     suspended = models.BooleanField(default=False)
     capacity = models.PositiveIntegerField(null=True, blank=True)
     building = models.CharField(max_length=100, blank=True)
+    floor = models.CharField(max_length=50, blank=True)
+    # The directory's view of a person: Google's organizational unit, Microsoft's department.
+    org_unit_path = models.CharField(max_length=200, default="/")
+    department = models.CharField(max_length=200, blank=True)
+    manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Deleted from the directory (kept to report the deletion)."
+    )
+    directory_seq = models.PositiveBigIntegerField(
+        default=0, db_index=True, help_text="The change number of the last directory change (Graph users/delta)."
+    )
 
     class Meta:
         ordering = ["email"]
@@ -195,6 +210,17 @@ class OAuthClient(models.Model):
         blank=True,
         help_text="Microsoft: application permissions the registration asks for; admin consent grants them.",
     )
+    tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="registered_clients",
+        help_text="SuccessFactors: the company the OAuth client application is registered in.",
+    )
+    x509_certificate = models.TextField(
+        blank=True, help_text="SuccessFactors: the certificate SAML assertions of this client are signed with (PEM)."
+    )
 
     class Meta:
         ordering = ["provider", "name"]
@@ -284,6 +310,14 @@ class Token(models.Model):
         help_text="Empty for an application token (client credentials).",
     )
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    hr_user = models.ForeignKey(
+        "HrUser",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="SuccessFactors: the API user a SAML-bearer token acts as.",
+    )
     scopes = models.JSONField(default=list)
     redirect_uri = models.CharField(max_length=1000, blank=True)
     code_challenge = models.CharField(max_length=200, blank=True)
@@ -348,6 +382,43 @@ class Subscription(models.Model):
         return str(self.subscription_id)
 
 
+class HrUser(models.Model):
+    """An employee of a SuccessFactors company: its OData v2 `User` entity. SuccessFactors is not a mail
+    system, so these are kept apart from the mailboxes (`Person`) even when the addresses match."""
+
+    class Status(models.TextChoices):
+        # The OData v2 User entity's status codes.
+        ACTIVE = "t", "Active"
+        INACTIVE = "f", "Inactive"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="hr_users")
+    user_id = models.CharField(max_length=100)
+    username = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    first_name = models.CharField(max_length=128, blank=True)
+    last_name = models.CharField(max_length=128, blank=True)
+    status = models.CharField(max_length=2, choices=Status.choices, default=Status.ACTIVE)
+    department = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    last_modified = models.DateTimeField(default=timezone.now, db_index=True)
+    api_access = models.BooleanField(
+        default=False,
+        help_text="Role-based permission to read User through the OData API (what an API user is given).",
+    )
+
+    class Meta:
+        ordering = ["tenant", "user_id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "user_id"], name="sandbox_hr_user_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ({self.email})"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
 class Fault(models.Model):
     """A fault the sandbox injects on demand, for the next `times` matching calls (0: until removed)."""
 
@@ -367,6 +438,9 @@ class Fault(models.Model):
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     times = models.PositiveIntegerField(default=1, help_text="How many calls it hits; 0 means until removed.")
+    after = models.PositiveIntegerField(
+        default=0, help_text="Matching calls let through before it starts (a failure in the middle of a listing)."
+    )
     hits = models.PositiveIntegerField(default=0)
     retry_after = models.PositiveIntegerField(default=1, help_text="Seconds, for 429 and 503.")
     delay_ms = models.PositiveIntegerField(default=0, help_text="For slow responses.")

@@ -49,14 +49,20 @@ def _discovery(name: str) -> dict:
     return json.loads((documents / name).read_text())
 
 
+def _method_scopes(resources: dict, into: dict[str, frozenset[str]]) -> None:
+    for resource in resources.values():
+        for method in resource.get("methods", {}).values():
+            into[method["id"]] = frozenset(method.get("scopes", []))
+        _method_scopes(resource.get("resources", {}), into)
+
+
 @functools.cache
 def google_method_scopes() -> dict[str, frozenset[str]]:
-    """Method id (e.g. "calendar.events.list") -> the scopes that may call it."""
+    """Method id (e.g. "calendar.events.list", "directory.users.list") -> the scopes that may call it,
+    from the Calendar v3 and Admin SDK Directory v1 discovery documents."""
     scopes: dict[str, frozenset[str]] = {}
-    document = _discovery("calendar.v3.json")
-    for resource in document["resources"].values():
-        for method in resource.get("methods", {}).values():
-            scopes[method["id"]] = frozenset(method.get("scopes", []))
+    for name in ("calendar.v3.json", "admin.directory_v1.json"):
+        _method_scopes(_discovery(name)["resources"], scopes)
     return scopes
 
 
@@ -72,6 +78,11 @@ def google_scope_description(scope: str) -> str:
 
 def google_allows(method_id: str, granted: list[str]) -> bool:
     return bool(google_method_scopes().get(method_id, frozenset()) & set(granted))
+
+
+def google_admin_allows(method_id: str, granted: list[str]) -> bool:
+    """The Directory API: exactly the scopes its discovery document names for the method."""
+    return google_allows(method_id, granted)
 
 
 def google_sees_details(granted: list[str]) -> bool:
@@ -107,6 +118,11 @@ GRAPH_OPERATION_PERMISSIONS: dict[str, set[str]] = {
     "graph.subscriptions": _READ_BASIC,
     "graph.me": {"User.Read", "User.ReadBasic.All", "User.Read.All"},
     "graph.users.get": {"User.Read.All", "User.ReadBasic.All"},
+    # The directory (application permissions, as admin consent grants them).
+    "graph.users.list": {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "User.ReadBasic.All"},
+    "graph.users.delta": {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All"},
+    "graph.organization": {"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All"},
+    "graph.places": {"Place.Read.All", "Place.ReadWrite.All"},
 }
 
 

@@ -21,7 +21,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from sandbox import services, tokens
-from sandbox.models import Calendar, DelegationGrant, Event, OAuthClient, Person, Provider, ServiceAccount, Tenant
+from sandbox.models import (
+    Calendar,
+    DelegationGrant,
+    Event,
+    HrUser,
+    OAuthClient,
+    Person,
+    Provider,
+    ServiceAccount,
+    Tenant,
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,31 @@ TENANTS = (
     ),
 )
 
+# SuccessFactors companies: (name, company id, domain, [(userId, email, first, last, department)]). Each
+# also has an API user, `sfapi`, whose role may read User through OData.
+HR_COMPANIES = (
+    (
+        "Globex HR",
+        "GLOBEXHR",
+        "globex.example",
+        (
+            ("charlie", "charlie@globex.example", "Charlie", "Globex", "Management"),
+            ("gina", "gina@globex.example", "Gina", "Globex", "Engineering"),
+            ("hank", "hank@globex.example", "Hank", "Scorpio", "Engineering"),
+        ),
+    ),
+)
+# Workspace people's organizational units (Google) and departments (Microsoft), for unit mappings.
+UNITS = {
+    "alice@acme.example": "/Engineering",
+    "frank@acme.example": "/Engineering",
+    "hana@acme.example": "/Sales",
+    "nina@legal.acme.example": "/Legal",
+    "erin@emea.acme.example": "Sales",
+    "max@emea.acme.example": "Engineering",
+}
+SUCCESSFACTORS_CLIENT_ID = "R2xvYmV4IFNjaGVkdWxpbmcgc2FuZGJveA"
+
 WEEKS_BACK, WEEKS_AHEAD = 2, 6
 ONE_OFF_TITLES = (
     "Customer call",
@@ -109,6 +144,8 @@ DEMO_APP_PERMISSIONS: dict[str, list[str]] = {
         "Place.Read.All",
     ],
     "microsoft_free_busy": ["openid", "email", "Calendars.ReadBasic.All", "Organization.Read.All", "User.Read.All"],
+    # Directory services consent to a registration holding exactly the directory's permissions.
+    "microsoft_directory": ["User.Read.All", "Organization.Read.All", "Place.Read.All"],
 }
 DEMO_GOOGLE_DELEGATED_SCOPES = (
     "email",
@@ -117,6 +154,7 @@ DEMO_GOOGLE_DELEGATED_SCOPES = (
     "https://www.googleapis.com/auth/admin.directory.user.readonly",
     "https://www.googleapis.com/auth/admin.directory.domain.readonly",
     "https://www.googleapis.com/auth/admin.directory.resource.calendar",
+    "https://www.googleapis.com/auth/admin.directory.resource.calendar.readonly",
 )
 
 
@@ -128,6 +166,7 @@ def _redirect_uris() -> list[str]:
         f"{site}/connect/google/callback",
         f"{site}/connect/microsoft/callback",
         f"{site}/admin/calendars/calendarservice/microsoft-callback/",
+        f"{site}/admin/directory/directoryservice/microsoft-callback/",
     ]
 
 
@@ -151,6 +190,14 @@ def sandbox_clients() -> dict[str, OAuthClient]:
             settings.MICROSOFT_FREE_BUSY_CLIENT_ID,
             settings.MICROSOFT_FREE_BUSY_CLIENT_SECRET,
             DEMO_APP_PERMISSIONS["microsoft_free_busy"],
+        ),
+        (
+            "microsoft_directory",
+            Provider.MICROSOFT,
+            "Scheduling (Directory)",
+            settings.MICROSOFT_DIRECTORY_CLIENT_ID,
+            settings.MICROSOFT_DIRECTORY_CLIENT_SECRET,
+            DEMO_APP_PERMISSIONS["microsoft_directory"],
         ),
     ):
         if not client_id:
@@ -254,6 +301,8 @@ def _seed_tenant(spec: TenantSpec, start_day: date, rng: random.Random) -> None:
             is_admin=admin,
             time_zone=spec.time_zone,
             external_id=_external_id(spec.provider, rng),
+            org_unit_path=UNITS.get(email, "/") if spec.provider == Provider.GOOGLE else "/",
+            department=UNITS.get(email, "") if spec.provider == Provider.MICROSOFT else "",
         )
         for email, name, admin in spec.people
     ]
@@ -388,6 +437,37 @@ def _seed_tenant(spec: TenantSpec, start_day: date, rng: random.Random) -> None:
         )
 
 
+def _seed_hr_company(name: str, company_id: str, domain: str, people: tuple) -> None:
+    company = Tenant.objects.create(
+        provider=Provider.SUCCESSFACTORS, name=name, external_id=company_id, domains=[domain]
+    )
+    HrUser.objects.create(
+        tenant=company, user_id="sfapi", username="sfapi", first_name="API", last_name="User", api_access=True
+    )
+    for user_id, email, first, last, department in people:
+        HrUser.objects.create(
+            tenant=company,
+            user_id=user_id,
+            username=user_id,
+            email=email,
+            first_name=first,
+            last_name=last,
+            department=department,
+        )
+    OAuthClient.objects.create(
+        provider=Provider.SUCCESSFACTORS,
+        name="Scheduling",
+        client_id=SUCCESSFACTORS_CLIENT_ID,
+        client_secret="",
+        tenant=company,
+    )
+
+
+def successfactors_client(company_id: str) -> OAuthClient | None:
+    """The product's OAuth client application registered in a sandbox SuccessFactors company."""
+    return OAuthClient.objects.filter(provider=Provider.SUCCESSFACTORS, tenant__external_id=company_id).first()
+
+
 @transaction.atomic
 def sandbox_seed(*, today: date | None = None) -> dict[str, object]:
     """Bring the sandbox's clients up to date, and create its world once."""
@@ -399,11 +479,13 @@ def sandbox_seed(*, today: date | None = None) -> dict[str, object]:
             _seed_tenant(spec, start_day, random.Random(f"sandbox-{index}"))  # noqa: S311  # demo data
         tenant = Tenant.objects.get(external_id=spec.external_id)
         if account is not None and tenant.provider == Provider.GOOGLE:
-            DelegationGrant.objects.get_or_create(
-                tenant=tenant,
-                service_account=account,
-                defaults={"scopes": list(DEMO_GOOGLE_DELEGATED_SCOPES)},
+            # The Workspace admin delegated what the calendar service and the directory service need.
+            DelegationGrant.objects.update_or_create(
+                tenant=tenant, service_account=account, defaults={"scopes": list(DEMO_GOOGLE_DELEGATED_SCOPES)}
             )
+    for name, company_id, domain, people in HR_COMPANIES:
+        if not Tenant.objects.filter(external_id=company_id).exists():
+            _seed_hr_company(name, company_id, domain, people)
     return {
         "tenants": [
             {"name": t.name, "provider": t.provider, "id": t.external_id, "domains": t.domains}

@@ -28,6 +28,7 @@ _PREFIXES = {
     (Provider.GOOGLE, Token.Kind.REFRESH): "1//0sbx",
     (Provider.MICROSOFT, Token.Kind.CODE): "0.ASbx",
     (Provider.MICROSOFT, Token.Kind.REFRESH): "M.C5sbx",
+    (Provider.SUCCESSFACTORS, Token.Kind.ACCESS): "eyJ0b2tlbkNvbnRlbnQsbx",
 }
 
 
@@ -122,7 +123,7 @@ def find(value: str, *, kind: str, provider: str) -> Token | None:
     if not value:
         return None
     return (
-        Token.objects.select_related("client", "person__tenant", "tenant", "refresh")
+        Token.objects.select_related("client", "person__tenant", "tenant", "refresh", "hr_user")
         .filter(value_hash=token_hash(value), kind=kind, provider=provider)
         .first()
     )

@@ -1,5 +1,6 @@
 """The sandbox's URLs, laid out like the real hosts: Google's under google/, Microsoft's under
-microsoft/login (login.microsoftonline.com) and microsoft/graph (graph.microsoft.com)."""
+microsoft/login (login.microsoftonline.com) and microsoft/graph (graph.microsoft.com), a SuccessFactors
+API server under successfactors/."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sandbox.views import (
     mailbox,
     microsoft_graph,
     microsoft_identity,
+    successfactors,
 )
 
 app_name = "sandbox"
@@ -52,7 +54,12 @@ urlpatterns = [
     path("google/calendar/v3/calendars/<str:calendar_id>/events", _events_collection),
     path("google/calendar/v3/calendars/<str:calendar_id>/events/<str:event_id>", _events_item),
     # Google Admin SDK Directory API (admin.googleapis.com/admin/directory/v1)
+    path("google/admin/admin/directory/v1/users", google_directory.users_list),
     path("google/admin/admin/directory/v1/customer/<str:customer>/domains", google_directory.domains_list),
+    path(
+        "google/admin/admin/directory/v1/customer/<str:customer>/resources/calendars",
+        google_directory.resources_list,
+    ),
     # Microsoft identity platform (login.microsoftonline.com)
     path(
         "microsoft/login/<str:tenant>/v2.0/.well-known/openid-configuration",
@@ -72,6 +79,9 @@ urlpatterns = [
     path("microsoft/login/<str:tenant>/discovery/v2.0/keys", microsoft_identity.keys),
     # Microsoft Graph (graph.microsoft.com)
     re_path(r"^microsoft/graph/v1\.0/(?P<path>.+)$", microsoft_graph.dispatch),
+    # SAP SuccessFactors (an API server of the customer's data center, e.g. api4.successfactors.com)
+    path("successfactors/oauth/token", successfactors.token, name="successfactors-token"),
+    path("successfactors/odata/v2/User", successfactors.users, name="successfactors-users"),
     # Everybody's mailboxes
     path("mail/", mailbox.mailboxes, name="mailboxes"),
     path("mail/message/<int:message_id>/answer", mailbox.answer, name="mail-answer"),

@@ -17,6 +17,7 @@ export EMAIL_PORT="${EMAIL_PORT:-$SANDBOX_MAIL_PORT}"
 python=".venv/bin/python"
 
 $python manage.py migrate --noinput
+$python manage.py schedules_sync
 $python manage.py seed_demo
 
 # Each long-running process gets its own session, so that Ctrl-C reaches it once, from us: django-q2's

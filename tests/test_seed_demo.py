@@ -30,7 +30,8 @@ def test_the_demo_has_a_calendar_service_in_each_mode_and_is_idempotent():
         AccessMode.values
     )
     assert Organization.objects.count() == 2
-    assert User.objects.count() == 7
+    # The operator and six hand-made people, plus Frank, Hana, Olga, Max and Hank from the directories.
+    assert User.objects.count() == 12
 
 
 def test_the_json_names_each_user_with_id_organization_and_mode():
@@ -42,7 +43,12 @@ def test_the_json_names_each_user_with_id_organization_and_mode():
     assert all(user["public_id"].startswith("acc_") for user in users.values())
     assert users["bob@acme.example"]["role"] == "owner"
     assert demo["admin_url"].endswith("/admin/")
-    assert {tenant["name"] for tenant in demo["sandbox"]["tenants"]} == {"Acme Corporation", "Globex", "Acme EMEA"}
+    assert {tenant["name"] for tenant in demo["sandbox"]["tenants"]} == {
+        "Acme Corporation",
+        "Globex",
+        "Acme EMEA",
+        "Globex HR",  # SuccessFactors
+    }
 
 
 def test_demo_users_can_sign_in(client):
@@ -94,3 +100,27 @@ def test_the_demo_integrator_page_shows_the_token_request_for_its_code(client, s
 
     declined = client.get("/demo-integrator/callback", {"error": "access_denied"}).content.decode()
     assert "the person declined (<code>error=access_denied</code>)" in declined
+
+
+def test_the_directories_onboard_frank_and_hana_with_profiles_through_acmes_workspace():
+    demo = seed_json()
+    users = {user["email"]: user for user in demo["users"]}
+    for email in ("frank@acme.example", "hana@acme.example"):
+        assert users[email]["organization"] == "Acme Corporation"
+        assert users[email]["source"] == "directory"
+        assert users[email]["profiles"][0]["provider_name"] == "google"
+        assert users[email]["profiles"][0]["calendar_ids"][0].startswith("cal_")
+    assert users["max@emea.acme.example"]["profiles"][0]["provider_name"] == "ms_graph_free_busy"
+
+
+def test_the_json_lists_each_organizations_directories_with_their_counts():
+    demo = seed_json()
+    acme = {entry["provider"]: entry for entry in demo["directories"]["Acme Corporation"]}
+    globex = {entry["provider"]: entry for entry in demo["directories"]["Globex"]}
+    assert set(acme) == {"google", "microsoft"} and set(globex) == {"google", "successfactors"}
+    assert acme["google"]["people_onboarded"] == 5  # Bob, Alice, Frank, Hana and Nina
+    assert acme["google"]["rooms"] == 2
+    assert acme["microsoft"]["people_onboarded"] == 3
+    assert globex["successfactors"]["people_onboarded"] == 3
+    assert all(entry["status"] == "active" for entry in [*acme.values(), *globex.values()])
+    assert acme["google"]["first_round"].startswith("onboarded 5")

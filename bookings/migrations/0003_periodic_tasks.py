@@ -1,20 +1,7 @@
-"""The bookings app's periodic task, as a django-q2 schedule (created once, by name)."""
+"""Once created the app's periodic schedules. They are owned by `manage.py schedules_sync` now
+(core/schedules.py, from each app's PERIODIC_TASKS); kept so the history of migrations stays whole."""
 
 from django.db import migrations
-
-NAME = "Retry due invitations"
-
-
-def create_schedule(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.get_or_create(
-        name=NAME,
-        defaults={"func": "bookings.tasks.invitations_retry", "schedule_type": "I", "minutes": 1, "repeats": -1},
-    )
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_q", "Schedule").objects.filter(name=NAME).delete()
 
 
 class Migration(migrations.Migration):
@@ -23,4 +10,4 @@ class Migration(migrations.Migration):
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
     ]
 
-    operations = [migrations.RunPython(create_schedule, remove_schedule)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

@@ -33,3 +33,16 @@ def test_no_migration_is_missing():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes detected" in result.stdout
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_the_api_docs_are_served_from_the_package_without_a_cdn(client, path):
+    page = client.get(path)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "/api/schema/" in html
+    assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
+    assert "/static/drf_spectacular_sidecar/" in html
+    asset = html.split("/static/drf_spectacular_sidecar/", 1)[1].split('"', 1)[0]
+    assert client.get(f"/static/drf_spectacular_sidecar/{asset}").status_code == 200

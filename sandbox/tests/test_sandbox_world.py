@@ -15,7 +15,7 @@ from django.test import Client
 from sandbox import services
 from sandbox.models import Calendar, Event, Fault, Person, Provider, Tenant, Token
 from sandbox.recurrence import occurrences
-from sandbox.seed import TENANTS, sandbox_seed
+from sandbox.seed import HR_COMPANIES, TENANTS, sandbox_seed
 
 
 def _calendar(tenant_name: str = "T", email: str = "p@t.example", zone: str = "Europe/London") -> Calendar:
@@ -124,8 +124,13 @@ def test_every_change_gets_a_higher_change_number():
 def test_the_demo_world_has_two_workspaces_one_tenant_rooms_and_busy_weeks():
     sandbox_seed()
     sandbox_seed()  # idempotent
-    assert Tenant.objects.count() == len(TENANTS) == 3
-    assert sorted(Tenant.objects.values_list("provider", flat=True)) == ["google", "google", "microsoft"]
+    assert Tenant.objects.count() == len(TENANTS) + len(HR_COMPANIES) == 4
+    assert sorted(Tenant.objects.values_list("provider", flat=True)) == [
+        "google",
+        "google",
+        "microsoft",
+        "successfactors",
+    ]
     assert Person.objects.filter(kind=Person.Kind.ROOM).count() == 5
     now = datetime.now(UTC)
     for person in Person.objects.filter(kind=Person.Kind.USER).exclude(email__startswith="nina@"):

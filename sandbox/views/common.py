@@ -62,6 +62,11 @@ def graph_error(status: int, code: str, message: str) -> JsonResponse:
     )
 
 
+def odata_error(status: int, code: str, message: str) -> JsonResponse:
+    """SuccessFactors' OData v2 error body."""
+    return JsonResponse({"error": {"code": code, "message": {"lang": "en-US", "value": message}}}, status=status)
+
+
 def oauth_error(status: int, error: str, description: str, *, codes: list[int] | None = None) -> JsonResponse:
     body: dict[str, Any] = {"error": error, "error_description": description}
     if codes:  # Microsoft adds AADSTS codes and tracing fields
@@ -85,6 +90,10 @@ def take_fault(provider: str, operation: str, kinds: list[str]) -> Fault | None:
             .first()
         )
         if fault is None:
+            return None
+        if fault.after:
+            fault.after -= 1
+            fault.save(update_fields=["after"])
             return None
         fault.hits += 1
         if fault.times and fault.hits >= fault.times:
@@ -122,10 +131,19 @@ _TOKEN_FAULTS = {
 
 
 def _fault_response(provider: str, fault: Fault, operation: str = "") -> HttpResponse:
-    if operation == "token":
+    if operation == "token" and provider in (Provider.MICROSOFT, Provider.GOOGLE):
         status, error, description, codes = _TOKEN_FAULTS[(provider, fault.kind)]
         response = oauth_error(status, error, description, codes=codes)
         if fault.kind != Fault.Kind.SERVER_ERROR:
+            response["Retry-After"] = str(fault.retry_after)
+        return response
+    if provider == Provider.SUCCESSFACTORS:
+        status, code, text = {
+            Fault.Kind.RATE_LIMITED: (429, "COE_REQUEST_LIMIT_EXCEEDED", "Too many requests."),
+            Fault.Kind.UNAVAILABLE: (503, "COE_SERVICE_UNAVAILABLE", "The service is temporarily unavailable."),
+        }.get(fault.kind, (500, "COE_GENERAL_SERVER_FAILURE", "An internal error occurred."))
+        response = odata_error(status, code, text)
+        if status in (429, 503):
             response["Retry-After"] = str(fault.retry_after)
         return response
     if fault.kind == Fault.Kind.RATE_LIMITED:
@@ -212,6 +230,8 @@ def access_token(request: HttpRequest, provider: str) -> Token:
                     status_name="UNAUTHENTICATED",
                 )
             )
+        if provider == Provider.SUCCESSFACTORS:
+            raise ApiError(odata_error(401, "COE_INVALID_TOKEN", "The access token is invalid or has expired."))
         raise ApiError(graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."))
     return token
 

@@ -35,6 +35,7 @@ def _fault_json(fault: Fault) -> dict[str, Any]:
         "operation": fault.operation,
         "kind": fault.kind,
         "times": fault.times,
+        "after": fault.after,
         "hits": fault.hits,
         "retry_after": fault.retry_after,
         "delay_ms": fault.delay_ms,
@@ -57,6 +58,7 @@ def faults(request: HttpRequest) -> HttpResponse:
         operation=body.get("operation", "*"),
         kind=body.get("kind", ""),
         times=int(body.get("times", 1)),
+        after=int(body.get("after", 0)),
         retry_after=int(body.get("retry_after", 1)),
         delay_ms=int(body.get("delay_ms", 0)),
     )

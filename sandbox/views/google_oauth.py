@@ -215,7 +215,7 @@ def _service_account_grant(assertion: str) -> JsonResponse:
         return oauth_error(400, "invalid_grant", "Invalid JWT Signature.")
     scopes = claims.get("scope", "").split()
     subject = Person.objects.filter(email__iexact=claims.get("sub", ""), tenant__provider=Provider.GOOGLE).first()
-    if subject is None or subject.suspended:
+    if subject is None or subject.suspended or subject.deleted_at is not None:
         return oauth_error(400, "invalid_grant", "Invalid email or User ID")
     grant = DelegationGrant.objects.filter(tenant=subject.tenant, service_account=account).first()
     if not scopes or grant is None or not set(scopes) <= set(grant.scopes):

@@ -826,7 +826,11 @@ def _uuid(value: str) -> str | None:
 USER = r"(?:me|users/(?P<user>[^/]+))"
 CALENDAR = r"(?:/calendars/(?P<calendar>[^/]+)|/calendar)?"
 ROUTES: list[tuple[str, set[str], str, Callable[..., HttpResponse]]] = [
+    # The directory first: "users/delta" would otherwise read as the user called "delta".
+    (r"users", {"GET"}, "graph.users.list", microsoft_directory.users_list),
+    (r"users/delta", {"GET"}, "graph.users.delta", microsoft_directory.users_delta),
     (r"organization", {"GET"}, "graph.organization", microsoft_directory.organization),
+    (r"places/microsoft\.graph\.room", {"GET"}, "graph.places", microsoft_directory.rooms),
     (rf"{USER}", {"GET"}, "graph.me", me),
     (rf"{USER}/calendars", {"GET", "POST"}, "graph.calendars", calendars),
     (rf"{USER}/calendar", {"GET"}, "graph.calendars.list", default_calendar),

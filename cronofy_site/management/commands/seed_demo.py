@@ -26,3 +26,9 @@ class Command(BaseCommand):
                 f"  {user['email']:<28} {user['role']:<10} {user['organization'] or 'platform':<18} "
                 f"{mode:<10} {user['public_id']}"
             )
+        for organization, directories in summary.directories.items():
+            for directory in directories:
+                self.stdout.write(
+                    f"Directory {directory['provider']:<15} of {organization:<18} {directory['status']:<8} "
+                    f"{directory['people_onboarded']} people onboarded, {directory['rooms']} rooms"
+                )

@@ -16,7 +16,7 @@ def give_every_attendee_a_reply_token(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("bookings", "0007_managed_events_keyed_by_application"),
+        ("bookings", "0008_managed_events_keyed_by_application"),
     ]
 
     operations = [

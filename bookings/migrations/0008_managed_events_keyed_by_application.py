@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_application_signing_secret'),
-        ('bookings', '0006_sender_domains'),
+        ('bookings', '0007_managed_event_flagged_for_review'),
         ('calendars', '0004_drop_derivable_sync_window'),
     ]
 
