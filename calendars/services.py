@@ -658,6 +658,9 @@ def _domain_prove(*, claim: CalendarServiceDomain, proof: str, actor: User | Act
         action="domain_proven",
         changes={"domain": locked.domain, "proof": proof},
     )
+    if locked.service.status == ConnectionStatus.ACTIVE:
+        # The domain's people are the service's from now on.
+        transaction.on_commit(lambda pk=locked.service_id: async_task("calendars.tasks.service_provision", pk))
     return locked
 
 
