@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import api_scopes
+from accounts.actors import Actor
 from accounts.models import Application, Grant, User
 from accounts.services import audit_record
 from core.choices import AccessMode
@@ -130,7 +131,7 @@ def application_set_secret(*, application: Application, secret: str) -> Applicat
 @transaction.atomic
 def tokens_issue_for(*, application: Application, user: User, scopes: list[str]) -> TokenSet:
     """Tokens as a developer dashboard hands them out for a test account, without a consent flow."""
-    grant = _grant_for(application, user, scopes)
+    grant = _grant_for(application, user, scopes, actor=Actor.system("test tokens issued without a consent flow"))
     _revoke_grant_tokens(grant)
     access, refresh = _issue_tokens(grant)
     return TokenSet(access_token=access, refresh_token=refresh, grant=grant)
@@ -219,7 +220,7 @@ def _issue_tokens(grant: Grant) -> tuple[str, str]:
     return access, refresh
 
 
-def _grant_for(application: Application, user: User, scopes: list[str]) -> Grant:
+def _grant_for(application: Application, user: User, scopes: list[str], *, actor: User | Actor | None = None) -> Grant:
     expanded = sorted(api_scopes.expand(scopes))
     grant = (
         Grant.objects.select_for_update().filter(application=application, user=user, revoked_at__isnull=True).first()
@@ -227,7 +228,7 @@ def _grant_for(application: Application, user: User, scopes: list[str]) -> Grant
     if grant is None:
         grant = Grant.objects.create(application=application, user=user, scopes=expanded)
         audit_record(
-            actor=user,
+            actor=actor or user,
             target=grant,
             action="application_authorized",
             organization=None,
@@ -321,7 +322,7 @@ def grant_revoke(*, application: Application, token: str = "", sub: str = "") ->
     grant.revoked_at = timezone.now()
     grant.save(update_fields=["revoked_at", "updated_at"])
     audit_record(
-        actor=None,
+        actor=Actor.of_application(application, on_behalf_of=user),
         target=grant,
         action="application_revoked",
         organization=None,

@@ -72,12 +72,13 @@ def availability_members(
     """Engine members for the requested subs, by sub. Raises UnknownParticipants for subs that are not
     accounts that granted this application access, UnknownCalendars for calendar ids not theirs."""
     subs = sorted({request.sub for request in requests})
-    people = {
-        sub: _Person(user_id=user_id, tzid=tzid or "Etc/UTC")
-        for user_id, sub, tzid in Grant.objects.filter(
-            application=application, revoked_at__isnull=True, user__public_id__in=subs, user__is_active=True
-        ).values_list("user_id", "user__public_id", "user__default_tzid")
-    }
+    people = {}
+    given_up: set[int] = set()  # profiles the application revoked for itself
+    for user_id, sub, tzid, revoked in Grant.objects.filter(
+        application=application, revoked_at__isnull=True, user__public_id__in=subs, user__is_active=True
+    ).values_list("user_id", "user__public_id", "user__default_tzid", "revoked_profile_ids"):
+        people[sub] = _Person(user_id=user_id, tzid=tzid or "Etc/UTC")
+        given_up.update(revoked or [])
     unknown = [sub for sub in subs if sub not in people]
     if unknown:
         raise UnknownParticipants(unknown)
@@ -87,6 +88,7 @@ def availability_members(
     for pk, public_id, user_id, mode in (
         Calendar.objects.filter(profile__user_id__in=by_user, is_deleted=False)
         .exclude(profile__status=ProfileStatus.DISCONNECTED)
+        .exclude(profile_id__in=given_up)
         .values_list("pk", "public_id", "profile__user_id", "profile__access_mode")
     ):
         person = by_user[user_id]

@@ -8,10 +8,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django_q.tasks import async_task
 
+from accounts.actors import Actor
 from accounts.models import ConnectionStatus, User
 from accounts.services import audit_record_many
 from calendars.choices import CalendarProvider, ProfileProviderName, ProfileStatus, profile_provider_name
 from calendars.models import Calendar, CalendarProfile, CalendarService
+
+# The people of a service get their profiles from the organization's grant: none of them acted.
+PROVISIONING = Actor.system("provisioning through the organization's calendar service")
 
 # Cronofy's provider_service for a Workspace or Microsoft 365 account in Read-Write mode.
 WORKSPACE_SERVICES = {CalendarProvider.GOOGLE: "gsuite", CalendarProvider.MICROSOFT: "office365"}
@@ -120,7 +124,7 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
     audit_record_many(
         [
             {
-                "actor": None,
+                "actor": PROVISIONING,
                 "target": profile,
                 "action": "profile_connected" if profile in created else "profile_relinked",
                 "organization": service.organization,
