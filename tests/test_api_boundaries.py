@@ -211,6 +211,7 @@ def example_request(world: World, name: str, method: str) -> tuple[dict[str, str
         ("api-available-periods", "delete"): {"available_period_id": "alice-period"},
         ("api-available-periods-page", "get"): None,
         ("api-resources", "get"): None,
+        ("api-conferencing-service-authorizations", "post"): {"redirect_uri": INTEGRATOR_REDIRECT},
     }
     assert (name, method) in examples, f"Describe an ordinary {method.upper()} request of {name} in this matrix."
     return kwargs, examples[(name, method)]
