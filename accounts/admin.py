@@ -7,13 +7,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Count, Q
 from django.forms import BaseInlineFormSet, ModelForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from accounts.console import (
@@ -24,13 +25,15 @@ from accounts.console import (
     data_shared_context,
     organization_page_connection_inlines,
 )
-from accounts.models import Application, AuditEvent, Membership, Organization, Role, User
+from accounts.models import Application, AuditEvent, Membership, Organization, OrganizationInvitation, Role, User
 from accounts.oauth import application_create, application_update
+from accounts.selectors import users_of_organizations
 from accounts.services import (
     member_create,
     membership_remove,
     membership_set,
     organization_create,
+    organization_invitation_send,
     organization_update,
     user_create,
     user_save_changes,
@@ -179,7 +182,9 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
 
 
 class UserAddForm(forms.ModelForm):
-    """Adding a person: for organization admins always into one of their organizations."""
+    """Adding a person: for organization admins always into one of their organizations. An address
+    that already has an account is not an error: its owner is added when the admin already
+    administers them, and otherwise invited by email to accept."""
 
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), required=False)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
@@ -187,6 +192,9 @@ class UserAddForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["email", "name"]
+
+    def validate_unique(self) -> None:
+        pass  # an existing address is handled by the admin (added or invited), never a unique error
 
 
 @admin.register(User)
@@ -272,6 +280,9 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
         if change:
             return super().save_form(request, form, change)
         data = form.cleaned_data
+        existing = User.objects.filter(email__iexact=data["email"].strip()).first()
+        if existing is not None:
+            return self._add_existing(request, existing, data)
         if data.get("organization"):
             return member_create(
                 organization=data["organization"],
@@ -281,6 +292,38 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
                 actor=request.user,
             )
         return user_create(email=data["email"], name=data["name"], actor=request.user)
+
+    def _add_existing(self, request: HttpRequest, person: User, data: dict[str, Any]) -> User:
+        """Someone who already has an account: added at once when the admin already administers them
+        (or is a superuser), otherwise sent an invitation they have to accept."""
+        organization = data.get("organization")
+        if organization is None:
+            raise ValidationError("This person already has an account.")
+        administered = users_of_organizations(organization_ids=administered_ids(request))
+        if request.user.is_superuser or administered.filter(pk=person.pk).exists():
+            membership_set(organization=organization, user=person, role=data["role"], actor=request.user)
+            return person
+        organization_invitation_send(
+            organization=organization, email=person.email, role=data["role"], invited_by=request.user
+        )
+        request._invited_instead = organization  # type: ignore[attr-defined]
+        return person
+
+    def response_add(self, request: HttpRequest, obj: User, post_url_continue: str | None = None) -> HttpResponse:
+        organization = getattr(request, "_invited_instead", None)
+        if organization is None:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request,
+            f"An invitation to join {organization} was emailed to {obj.email}; they join once they accept it.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:accounts_organization_change", args=[organization.pk]))
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        if getattr(request, "_invited_instead", None) is None:
+            return super().log_addition(request, obj, message)
+        return None
 
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
         if change:
@@ -294,12 +337,16 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(OrganizationScopedAdmin):
-    list_display = ["created_at", "organization", "actor", "action", "target_repr"]
+    list_display = ["created_at", "organization", "who", "action", "target_repr"]
     list_filter = ["action", ("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organization", "actor"]
     search_fields = ["target_repr", "actor__email", "action"]
-    fields = ["created_at", "organization", "actor", "action", "target_type", "target_repr", "changes"]
+    fields = ["created_at", "organization", "who", "action", "target_type", "target_repr", "changes"]
     readonly_fields = fields
+
+    @admin.display(description="Who")
+    def who(self, obj: AuditEvent) -> str:
+        return obj.actor_display
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -372,3 +419,20 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
         pass
+
+
+@admin.register(OrganizationInvitation)
+class OrganizationInvitationAdmin(OrganizationScopedAdmin):
+    """Invitations sent from the Users page ("Add user" with an address that already has an account)."""
+
+    list_display = ["email", "organization", "role", "invited_by", "created_at", "expires_at", "accepted_at"]
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["organization", "invited_by"]
+    fields = ["organization", "email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "accepted_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

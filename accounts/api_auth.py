@@ -38,19 +38,20 @@ class AccessTokenAuthentication(BaseAuthentication):
 class ApplicationAuthentication(BaseAuthentication):
     """`Authorization: Bearer <client_secret>`, as Cronofy's application-level endpoints take. An
     account's access token is accepted too and stands for its application, as Cronofy's SDKs still
-    send one for backward compatibility."""
+    send one for backward compatibility; then request.user is that account, and the view answers for
+    it alone (speaking for other accounts takes the application's secret)."""
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         value = _bearer(request)
         if not value:
             return None
         application = application_by_secret(value)
-        if application is None:
-            context = access_token_authenticate(value)
-            application = context.application if context is not None else None
-        if application is None:
+        if application is not None:
+            return None, application
+        context = access_token_authenticate(value)
+        if context is None:
             raise exceptions.AuthenticationFailed("The client secret is not recognised.")
-        return None, application
+        return context.user, context.application
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'

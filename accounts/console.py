@@ -15,6 +15,7 @@ from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -22,7 +23,11 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.models import AuditEvent, Organization, User
-from accounts.selectors import request_administered_organization_ids, users_of_organizations
+from accounts.selectors import (
+    people_wholly_administered,
+    request_administered_organization_ids,
+    users_of_organizations,
+)
 
 
 def administered_ids(request: HttpRequest) -> frozenset[int]:
@@ -105,17 +110,32 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
 
 
 class PeopleScopedAdmin(admin.ModelAdmin):
-    """Objects that belong to a person (reached through `person_path`): admins see those of the people
-    in the organizations they run; anything else looks like it does not exist."""
+    """Objects that belong to a person (reached through `person_path`), such as their events or their
+    availability. Sharing an organization with a person is not enough to see them: an admin sees what
+    belongs to their organizations' services (the object's `service_organization_path` leads to that
+    organization), and what belongs to no organization's service only of people wholly theirs (every
+    organization the person is in is one the admin runs). Anything else looks like it does not exist.
+    """
 
     person_path = "user"
+    # A lookup from the object to the organization whose calendar service it belongs to (None where
+    # it belongs to no service); subclasses name theirs.
+    service_organization_path: str = ""
+
+    def scope(self, request: HttpRequest) -> Q:
+        ids = administered_ids(request)
+        own_people = Q(**{f"{self.person_path}__in": people_wholly_administered(organization_ids=ids)})
+        if not self.service_organization_path:
+            return own_people
+        return Q(**{f"{self.service_organization_path}__in": ids}) | (
+            Q(**{f"{self.service_organization_path}__isnull": True}) & own_people
+        )
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        lookup = f"{self.person_path}__memberships__organization__in"
-        return queryset.filter(**{lookup: administered_ids(request)}).distinct()
+        return queryset.filter(self.scope(request)).distinct()
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         obj = super().get_object(request, object_id, from_field)

@@ -213,15 +213,31 @@ class Membership(models.Model):
         return self.role in Role.administering()
 
 
+class ActorKind(models.TextChoices):
+    PERSON = "person", "A signed-in person"
+    APPLICATION = "application", "An integrator application"
+    PROVIDER = "provider", "A calendar provider"
+    SYSTEM = "system", "The system"
+
+
 class AuditEvent(models.Model):
     """Who did what to which object of an organization, and when: connections made and dropped,
     access modes changed, roles granted. Written by services, never edited. Never holds a secret.
+
+    Who acted is one of four kinds: a signed-in person (`actor`), an integrator application
+    (`actor_application`, with the account it acted for in `actor_label`), a provider (its push or its
+    refusal) or the system itself (a sync, a provisioning), named in `actor_label`.
     """
 
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
     )
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices, default=ActorKind.SYSTEM)
+    actor_application = models.ForeignKey(
+        "Application", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=64)
     target_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     target_id = models.CharField(max_length=64)
@@ -235,6 +251,17 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_repr}"
+
+    @property
+    def actor_display(self) -> str:
+        if self.actor_kind == ActorKind.PERSON:
+            return str(self.actor or self.actor_label or "A person since removed")
+        if self.actor_kind == ActorKind.APPLICATION:
+            name = self.actor_application.name if self.actor_application else "An application since removed"
+            return f"{name} (application){f' for {self.actor_label}' if self.actor_label else ''}"
+        if self.actor_kind == ActorKind.PROVIDER:
+            return f"{self.actor_label or 'The provider'} (provider)"
+        return f"System{f': {self.actor_label}' if self.actor_label else ''}"
 
 
 class RequestedScope(Protocol):
@@ -342,6 +369,12 @@ class Grant(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="grants")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
     scopes = models.JSONField(default=list, help_text="Cronofy scopes, expanded with their implications.")
+    revoked_profile_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Calendar profiles (ids) this application gave up (POST /v1/profiles/{id}/revoke): it no longer "
+        "reaches them, while other applications of the account still may.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -361,3 +394,34 @@ class Grant(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None
+
+    def covers_profile(self, profile_id: int) -> bool:
+        return self.is_live and profile_id not in self.revoked_profile_ids
+
+
+class OrganizationInvitation(models.Model):
+    """An emailed invitation for a person who already has an account elsewhere to join an organization.
+
+    Admins add to their organization only people they already administer; anyone else joins by
+    accepting, signed in as the invited address. The link's token is kept only as a digest.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import api_scopes
+from accounts.actors import Actor
 from accounts.models import Application, Grant, User
 from accounts.services import audit_record
 from core.choices import AccessMode
@@ -132,7 +133,7 @@ def application_set_secret(*, application: Application, secret: str) -> Applicat
 @transaction.atomic
 def tokens_issue_for(*, application: Application, user: User, scopes: list[str]) -> TokenSet:
     """Tokens as a developer dashboard hands them out for a test account, without a consent flow."""
-    grant = _grant_for(application, user, scopes)
+    grant = _grant_for(application, user, scopes, actor=Actor.system("test tokens issued without a consent flow"))
     _revoke_grant_tokens(grant)
     access, refresh = _issue_tokens(grant)
     return TokenSet(access_token=access, refresh_token=refresh, grant=grant)
@@ -221,7 +222,7 @@ def _issue_tokens(grant: Grant) -> tuple[str, str]:
     return access, refresh
 
 
-def _grant_for(application: Application, user: User, scopes: list[str]) -> Grant:
+def _grant_for(application: Application, user: User, scopes: list[str], *, actor: User | Actor | None = None) -> Grant:
     expanded = sorted(api_scopes.expand(scopes))
     grant = (
         Grant.objects.select_for_update().filter(application=application, user=user, revoked_at__isnull=True).first()
@@ -229,7 +230,7 @@ def _grant_for(application: Application, user: User, scopes: list[str]) -> Grant
     if grant is None:
         grant = Grant.objects.create(application=application, user=user, scopes=expanded)
         audit_record(
-            actor=user,
+            actor=actor or user,
             target=grant,
             action="application_authorized",
             organization=None,
@@ -323,7 +324,7 @@ def grant_revoke(*, application: Application, token: str = "", sub: str = "") ->
     grant.revoked_at = timezone.now()
     grant.save(update_fields=["revoked_at", "updated_at"])
     audit_record(
-        actor=None,
+        actor=Actor.of_application(application, on_behalf_of=user),
         target=grant,
         action="application_revoked",
         organization=None,
@@ -387,23 +388,19 @@ def grants_revoke_all_of_user(*, user: User, reason: str) -> int:
 # events to read, whatever an application was granted. A higher layer (calendars) registers, in its
 # apps.py ready(), which scopes it may withhold and a function of the account that says which it
 # withholds now; it is asked at request time, so a change of mode applies to every token at once.
-WithheldScopes = Callable[[User], frozenset[str]]
+WithheldScopes = Callable[[User, Grant | None], frozenset[str]]
 _WITHHOLDING: list[tuple[frozenset[str], WithheldScopes]] = []
 
 
 def register_withheld_scopes(*, restrictable: frozenset[str], withheld: WithheldScopes) -> None:
-    """Let `withheld(user)` take scopes among `restrictable` away from every grant of the account."""
+    """Let `withheld(user, grant)` take scopes among `restrictable` away from the account's grants (the
+    grant given, with the profiles it gave up left out; or every grant of the account)."""
     _WITHHOLDING.append((restrictable, withheld))
 
 
-def withheld_scopes(*, user: User) -> frozenset[str]:
-    """The scopes no grant of the account can use at the moment."""
-    return frozenset().union(*(withheld(user) for _, withheld in _WITHHOLDING))
-
-
-def effective_scopes(*, user: User, scopes: Iterable[str]) -> frozenset[str]:
-    """A grant's scopes as they work right now: expanded, minus what the account's calendars withhold."""
-    return api_scopes.expand(scopes) - withheld_scopes(user=user)
+def withheld_scopes(*, user: User, grant: Grant | None = None) -> frozenset[str]:
+    """The scopes the grant (or any grant of the account) cannot use at the moment."""
+    return frozenset().union(*(withheld(user, grant) for _, withheld in _WITHHOLDING))
 
 
 @dataclass(frozen=True)
@@ -428,7 +425,7 @@ class AccessContext:
 
     @cached_property
     def withheld(self) -> frozenset[str]:
-        return withheld_scopes(user=self.user)
+        return withheld_scopes(user=self.user, grant=self.grant)
 
 
 def access_token_authenticate(value: str) -> AccessContext | None:

@@ -84,6 +84,17 @@ def users_of_organizations(*, organization_ids: frozenset[int] | set[int]) -> Qu
     return User.objects.filter(memberships__organization_id__in=organization_ids).distinct()
 
 
+def people_wholly_administered(*, organization_ids: frozenset[int] | set[int]) -> QuerySet[User]:
+    """People every one of whose organizations is among these: an admin of these organizations speaks
+    for everything of theirs that belongs to no organization's service. Superusers are nobody's."""
+    elsewhere = Organization.objects.exclude(pk__in=organization_ids)
+    return (
+        User.objects.filter(memberships__organization_id__in=organization_ids, is_superuser=False)
+        .exclude(memberships__organization__in=elsewhere)
+        .distinct()
+    )
+
+
 def user_is_owner(*, user: User, organization: Organization) -> bool:
     """Owner of the organization or of a unit above it (owners of a parent own its sub-units)."""
     if user.is_superuser:

@@ -3,20 +3,28 @@ organization connection shares (credentials stored, failure, disconnect)."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.actors import Actor, as_actor
 from accounts.models import (
     AuditEvent,
     ConnectionStatus,
     Membership,
     Organization,
     OrganizationConnection,
+    OrganizationInvitation,
     Role,
     User,
 )
@@ -29,18 +37,23 @@ from accounts.selectors import organization_owner_count, user_has_console_role, 
 
 def audit_record(
     *,
-    actor: User | None,
+    actor: User | Actor | None,
     target: models.Model,
     action: str,
     organization: Organization | None = None,
     changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append to the audit trail. `changes` must never hold a secret; callers pass names and modes."""
+    """Append to the audit trail, crediting whoever really acted (a person, an application, a provider,
+    the system: a bare None is the system). `changes` must never hold a secret."""
     if organization is None:
         organization = target if isinstance(target, Organization) else getattr(target, "organization", None)
+    who = as_actor(actor)
     return AuditEvent.objects.create(
         organization=organization,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=who.user,
+        actor_kind=who.kind,
+        actor_application=who.application,
+        actor_label=who.label[:200],
         action=action,
         target_type=ContentType.objects.get_for_model(target),
         target_id=str(target.pk),
@@ -54,14 +67,17 @@ def audit_record_many(entries: list[dict[str, Any]]) -> list[AuditEvent]:
     people). Each entry takes audit_record's keyword arguments."""
     rows = []
     for entry in entries:
-        target, actor = entry["target"], entry.get("actor")
+        target, who = entry["target"], as_actor(entry.get("actor"))
         organization = entry.get("organization")
         if organization is None:
             organization = target if isinstance(target, Organization) else getattr(target, "organization", None)
         rows.append(
             AuditEvent(
                 organization=organization,
-                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor=who.user,
+                actor_kind=who.kind,
+                actor_application=who.application,
+                actor_label=who.label[:200],
                 action=entry["action"],
                 target_type=ContentType.objects.get_for_model(target),
                 target_id=str(target.pk),
@@ -160,11 +176,12 @@ def organization_update(
             str(organization.parent) if organization.parent else None,
             str(parent) if parent else None,
         ]
+    if not changes:
+        return organization  # a save without a change writes nothing
     organization.name, organization.parent = name, parent
     organization.full_clean()
     organization.save()
-    if changes:
-        audit_record(actor=actor, target=organization, action="organization_updated", changes=changes)
+    audit_record(actor=actor, target=organization, action="organization_updated", changes=changes)
     return organization
 
 
@@ -334,7 +351,12 @@ def organization_connection_mark_failed(*, connection: OrganizationConnection, e
     connection.status = ConnectionStatus.ERROR
     connection.last_error = error[:2000]
     connection.save(update_fields=["status", "last_error", "updated_at"])
-    audit_record(actor=None, target=connection, action="failed", changes={"error": connection.last_error})
+    audit_record(
+        actor=Actor.provider(str(getattr(connection, "provider", "") or "provider")),
+        target=connection,
+        action="failed",
+        changes={"error": connection.last_error},
+    )
     return connection
 
 
@@ -352,3 +374,89 @@ def organization_connection_disconnect(
     connection.save(update_fields=["status", "credentials", "granted_scopes", "disconnected_at", "updated_at"])
     audit_record(actor=actor, target=connection, action="disconnected")
     return connection
+
+
+#
+# Invitations: how a person an admin does not already administer joins an organization
+#
+
+INVITATION_LIFETIME = timedelta(days=14)
+
+
+def _invitation_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def organization_invitation_send(
+    *, organization: Organization, email: str, role: str, invited_by: User | None
+) -> OrganizationInvitation:
+    """Email a link that lets the owner of this address join the organization once they accept it,
+    signed in as that address. Nothing about them (whether they have an account, where) is told."""
+    if role not in Role.values:
+        raise ValidationError("“%(role)s” is not a role.", code="invalid_role", params={"role": role})
+    _check_owner_change(organization=organization, actor=invited_by, old_role=None, new_role=role)
+    token = secrets.token_urlsafe(32)
+    invitation = OrganizationInvitation(
+        organization=organization,
+        email=email.strip().lower(),
+        role=role,
+        token_digest=_invitation_digest(token),
+        invited_by=invited_by,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    invitation.full_clean()
+    invitation.save()
+    audit_record(
+        actor=invited_by,
+        target=invitation,
+        action="member_invited",
+        organization=organization,
+        changes={"email": invitation.email, "role": role},
+    )
+    link = settings.SITE_URL + reverse("organization-invitation", args=[token])
+    transaction.on_commit(
+        lambda: send_mail(
+            f"Join {organization.name}",
+            f"{invited_by.get_full_name() if invited_by else 'An administrator'} invites you to join "
+            f"{organization.name} as {invitation.get_role_display().lower()}.\n\n"
+            f"Sign in as {invitation.email} and accept here (the link works for {INVITATION_LIFETIME.days} days):"
+            f"\n{link}\n\nIf you did not expect this, ignore this email: nothing changes until you accept.",
+            None,
+            [invitation.email],
+        )
+    )
+    return invitation
+
+
+def organization_invitation_for(*, token: str) -> OrganizationInvitation | None:
+    invitation = (
+        OrganizationInvitation.objects.select_related("organization")
+        .filter(token_digest=_invitation_digest(token))
+        .first()
+    )
+    return invitation if invitation is not None and invitation.is_open else None
+
+
+@transaction.atomic
+def organization_invitation_accept(*, invitation: OrganizationInvitation, user: User) -> Membership:
+    """The invited person accepts, signed in with a verified address the invitation was sent to."""
+    locked = OrganizationInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if not locked.is_open:
+        raise ValidationError("This invitation has been used or has expired.", code="closed")
+    if not EmailAddress.objects.filter(user=user, email__iexact=locked.email, verified=True).exists():
+        raise ValidationError("This invitation was sent to another address.", code="other_address")
+    locked.accepted_at, locked.accepted_by = timezone.now(), user
+    locked.save(update_fields=["accepted_at", "accepted_by"])
+    membership = Membership.objects.filter(organization=locked.organization, user=user).first()
+    if membership is None:
+        # The person accepts for themselves; the owner rule was checked against the inviter.
+        membership = membership_set(organization=locked.organization, user=user, role=locked.role, actor=None)
+    audit_record(
+        actor=user,
+        target=membership,
+        action="invitation_accepted",
+        organization=locked.organization,
+        changes={"email": locked.email, "role": locked.role, "invited_by": str(locked.invited_by or "")},
+    )
+    return membership

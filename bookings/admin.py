@@ -42,6 +42,7 @@ class EventScopedAdmin(PeopleScopedAdmin):
     """Events of the people in the organizations the admin runs (read-only: integrators own them)."""
 
     person_path = "calendar__profile__user"
+    service_organization_path = "calendar__profile__organization"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -173,6 +174,7 @@ class ManagedEventAdmin(EventScopedAdmin):
 @admin.register(Invitation)
 class InvitationAdmin(EventScopedAdmin):
     person_path = "event__calendar__profile__user"
+    service_organization_path = "event__calendar__profile__organization"
     list_display = ["recipient", "event", "method", "sequence", "state", "attempts", "created_at", "last_error"]
     list_filter = [("failed_at", admin.EmptyFieldListFilter), ("sent_at", admin.EmptyFieldListFilter), "method"]
     list_select_related = ["event"]
@@ -213,6 +215,7 @@ class InboundReplyAdmin(EventScopedAdmin):
     """Replies that matched no event belong to no organization: only superusers see those."""
 
     person_path = "event__calendar__profile__user"
+    service_organization_path = "event__calendar__profile__organization"
     list_display = ["received_at", "attendee_email", "event", "partstat", "outcome", "source", "reason"]
     list_filter = ["outcome", "source"]
     search_fields = ["attendee_email", "uid", "envelope_sender"]
@@ -221,6 +224,8 @@ class InboundReplyAdmin(EventScopedAdmin):
         "source",
         "envelope_sender",
         "envelope_recipient",
+        "client_address",
+        "authentication",
         "event",
         "uid",
         "sequence",

@@ -73,12 +73,13 @@ def availability_members(
     """Engine members for the requested subs, by sub. Raises UnknownParticipants for subs that are not
     accounts that granted this application access, UnknownCalendars for calendar ids not theirs."""
     subs = sorted({request.sub for request in requests})
-    people = {
-        sub: _Person(user_id=user_id, tzid=tzid or "Etc/UTC")
-        for user_id, sub, tzid in Grant.objects.filter(
-            application=application, revoked_at__isnull=True, user__public_id__in=subs, user__is_active=True
-        ).values_list("user_id", "user__public_id", "user__default_tzid")
-    }
+    people = {}
+    given_up: set[int] = set()  # profiles the application revoked for itself
+    for user_id, sub, tzid, revoked in Grant.objects.filter(
+        application=application, revoked_at__isnull=True, user__public_id__in=subs, user__is_active=True
+    ).values_list("user_id", "user__public_id", "user__default_tzid", "revoked_profile_ids"):
+        people[sub] = _Person(user_id=user_id, tzid=tzid or "Etc/UTC")
+        given_up.update(revoked or [])
     unknown = [sub for sub in subs if sub not in people]
     if unknown:
         raise UnknownParticipants(unknown)
@@ -86,6 +87,7 @@ def availability_members(
         people.values(),
         start=start,
         end=end,
+        given_up=given_up,
         uses_rules=lambda person: any(
             _uses_managed_availability(r, person) for r in requests if people[r.sub] is person
         ),
@@ -102,20 +104,29 @@ def person_week(*, user_id: int, sub: str, tzid: str, start: datetime, end: date
     use it (No Access people by default, anyone who set hours). Returns the member and whether their
     Managed Availability applies."""
     person = _Person(user_id=user_id, tzid=tzid or "Etc/UTC")
-    _fill([person], start=start, end=end, uses_rules=lambda _: True)
+    _fill([person], start=start, end=end, given_up=set(), uses_rules=lambda _: True)
     uses_rules = bool(person.rules or person.periods) or _uses_managed_availability(MemberRequest(sub=sub), person)
     request = MemberRequest(sub=sub, managed_availability=uses_rules)
     return _member(request, person, start=start, end=end), uses_rules
 
 
-def _fill(people: Iterable[_Person], *, start: datetime, end: datetime, uses_rules: Callable[[_Person], bool]) -> None:
+def _fill(
+    people: Iterable[_Person],
+    *,
+    start: datetime,
+    end: datetime,
+    given_up: set[int],
+    uses_rules: Callable[[_Person], bool],
+) -> None:
     """Load what the engine needs about these people, in a fixed number of queries. Rules and available
-    periods are read for those `uses_rules` picks once their calendars' modes are known."""
+    periods are read for those `uses_rules` picks once their calendars' modes are known; the calendars of
+    profiles in `given_up` (an application gave them up for itself) do not count."""
     by_user = {person.user_id: person for person in people}
     calendar_owner: dict[int, _Person] = {}
     for pk, public_id, user_id, mode in (
         Calendar.objects.filter(profile__user_id__in=by_user, is_deleted=False)
         .exclude(profile__status=ProfileStatus.DISCONNECTED)
+        .exclude(profile_id__in=given_up)
         .values_list("pk", "public_id", "profile__user_id", "profile__access_mode")
     ):
         person = by_user[user_id]

@@ -48,8 +48,14 @@ def reply_domain(event: ManagedEvent) -> str:
 
 
 def organizer_address(event: ManagedEvent) -> str:
-    """Where attendees' replies go: an address that names the event."""
+    """The ORGANIZER of the organizer's own copy: it names the event, and no reply counts there."""
     return f"{settings.INVITATIONS_REPLY_LOCAL_PART}+{event.event_uid}@{reply_domain(event)}"
+
+
+def attendee_reply_address(event: ManagedEvent, reply_token: str) -> str:
+    """The ORGANIZER of one attendee's invitations: where that attendee's replies go, and the only
+    address where a reply answering for them counts (a capability, unguessable)."""
+    return f"{settings.INVITATIONS_REPLY_LOCAL_PART}+{reply_token}@{reply_domain(event)}"
 
 
 def event_ical_uid(event: ManagedEvent) -> str:
@@ -89,9 +95,11 @@ def invitation_ics(
     attendees: list[Party],
     dtstamp: datetime,
     cancelled: bool = False,
+    reply_address: str | None = None,
 ) -> str:
     """The iCalendar object of one invitation. `attendees` are listed with their status; a CANCEL to
-    one removed attendee lists only them and leaves STATUS out (the event goes on for the others)."""
+    one removed attendee lists only them and leaves STATUS out (the event goes on for the others).
+    `reply_address` is the recipient's own ORGANIZER address (see attendee_reply_address)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -130,7 +138,7 @@ def invitation_ics(
         vevent.add("status", "CANCELLED")
     elif method == "REQUEST":
         vevent.add("status", "CONFIRMED")
-    vevent.add("organizer", _address(organizer_address(event), organizer.name))
+    vevent.add("organizer", _address(reply_address or organizer_address(event), organizer.name))
     vevent.add(
         "attendee",
         _address(organizer.email, organizer.name, ROLE="CHAIR", PARTSTAT="ACCEPTED"),

@@ -47,18 +47,27 @@ def invitations_queue(
     the organizer's refreshed copy after each reply."""
     organizer = _organizer(event.calendar)
     parties = [imip.Party(email=a.email, name=a.display_name, status=a.status) for a in attendees]
-    ics = imip.invitation_ics(
-        event, method=method, organizer=organizer, attendees=parties, dtstamp=timezone.now(), cancelled=cancelled
-    )
+    dtstamp = timezone.now()
     subject = subject or _subject(event, method=method, cancelled=cancelled or method == InvitationMethod.CANCEL)
     if organizer_only:
-        targets = [(organizer.email, organizer.name)]
+        targets = [(organizer.email, organizer.name, None)]
     elif recipients is None:
-        targets = [(organizer.email, organizer.name)] + [(a.email, a.display_name) for a in attendees]
+        targets = [(organizer.email, organizer.name, None)] + [(a.email, a.display_name, a) for a in attendees]
     else:
-        targets = [(a.email, a.display_name) for a in recipients]
+        targets = [(a.email, a.display_name, a) for a in recipients]
     rows = []
-    for email, name in targets:
+    for email, name, attendee in targets:
+        # Each attendee's copy names their own reply address as ORGANIZER; the organizer's names the event.
+        reply_address = imip.attendee_reply_address(event, attendee.reply_token) if attendee is not None else None
+        ics = imip.invitation_ics(
+            event,
+            method=method,
+            organizer=organizer,
+            attendees=parties,
+            dtstamp=dtstamp,
+            cancelled=cancelled,
+            reply_address=reply_address,
+        )
         key = f"{event.event_uid}:{event.version}:{method}:{email.lower()}:{occasion}"
         row, created = Invitation.objects.get_or_create(
             idempotency_key=key,

@@ -7,6 +7,9 @@ people's calendars (a native write, or iMIP invitations) depends on the organize
 
 from __future__ import annotations
 
+import base64
+import secrets
+
 from django.db import models
 from django.db.models import Q
 
@@ -50,7 +53,8 @@ class ConferencingState(models.TextChoices):
 
 
 class ManagedEvent(models.Model):
-    """An event an integrator application manages, keyed like Cronofy by (calendar, event_id).
+    """An event an integrator application manages, keyed like Cronofy by (calendar, event_id) within
+    that application: two applications using the same event_id on one calendar have two events.
 
     `version` counts the changes integrators made; `sequence` is iCalendar's SEQUENCE, raised only by
     changes attendees must act on (time, place, who is invited, cancellation).
@@ -119,7 +123,9 @@ class ManagedEvent(models.Model):
     class Meta:
         ordering = ["start", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["calendar", "event_id"], name="managed_event_once_per_calendar"),
+            models.UniqueConstraint(
+                fields=["calendar", "application", "event_id"], name="managed_event_once_per_application_calendar"
+            ),
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="managed_event_ends_after_start"),
         ]
         indexes = [models.Index(fields=["calendar", "start"], name="managed_event_by_start")]
@@ -142,9 +148,19 @@ class ManagedEvent(models.Model):
         return self.conferencing.get("profile_id") in ("integrated", "default") and self.conferencing_profile_id is None
 
 
+def new_reply_token() -> str:
+    """32 lower-case base32 characters (160 random bits): safe in any mail system's local part."""
+    return base64.b32encode(secrets.token_bytes(20)).decode().lower()
+
+
 class ManagedEventAttendee(models.Model):
     """Someone invited to a managed event; `user` is set when the address is an account here, whose
-    availability the event then takes."""
+    availability the event then takes.
+
+    `reply_token` makes the attendee's own reply address (`event+<token>@<reply domain>`), the
+    ORGANIZER of the invitations they receive: a reply counts for them only when it arrives there,
+    so knowing an event's id or UID is not enough to answer for somebody.
+    """
 
     event = models.ForeignKey(ManagedEvent, on_delete=models.CASCADE, related_name="attendees")
     email = models.EmailField()
@@ -155,6 +171,7 @@ class ManagedEventAttendee(models.Model):
     status = models.CharField(max_length=16, choices=AttendeeStatus.choices, default=AttendeeStatus.NEEDS_ACTION)
     is_room = models.BooleanField(default=False)
     removed_at = models.DateTimeField(null=True, blank=True)
+    reply_token = models.CharField(max_length=40, unique=True, default=new_reply_token, editable=False)
 
     class Meta:
         ordering = ["event", "email"]
@@ -246,6 +263,12 @@ class InboundReply(models.Model):
     source = models.CharField(max_length=40)
     envelope_sender = models.CharField(max_length=254, blank=True)
     envelope_recipient = models.CharField(max_length=254, blank=True)
+    client_address = models.GenericIPAddressField(
+        null=True, blank=True, help_text="The SMTP client that delivered it (the SMTP receiver only)."
+    )
+    authentication = models.CharField(
+        max_length=200, blank=True, help_text="How the sender was authenticated (DKIM, a trusted relay), or why not."
+    )
     raw = models.TextField()
     event = models.ForeignKey(ManagedEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
     uid = models.CharField(max_length=255, blank=True)

@@ -32,7 +32,7 @@ def _audit(event: ManagedEvent, action: str, **changes: object) -> None:
 
 
 def _cancel(event: ManagedEvent, *, reason: str, handover_to: User | None) -> str:
-    managed_event_delete(calendar=event.calendar, event_id=event.event_id)
+    managed_event_delete(application=event.application, calendar=event.calendar, event_id=event.event_id)
     _audit(event, "booking_cancelled", reason=reason)
     return "cancelled"
 

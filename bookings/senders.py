@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import dkim
 import dns.exception
-import dns.resolver
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +24,7 @@ from accounts.services import audit_record
 from bookings.dkim_signing import DkimKey, dns_value, generate_private_key, platform_key
 from bookings.models import SenderDomain
 from calendars.models import Calendar
+from core.dns import lookup, resolver
 from core.domains import parse_domain_list
 
 
@@ -118,41 +119,19 @@ def sender_domain_records(sender: SenderDomain) -> list[DnsRecord]:
     return records
 
 
-def _resolver() -> dns.resolver.Resolver:
-    resolver = dns.resolver.Resolver(configure=not settings.DNS_NAMESERVERS)
-    if settings.DNS_NAMESERVERS:
-        hosts = [entry.rsplit(":", 1) for entry in settings.DNS_NAMESERVERS]
-        resolver.nameservers = [host for host, *_ in hosts]
-        ports = {int(port) for _, *port in hosts for port in port}
-        if ports:
-            resolver.port = ports.pop()
-    resolver.lifetime = 5.0
-    return resolver
-
-
-def _lookup(resolver: dns.resolver.Resolver, name: str, kind: str) -> list[str]:
-    try:
-        answer = resolver.resolve(name, kind)
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return []
-    if kind == "TXT":
-        return [b"".join(record.strings).decode(errors="replace") for record in answer]
-    return [record.to_text() for record in answer]
-
-
 def sender_domain_verify(*, sender: SenderDomain, actor: User | None = None) -> SenderDomain:
     """Look the records up in DNS; the domain is used for invitations only once all of them match."""
-    resolver = _resolver()
+    dns_resolver = resolver()
     found = []
     try:
         dkim_name = f"{sender.dkim_selector}._domainkey.{sender.domain}"
         expected = dns_value(sender.dkim_private_key).replace(" ", "")
-        published = [value.replace(" ", "") for value in _lookup(resolver, dkim_name, "TXT")]
+        published = [value.replace(" ", "") for value in lookup(dkim_name, "TXT", using=dns_resolver)]
         if expected not in published:
             found.append(f"The DKIM record {dkim_name} is missing or holds another key.")
         if sender.reply_domain:
             exchanges = [
-                value.split()[-1].rstrip(".").lower() for value in _lookup(resolver, sender.reply_domain, "MX")
+                value.split()[-1].rstrip(".").lower() for value in lookup(sender.reply_domain, "MX", using=dns_resolver)
             ]
             if settings.INVITATIONS_MX_HOST.lower() not in exchanges:
                 found.append(f"{sender.reply_domain} has no MX record pointing to {settings.INVITATIONS_MX_HOST}.")
@@ -201,3 +180,30 @@ def reply_domains() -> set[str]:
     return {settings.INVITATIONS_REPLY_DOMAIN.lower()} | {
         d.lower() for d in verified.values_list("reply_domain", flat=True)
     }
+
+
+def dkim_aligned(raw: bytes, *, from_domain: str) -> str:
+    """The `d=` of a DKIM signature on the message that verifies (keys looked up in DNS like the sender
+    domain checks above) and is aligned with the From domain (the same domain, or one it belongs to,
+    as DMARC's relaxed alignment has it); "" when none is."""
+    dns_resolver = resolver()
+
+    def txt_record(name: bytes, timeout: int = 5) -> bytes:
+        try:
+            values = lookup(name.decode().rstrip("."), "TXT", using=dns_resolver)
+        except dns.exception.DNSException:
+            return b""
+        return values[0].encode() if values else b""
+
+    try:
+        verifier = dkim.DKIM(raw)
+        signatures = len([line for line in verifier.headers if line[0].lower() == b"dkim-signature"])
+        for index in range(signatures):
+            if not verifier.verify(idx=index, dnsfunc=txt_record):
+                continue
+            domain = (verifier.domain or b"").decode().lower()
+            if domain and (from_domain == domain or from_domain.endswith(f".{domain}")):
+                return domain
+    except (dkim.DKIMException, ValueError, IndexError):
+        return ""
+    return ""

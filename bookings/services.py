@@ -88,12 +88,12 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
     if refusals:
         raise ValidationError(refusals)
     with transaction.atomic():
-        event = _locked_event(calendar=calendar, event_id=data.event_id)
+        event = _locked_event(application=application, calendar=calendar, event_id=data.event_id)
         created = event is None
         if created:
             event = _create_row(application=application, calendar=calendar, data=data, delivery_mode=delivery.mode)
             if event is None:  # another request created it meanwhile
-                event = _locked_event(calendar=calendar, event_id=data.event_id)
+                event = _locked_event(application=application, calendar=calendar, event_id=data.event_id)
                 created = False
         values = {
             "summary": data.summary,
@@ -128,7 +128,6 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
             event.sequence += 1
         event.deleted_at = None
         event.version += 1
-        event.application = event.application or application
         event.full_clean(exclude=["calendar", "application", "conferencing_profile", "conferencing_meeting"])
         event.save()
         delivery.changed(event, removed=removed)
@@ -137,11 +136,13 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
     return event
 
 
-def _locked_event(*, calendar: Calendar, event_id: str) -> ManagedEvent | None:
+def _locked_event(*, application: Application, calendar: Calendar, event_id: str) -> ManagedEvent | None:
+    """The application's own event with this id on the calendar: another application's event of the
+    same id is never found, so never changed."""
     return (
         ManagedEvent.objects.select_for_update(of=("self",))
         .select_related("calendar__profile__user", "conferencing_meeting")
-        .filter(calendar=calendar, event_id=event_id)
+        .filter(application=application, calendar=calendar, event_id=event_id)
         .first()
     )
 
@@ -167,7 +168,7 @@ def _create_row(
             event.save()
     except IntegrityError:
         return None
-    return _locked_event(calendar=calendar, event_id=data.event_id)
+    return _locked_event(application=application, calendar=calendar, event_id=data.event_id)
 
 
 def _apply_attendees(
@@ -205,10 +206,11 @@ def _apply_attendees(
     return added, removed
 
 
-def managed_event_delete(*, calendar: Calendar, event_id: str) -> ManagedEvent | None:
-    """Cancel the event for everyone; deleting twice, or an unknown event, changes nothing."""
+def managed_event_delete(*, application: Application, calendar: Calendar, event_id: str) -> ManagedEvent | None:
+    """Cancel the application's event for everyone; deleting twice, or an unknown event (another
+    application's included), changes nothing."""
     with transaction.atomic():
-        event = _locked_event(calendar=calendar, event_id=event_id)
+        event = _locked_event(application=application, calendar=calendar, event_id=event_id)
         if event is None or event.deleted_at is not None:
             return event
         event.deleted_at = timezone.now()

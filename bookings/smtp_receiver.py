@@ -16,11 +16,17 @@ from bookings.senders import reply_domains
 logger = logging.getLogger(__name__)
 
 
-def _store(raw: bytes, sender: str, recipient: str) -> None:
+def _store(raw: bytes, sender: str, recipient: str, client_address: str) -> None:
     # Runs in a worker thread of its own (not asgiref's single shared one: storing may send mail to
     # another SMTP server of this process), with a connection opened and closed for the message.
     try:
-        reply_receive(raw=raw, source="smtp", envelope_sender=sender, envelope_recipient=recipient)
+        reply_receive(
+            raw=raw,
+            source="smtp",
+            envelope_sender=sender,
+            envelope_recipient=recipient,
+            client_address=client_address,
+        )
     finally:
         connections.close_all()
 
@@ -44,8 +50,9 @@ class ReplyHandler:
 
     async def handle_DATA(self, server, session, envelope) -> str:
         try:
+            peer = session.peer[0] if isinstance(session.peer, tuple) else ""
             await sync_to_async(_store, thread_sensitive=False)(
-                envelope.original_content, envelope.mail_from or "", ",".join(envelope.rcpt_tos)
+                envelope.original_content, envelope.mail_from or "", ",".join(envelope.rcpt_tos), peer
             )
         except Exception:  # the sending server keeps the message and tries again
             logger.exception("Could not store a reply; asked the sender to retry.")

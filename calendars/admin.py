@@ -13,10 +13,12 @@ from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.console import (
@@ -26,12 +28,13 @@ from accounts.console import (
     PeopleScopedAdmin,
     access_mode_badge,
     administered_ids,
+    badge,
     data_shared_panel,
     organization_page_add_connections,
     status_badge,
 )
-from accounts.models import Organization
-from accounts.selectors import users_of_organizations
+from accounts.models import Organization, User
+from accounts.selectors import people_wholly_administered
 from calendars.managed_availability import (
     DAYS,
     availability_rule_upsert,
@@ -43,8 +46,9 @@ from calendars.models import AvailabilityRule, AvailablePeriod, Calendar, Calend
 from calendars.providers import endpoints, microsoft_app
 from calendars.providers.base import ProviderError
 from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE
-from calendars.selectors import calendar_service_sync_state
+from calendars.selectors import calendar_service_sync_state, calendars_of_user, people_served_by
 from calendars.services import (
+    calendar_domain_check_dns,
     calendar_domains_check_free,
     calendar_profile_disconnect,
     calendar_service_authorize_google,
@@ -193,6 +197,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
         "granted_scopes",
         "last_synced_at",
         "sync_overview",
+        "domain_proof",
     ]
     actions = [*ConnectionAdmin.actions, "sync_now"]
     settings_fieldset = ("Settings", {"fields": ["organization", "provider", "access_mode", "domains"]})
@@ -216,12 +221,59 @@ class CalendarServiceAdmin(ConnectionAdmin):
             },
         ),
         settings_fieldset,
+        ("Domains proven", {"fields": ["domain_proof"]}),
         ("What data is shared", {"fields": ["data_shared"]}),
         ("Activity", {"fields": ["activity"], "classes": ["collapse"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return super().get_queryset(request).prefetch_related("domain_claims")
+
+    @admin.display(description="Domains")
+    def domain_proof(self, obj: CalendarService) -> SafeString:
+        """Each claimed domain and its proof; a claim serves people only once proven."""
+        rows = []
+        for claim in obj.domain_claims.all():
+            if claim.is_proven:
+                state = badge(f"Proven ({claim.get_proof_display()})", "ok")
+                how = ""
+            else:
+                state = badge("Not proven", "waiting")
+                how = format_html(
+                    "Authorize the service at its provider (if the provider lists the domain it is proven), or "
+                    "publish a TXT record on <code>{}</code>: <code class='dns-value'>{}</code>",
+                    claim.domain,
+                    claim.dns_record,
+                )
+            rows.append((claim.domain, state, how))
+        table = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        button = ""
+        if obj.is_live and any(not claim.is_proven for claim in obj.domain_claims.all()):
+            url = reverse("admin:calendars_calendarservice_check_domains", args=[obj.pk])
+            button = format_html(
+                '<form method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+                '<button type="submit" class="button">Check DNS records now</button></form>',
+                url,
+                self._csrf_token,
+            )
+        return format_html("<table class='dns-records'><tbody>{}</tbody></table>{}", table, button)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        self._csrf_token = get_token(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def check_domains_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        service = self._changeable(request, object_id)
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:calendars_calendarservice_change", args=[service.pk]))
+        for claim in service.domain_claims.filter(released_at__isnull=True, proven_at__isnull=True):
+            try:
+                calendar_domain_check_dns(claim=claim, actor=request.user)
+            except ValidationError as refusal:
+                self.message_user(request, " ".join(refusal.messages), messages.WARNING)
+            else:
+                self.message_user(request, f"{claim.domain} is proven.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:calendars_calendarservice_change", args=[service.pk]))
 
     @admin.display(description="Sync")
     def sync_overview(self, obj: CalendarService) -> str:
@@ -308,6 +360,11 @@ class CalendarServiceAdmin(ConnectionAdmin):
                 "<path:object_id>/access-mode/",
                 wrap(self.access_mode_view),
                 name="calendars_calendarservice_access_mode",
+            ),
+            path(
+                "<path:object_id>/check-domains/",
+                wrap(self.check_domains_view),
+                name="calendars_calendarservice_check_domains",
             ),
             *super().get_urls(),
         ]
@@ -502,6 +559,7 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
         "provider_name",
         "mode",
         "status_badge",
+        "problem",
         "organization",
         "connected_at",
     ]
@@ -559,6 +617,13 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
     def status_badge(self, obj: CalendarProfile) -> SafeString:
         return status_badge(obj)
 
+    @admin.display(description="Provider")
+    def problem(self, obj: CalendarProfile) -> SafeString:
+        """What the provider last said when it failed (throttled, down, grant refused), until a sync succeeds."""
+        if not obj.last_error:
+            return SafeString("")
+        return format_html('<span title="{}">{}</span>', obj.last_error, badge("Needs attention", "alert"))
+
     @admin.display(description="What data is shared")
     def data_shared(self, obj: CalendarProfile) -> SafeString:
         return data_shared_panel(obj)
@@ -575,8 +640,17 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
 #
 
 
+def people_in_scope(request: HttpRequest) -> models.QuerySet:
+    """Whose availability an admin manages: people served by their organizations' calendar services,
+    and people wholly theirs. Sharing one organization with someone else's person is not enough."""
+    ids = administered_ids(request)
+    return User.objects.filter(
+        Q(pk__in=people_served_by(organization_ids=ids)) | Q(pk__in=people_wholly_administered(organization_ids=ids))
+    )
+
+
 class UserScopedAdmin(PeopleScopedAdmin):
-    """A person's own settings, which their organization's admins may edit."""
+    """A person's own settings, which the admins of the organizations serving them may edit."""
 
     list_select_related = ["user"]
 
@@ -584,9 +658,12 @@ class UserScopedAdmin(PeopleScopedAdmin):
     has_add_permission = PeopleScopedAdmin.has_module_permission
     has_delete_permission = PeopleScopedAdmin.has_view_permission
 
+    def scope(self, request: HttpRequest) -> Q:
+        return Q(user__in=people_in_scope(request))
+
     def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "user" and not request.user.is_superuser:
-            kwargs["queryset"] = users_of_organizations(organization_ids=administered_ids(request))
+            kwargs["queryset"] = people_in_scope(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -616,6 +693,22 @@ class AvailabilityRuleForm(forms.ModelForm):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValidationError(f"“{tzid}” is not a time zone id (for example Europe/London).") from None
         return tzid
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        user, calendar_ids = cleaned.get("user"), cleaned.get("calendar_ids") or []
+        if calendar_ids and user is None:
+            self.add_error("calendar_ids", "Calendars count only against the hours of a person chosen above.")
+        elif calendar_ids:
+            if not isinstance(calendar_ids, list) or not all(isinstance(c, str) for c in calendar_ids):
+                self.add_error("calendar_ids", "A list of calendar ids.")
+            else:
+                theirs = set(
+                    calendars_of_user(user_id=user.pk, calendar_ids=calendar_ids).values_list("public_id", flat=True)
+                )
+                if set(calendar_ids) - theirs:
+                    self.add_error("calendar_ids", "Only the person's own calendars can count against their hours.")
+        return cleaned
 
     def clean_weekly_hours(self) -> list[dict[str, str]]:
         periods = []

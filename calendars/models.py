@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
@@ -70,29 +72,54 @@ class CalendarService(OrganizationConnection):
         return list(self.policy.stored_data)
 
 
+class DomainProof(models.TextChoices):
+    PROVIDER = "provider", "The provider lists it (Workspace customer or Microsoft tenant domains)"
+    DNS = "dns", "A DNS TXT record"
+    OPERATOR = "operator", "Vouched for by the platform's operator"
+
+
+def new_domain_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class CalendarServiceDomain(models.Model):
-    """A domain a calendar service serves. While claimed (not released) no other service may claim it."""
+    """A domain a calendar service claims to serve. A claim counts (the service serves the domain's
+    people, and no other service may have it) only once it is proven: the provider lists the domain
+    as its customer's or tenant's, or the domain publishes the claim's DNS TXT record. Unproven claims
+    reserve nothing and block nobody."""
 
     service = models.ForeignKey(CalendarService, on_delete=models.CASCADE, related_name="domain_claims")
     domain = models.CharField(max_length=253)
     released_at = models.DateTimeField(
         null=True, blank=True, help_text="When the service was disconnected and let the domain go."
     )
+    proven_at = models.DateTimeField(null=True, blank=True)
+    proof = models.CharField(max_length=10, choices=DomainProof.choices, blank=True)
+    dns_token = models.CharField(max_length=64, default=new_domain_token, editable=False)
 
     class Meta:
         ordering = ["domain"]
         constraints = [
             models.UniqueConstraint(
                 fields=["domain"],
-                condition=Q(released_at__isnull=True),
-                name="calendar_domain_served_once",
-                violation_error_message="This domain is already served by another active calendar service.",
+                condition=Q(released_at__isnull=True, proven_at__isnull=False),
+                name="calendar_domain_proven_once",
+                violation_error_message="This domain is already in use by another calendar service.",
             ),
             models.UniqueConstraint(fields=["service", "domain"], name="calendar_domain_once_per_service"),
         ]
 
     def __str__(self) -> str:
         return self.domain
+
+    @property
+    def is_proven(self) -> bool:
+        return self.proven_at is not None
+
+    @property
+    def dns_record(self) -> str:
+        """The TXT record (on the domain itself) that proves the claim."""
+        return f"scheduling-domain-verification={self.dns_token}"
 
 
 def _provider_name_matches_access_mode() -> Q:

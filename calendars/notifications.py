@@ -22,12 +22,12 @@ from django_q.tasks import async_task
 
 from accounts.models import Grant
 from calendars.models import CalendarProfile, Channel, ChannelNotification, NotificationKind
+from core.outbound import OutboundRefused, outbound_post
 from core.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-DELIVERY_TIMEOUT_SECONDS = 10
 DELIVERY_LEASE = timedelta(minutes=2)
 NOTIFICATIONS = Outbox(ChannelNotification, done_field="delivered_at", lease=DELIVERY_LEASE)
 SIGNATURE_HEADER = "Cronofy-HMAC-SHA256"
@@ -54,12 +54,14 @@ def channel_close(*, channel: Channel) -> Channel:
     return channel
 
 
-def _open_channels_of(user_id: int) -> list[Channel]:
-    return list(
+def _open_channels_of(user_id: int, *, profile_id: int | None = None) -> list[Channel]:
+    """Open channels of the account's live grants; about a profile, only of grants that still reach it."""
+    channels = (
         Channel.objects.filter(grant__user_id=user_id, grant__revoked_at__isnull=True, closed_at__isnull=True)
         .select_related("grant")
         .order_by("pk")
     )
+    return [channel for channel in channels if profile_id is None or channel.grant.covers_profile(profile_id)]
 
 
 def _queue(channel: Channel, kind: str, **notification: object) -> ChannelNotification:
@@ -83,7 +85,7 @@ def profile_changes_notify(
     """
     since = since or timezone.now() - timedelta(minutes=1)
     queued = []
-    for channel in _open_channels_of(profile.user_id):
+    for channel in _open_channels_of(profile.user_id, profile_id=profile.pk):
         if channel.only_managed and not managed:
             continue
         if channel.calendar_ids and not set(channel.calendar_ids) & set(calendar_ids):
@@ -94,14 +96,17 @@ def profile_changes_notify(
 
 @transaction.atomic
 def profile_disconnected_notify(*, profile: CalendarProfile) -> list[ChannelNotification]:
-    return [_queue(channel, NotificationKind.PROFILE_DISCONNECTED) for channel in _open_channels_of(profile.user_id)]
+    return [
+        _queue(channel, NotificationKind.PROFILE_DISCONNECTED)
+        for channel in _open_channels_of(profile.user_id, profile_id=profile.pk)
+    ]
 
 
 @transaction.atomic
 def profile_initial_sync_completed_notify(*, profile: CalendarProfile) -> list[ChannelNotification]:
     return [
         _queue(channel, NotificationKind.PROFILE_INITIAL_SYNC_COMPLETED)
-        for channel in _open_channels_of(profile.user_id)
+        for channel in _open_channels_of(profile.user_id, profile_id=profile.pk)
     ]
 
 
@@ -118,15 +123,19 @@ def channel_notification_deliver(*, notification_id: int) -> ChannelNotification
     row = ChannelNotification.objects.select_related("channel__grant__application").get(pk=claimed.pk)
     body = json.dumps(row.body, separators=(",", ":")).encode()
     secret = row.channel.grant.application.signing_secret or ""
-    headers = {"Content-Type": "application/json", "User-Agent": "Scheduling push notifications"}
+    headers = {"Content-Type": "application/json"}
     if secret:
         headers[SIGNATURE_HEADER] = signature(body=body, secret=secret)
+    max_attempts = MAX_ATTEMPTS
     try:
-        response = requests.post(row.channel.callback_url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT_SECONDS)
+        response = outbound_post(row.channel.callback_url, body=body, headers=headers)
         error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    except OutboundRefused as refusal:
+        # Trying again cannot make the address public: given up at once, the reason kept.
+        error, max_attempts = f"Refused: {refusal}", row.attempts
     except requests.RequestException as failure:
         error = type(failure).__name__
-    if NOTIFICATIONS.record(row, error=error, max_attempts=MAX_ATTEMPTS):
+    if NOTIFICATIONS.record(row, error=error, max_attempts=max_attempts):
         logger.warning("Gave up notifying channel %s after %s attempts: %s", row.channel, row.attempts, error)
     return row
 

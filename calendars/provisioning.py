@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django_q.tasks import async_task
 
+from accounts.actors import Actor
 from accounts.models import ConnectionStatus, User
 from accounts.services import audit_record_many
 from calendars.choices import (
@@ -20,6 +21,9 @@ from calendars.choices import (
 )
 from calendars.models import Calendar, CalendarProfile, CalendarService
 from calendars.revocations import grant_revocation_queue
+
+# The people of a service get their profiles from the organization's grant: none of them acted.
+PROVISIONING = Actor.system("provisioning through the organization's calendar service")
 
 # Cronofy's provider_service for a Workspace or Microsoft 365 account in Read-Write mode.
 WORKSPACE_SERVICES = {CalendarProvider.GOOGLE: "gsuite", CalendarProvider.MICROSOFT: "office365"}
@@ -144,7 +148,7 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
     audit_record_many(
         [
             {
-                "actor": None,
+                "actor": PROVISIONING,
                 "target": profile,
                 "action": "profile_connected" if profile in created else "profile_relinked",
                 "organization": service.organization,

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 
-from accounts.models import ConnectionStatus, User
+from accounts.models import ConnectionStatus, Grant, User
 from calendars.access_modes import lowest_mode, withheld_api_scopes_for
 from calendars.choices import ProfileStatus
 from calendars.models import (
@@ -21,11 +21,15 @@ from core.domains import email_domain
 
 
 def calendar_domains_claimed_elsewhere(
-    *, domains: list[str], service: CalendarService | None = None
+    *, domains: list[str], organization_id: int, service: CalendarService | None = None
 ) -> list[CalendarServiceDomain]:
-    """Live claims on these domains by services other than `service`."""
-    claims = CalendarServiceDomain.objects.filter(domain__in=domains, released_at__isnull=True).select_related(
-        "service__organization"
+    """Live claims on these domains that stand in the way of `service`: another service's proven claim
+    (the domain is in use), or any claim of another service of the same organization. Another
+    organization's unproven claim stands in nobody's way."""
+    claims = (
+        CalendarServiceDomain.objects.filter(domain__in=domains, released_at__isnull=True)
+        .filter(Q(proven_at__isnull=False) | Q(service__organization_id=organization_id))
+        .select_related("service__organization")
     )
     if service is not None and service.pk is not None:
         claims = claims.exclude(service=service)
@@ -33,9 +37,12 @@ def calendar_domains_claimed_elsewhere(
 
 
 def calendar_service_for_email(*, email: str) -> CalendarService | None:
-    """The live calendar service that serves this address's domain, if any."""
+    """The live calendar service that serves this address's domain, if any: the one whose claim on it
+    is proven (unproven claims serve nobody)."""
     claim = (
-        CalendarServiceDomain.objects.filter(domain=email_domain(email), released_at__isnull=True)
+        CalendarServiceDomain.objects.filter(
+            domain=email_domain(email), released_at__isnull=True, proven_at__isnull=False
+        )
         .select_related("service__organization")
         .first()
     )
@@ -64,26 +71,35 @@ def calendar_service_holds_grant(service: CalendarService) -> bool:
     return service.status == ConnectionStatus.ACTIVE
 
 
-def withheld_api_scopes_of(user: User) -> frozenset[str]:
-    """The Cronofy scopes the person's calendars withhold from every grant right now (two queries)."""
-    modes = set(
-        CalendarProfile.objects.filter(user_id=user.pk)
-        .exclude(status=ProfileStatus.DISCONNECTED)
-        .values_list("access_mode", flat=True)
-    )
+def withheld_api_scopes_of(user: User, grant: Grant | None = None) -> frozenset[str]:
+    """The Cronofy scopes the person's calendars withhold from a grant right now (two queries): its
+    profiles' modes (not those it gave up), under the organization's ceiling."""
+    profiles = CalendarProfile.objects.filter(user_id=user.pk).exclude(status=ProfileStatus.DISCONNECTED)
+    if grant is not None and grant.revoked_profile_ids:
+        profiles = profiles.exclude(pk__in=grant.revoked_profile_ids)
+    modes = set(profiles.values_list("access_mode", flat=True))
     ceiling = calendar_ceiling_for(emails=[user.email])
     return withheld_api_scopes_for(modes=modes, ceiling=ceiling.access_mode if ceiling else None)
 
 
-def calendar_profiles_of_user(*, user_id: int) -> QuerySet[CalendarProfile]:
-    return CalendarProfile.objects.filter(user_id=user_id).select_related("calendar_service", "organization")
+def calendar_profiles_of_user(*, user_id: int, grant: Grant | None = None) -> QuerySet[CalendarProfile]:
+    """The account's profiles; through an application's grant, those it has not given up."""
+    profiles = CalendarProfile.objects.filter(user_id=user_id).select_related("calendar_service", "organization")
+    if grant is not None:
+        profiles = profiles.exclude(pk__in=grant.revoked_profile_ids)
+    return profiles
 
 
-def calendars_of_user(*, user_id: int, calendar_ids: list[str] | None = None) -> QuerySet[Calendar]:
-    """The account's live calendars (of connected or relink-waiting profiles), optionally some of them."""
+def calendars_of_user(
+    *, user_id: int, calendar_ids: list[str] | None = None, grant: Grant | None = None
+) -> QuerySet[Calendar]:
+    """The account's live calendars (of connected or relink-waiting profiles), optionally some of them;
+    through an application's grant, only those of profiles it has not given up."""
     calendars = Calendar.objects.filter(profile__user_id=user_id, is_deleted=False).exclude(
         profile__status=ProfileStatus.DISCONNECTED
     )
+    if grant is not None:
+        calendars = calendars.exclude(profile_id__in=grant.revoked_profile_ids)
     if calendar_ids:
         calendars = calendars.filter(public_id__in=calendar_ids)
     return calendars
@@ -108,3 +124,11 @@ def calendar_service_sync_state(*, service: CalendarService) -> dict[str, Any]:
         first=Min("expires_at")
     )["first"]
     return {**counts, **profile_counts, "next_renewal": next_renewal}
+
+
+def people_served_by(*, organization_ids: frozenset[int] | set[int]) -> QuerySet[User]:
+    """People with a live calendar profile through a service of these organizations."""
+    return User.objects.filter(
+        calendar_profiles__organization_id__in=organization_ids,
+        calendar_profiles__status__in=[ProfileStatus.CONNECTED, ProfileStatus.RELINK_REQUIRED],
+    ).distinct()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,10 +12,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from accounts.models import ConnectionStatus, Organization, User
+from accounts.actors import Actor
+from accounts.models import ConnectionStatus, Grant, Organization, User
 from accounts.services import (
     audit_record,
     organization_connection_disconnect,
+    organization_connection_mark_failed,
     organization_connection_store_credentials,
 )
 from calendars.access_modes import policy_for
@@ -34,14 +37,15 @@ from calendars.models import (
     CalendarProfile,
     CalendarService,
     CalendarServiceDomain,
+    DomainProof,
     ExternalEventDetail,
     ProviderWatch,
 )
 from calendars.notifications import profile_access_changed_notify
 from calendars.providers import microsoft_app
-from calendars.providers.base import ProviderCalendar
-from calendars.providers.google import delegation_missing_scopes
-from calendars.providers.microsoft import consented_application_permissions
+from calendars.providers.base import ProviderCalendar, ProviderError
+from calendars.providers.google import delegation_missing_scopes, workspace_domains
+from calendars.providers.microsoft import consented_application_permissions, tenant_verified_domains
 from calendars.provisioning import calendar_profiles_provision, verified_address
 from calendars.revocations import grant_revocation_queue
 from calendars.scopes import Flow, requested_scopes
@@ -52,6 +56,7 @@ from calendars.selectors import (
     calendar_service_holds_grant,
 )
 from calendars.watches import profile_watches_stop
+from core.dns import DomainLookupFailed, domain_txt_records
 from core.domains import email_domain, parse_domain_list
 
 #
@@ -72,21 +77,25 @@ def _domains_or_error(raw: list[str] | str) -> list[str]:
 def calendar_domains_check_free(
     *, domains: list[str], organization: Organization, service: CalendarService | None = None
 ) -> None:
-    """Refuse, readably, domains another live service serves. Another organization's service is not
-    named: that would tell one customer about another."""
-    claims = calendar_domains_claimed_elsewhere(domains=domains, service=service)
+    """Refuse, readably, domains in use: claimed by another of this organization's services, or proven
+    by any other service. Nothing is said of who holds a domain elsewhere: that would tell one customer
+    about another. Another organization's unproven claim blocks nothing."""
+    claims = calendar_domains_claimed_elsewhere(domains=domains, organization_id=organization.pk, service=service)
     if not claims:
         return
     messages = []
     for claim in sorted(claims, key=lambda claim: claim.domain):
         if claim.service.organization_id == organization.pk:
             messages.append(
-                f"{claim.domain} is already served by this organization's calendar service "
+                f"{claim.domain} is already claimed by this organization's calendar service "
                 f"“{claim.service}”. Remove it there first."
             )
         else:
-            messages.append(f"{claim.domain} is already served by another organization's calendar service.")
+            messages.append(DOMAIN_IN_USE % {"domain": claim.domain})
     raise ValidationError({"domains": messages})
+
+
+DOMAIN_IN_USE = "%(domain)s is already in use by another calendar service. If it is yours, contact support."
 
 
 def _claim_domains(*, service: CalendarService, domains: list[str]) -> None:
@@ -287,8 +296,10 @@ def calendar_profile_connect(
     credentials: dict[str, Any] | None = None,
     granted_scopes: list[str] | None = None,
     calendar_service: CalendarService | None = None,
+    connected_by: User | Actor | None = None,
 ) -> CalendarProfile:
     """Connect (or reconnect) a user's calendar account. The provider name fixes the access mode.
+    The audit trail credits `connected_by`, by default the person themselves (their own consent).
 
     A person has one live profile per provider account: reconnecting the account, in whatever mode,
     refreshes that profile in place, so its id, calendars and history survive. Reconnecting in a lower
@@ -336,7 +347,7 @@ def calendar_profile_connect(
     if platform is None:
         _hosted_calendar_ensure(profile)
     audit_record(
-        actor=user,
+        actor=connected_by or user,
         target=profile,
         action="profile_relinked" if existing else "profile_connected",
         changes={
@@ -439,15 +450,20 @@ def _hosted_calendar_ensure(profile: CalendarProfile) -> Calendar:
 
 @transaction.atomic
 def calendar_profile_mark_relink_required(*, profile: CalendarProfile, error: str) -> CalendarProfile:
-    """The provider no longer accepts the profile's grant; the user has to relink."""
+    """The provider no longer accepts the profile's grant; the user has to relink. The provider acted."""
     profile.status = ProfileStatus.RELINK_REQUIRED
     profile.last_error = error[:2000]
     profile.save(update_fields=["status", "last_error", "updated_at"])
-    audit_record(actor=None, target=profile, action="profile_relink_required", changes={"error": profile.last_error})
+    audit_record(
+        actor=Actor.provider(profile.platform or "provider"),
+        target=profile,
+        action="profile_relink_required",
+        changes={"error": profile.last_error},
+    )
     return profile
 
 
-def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | None) -> CalendarProfile:
+def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | Actor | None) -> CalendarProfile:
     """End a profile's calendar access: its push subscriptions are stopped at the provider while its
     credentials still work (before any transaction opens), then everything synced from it is deleted."""
     if profile.status == ProfileStatus.DISCONNECTED:
@@ -496,7 +512,9 @@ def calendar_profile_save_calendars(*, profile: CalendarProfile, calendars: list
     return list(profile.calendars.all())
 
 
-def calendar_create(*, profile: CalendarProfile, name: str, color: str = "") -> Calendar:
+def calendar_create(
+    *, profile: CalendarProfile, name: str, color: str = "", actor: User | Actor | None = None
+) -> Calendar:
     """A new calendar in a profile: at the provider for Read-Write profiles, here for hosted ones.
 
     The provider is called before any transaction opens: no database lock waits on the network.
@@ -513,14 +531,14 @@ def calendar_create(*, profile: CalendarProfile, name: str, color: str = "") -> 
             integrated_conferencing_available=created.integrated_conferencing and profile.policy.native_conferencing,
         )
     with transaction.atomic():
-        return _calendar_record(profile=profile, calendar=calendar)
+        return _calendar_record(profile=profile, calendar=calendar, actor=actor or profile.user)
 
 
-def _calendar_record(*, profile: CalendarProfile, calendar: Calendar) -> Calendar:
+def _calendar_record(*, profile: CalendarProfile, calendar: Calendar, actor: User | Actor) -> Calendar:
     calendar.full_clean()
     calendar.save()
     audit_record(
-        actor=profile.user,
+        actor=actor,
         target=calendar,
         action="calendar_created",
         organization=profile.organization,
@@ -544,6 +562,15 @@ def organization_required_scopes(service: CalendarService) -> list[str]:
     if service.provider == CalendarProvider.MICROSOFT:
         return [scope for scope in scopes if scope not in MICROSOFT_SIGN_IN_SCOPES]
     return scopes
+
+
+def _provider_domains(read: Callable[[], list[str]]) -> list[str]:
+    """The domains the provider lists for the customer or tenant; none when it will not say (the
+    acting user is no administrator, the provider is down): the claims then wait for DNS proof."""
+    try:
+        return read()
+    except ProviderError:
+        return []
 
 
 def calendar_service_authorize_google(
@@ -573,6 +600,7 @@ def calendar_service_authorize_google(
             f"{key['client_email']} (client id {key.get('client_id', '?')}). Missing: " + ", ".join(missing)
         )
     credentials = {"kind": "google_service_account", "key": key}
+    listed = _provider_domains(lambda: workspace_domains(key, subject=test_subject))
     calendar_service_authorize(
         service=service,
         credentials=credentials,
@@ -580,6 +608,7 @@ def calendar_service_authorize_google(
         actor=actor,
         external_id=key.get("client_id", ""),
     )
+    calendar_service_prove_domains_by_provider(service=service, provider_domains=listed, actor=actor)
     transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service
 
@@ -598,6 +627,9 @@ def calendar_service_authorize_microsoft(
             "The tenant's consent does not include every permission this access mode needs. "
             "Missing: " + ", ".join(missing)
         )
+    listed = _provider_domains(
+        lambda: tenant_verified_domains(client_id=client_id, client_secret=secret, tenant_id=tenant_id)
+    )
     calendar_service_authorize(
         service=service,
         credentials={"kind": "microsoft_app", "tenant_id": tenant_id},
@@ -605,6 +637,7 @@ def calendar_service_authorize_microsoft(
         external_id=tenant_id,
         actor=actor,
     )
+    calendar_service_prove_domains_by_provider(service=service, provider_domains=listed, actor=actor)
     transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service
 
@@ -618,8 +651,11 @@ def calendar_service_provision(*, service: CalendarService) -> list[CalendarProf
     if service.status != ConnectionStatus.ACTIVE:
         return []
     served_addresses = Q()
-    for domain in service.domain_names:
+    proven = service.domain_claims.filter(proven_at__isnull=False, released_at__isnull=True)
+    for domain in proven.values_list("domain", flat=True):
         served_addresses |= Q(email__iendswith=f"@{domain}")
+    if not served_addresses:
+        return []  # unproven claims serve nobody
     users = list(User.objects.filter(served_addresses, verified_address(), is_active=True).distinct().order_by("pk"))
     return calendar_profiles_provision(service=service, users=users)
 
@@ -743,3 +779,125 @@ def profiles_sync_queue(*, profiles: Iterable[CalendarProfile], full: bool = Fal
             transaction.on_commit(lambda pk=profile.pk: async_task("calendars.tasks.profile_sync", pk, full))
             queued += 1
     return queued
+
+
+def calendar_profile_revoke_for_application(*, profile: CalendarProfile, grant: Grant) -> CalendarProfile:
+    """An application gives up one profile of the account (`POST /v1/profiles/{id}/revoke`): it no
+    longer reaches it. The provider grant itself goes only when nothing else uses the profile: no other
+    application of the account still reaches it, and it does not come through an organization."""
+    with transaction.atomic():
+        locked = Grant.objects.select_for_update().select_related("application").get(pk=grant.pk)
+        if profile.pk not in locked.revoked_profile_ids:
+            locked.revoked_profile_ids = [*locked.revoked_profile_ids, profile.pk]
+            locked.save(update_fields=["revoked_profile_ids", "updated_at"])
+            audit_record(
+                actor=Actor.of_application(locked.application, on_behalf_of=profile.user),
+                target=profile,
+                action="profile_revoked_for_application",
+                changes={"application": locked.application.name},
+            )
+        others = Grant.objects.filter(user_id=profile.user_id, revoked_at__isnull=True).values_list(
+            "revoked_profile_ids", flat=True
+        )
+        still_used = profile.calendar_service_id is not None or any(profile.pk not in ids for ids in others)
+    if not still_used:
+        calendar_profile_disconnect(
+            profile=profile, actor=Actor.of_application(grant.application, on_behalf_of=profile.user)
+        )
+    return profile
+
+
+def calendar_profile_record_provider_failure(
+    *, profile: CalendarProfile, error: ProviderError, retry_at: datetime | None
+) -> None:
+    """A provider failure a later attempt may cure (throttling, an outage): kept on the profile, and on
+    the organization's service it comes through, for the console. The status does not change."""
+    when = f" Trying again after {retry_at:%Y-%m-%d %H:%M:%S} UTC." if retry_at else " The next poll tries again."
+    text = f"{error}.{when}"[:2000]
+    CalendarProfile.objects.filter(pk=profile.pk).update(last_error=text, updated_at=timezone.now())
+    if profile.calendar_service_id is not None:
+        CalendarService.objects.filter(pk=profile.calendar_service_id).update(last_error=text)
+
+
+def calendar_service_mark_failed(*, service: CalendarService, error: str) -> None:
+    """The provider refused the organization's own grant (consent withdrawn, key revoked): every person
+    of the service is affected, so the service needs attention, once."""
+    if service.status == ConnectionStatus.ACTIVE:
+        organization_connection_mark_failed(connection=service, error=error)
+
+
+#
+# Proving domain claims: by the provider, by DNS, or vouched for by the platform's operator
+#
+
+
+@transaction.atomic(savepoint=False)
+def _domain_prove(*, claim: CalendarServiceDomain, proof: str, actor: User | Actor | None) -> CalendarServiceDomain:
+    """Make the claim count, unless another live service proved the domain first (then it stays
+    unproven and the refusal names no one)."""
+    locked = CalendarServiceDomain.objects.select_for_update().select_related("service").get(pk=claim.pk)
+    if locked.is_proven or locked.released_at is not None:
+        return locked
+    taken = CalendarServiceDomain.objects.filter(
+        domain=locked.domain, released_at__isnull=True, proven_at__isnull=False
+    ).exclude(pk=locked.pk)
+    if taken.exists():
+        raise ValidationError(DOMAIN_IN_USE % {"domain": locked.domain}, code="domain_in_use")
+    locked.proven_at, locked.proof = timezone.now(), proof
+    try:
+        with transaction.atomic():
+            locked.save(update_fields=["proven_at", "proof"])
+    except IntegrityError:
+        raise ValidationError(DOMAIN_IN_USE % {"domain": locked.domain}, code="domain_in_use") from None
+    audit_record(
+        actor=actor,
+        target=locked.service,
+        action="domain_proven",
+        changes={"domain": locked.domain, "proof": proof},
+    )
+    if locked.service.status == ConnectionStatus.ACTIVE:
+        # The domain's people are the service's from now on.
+        transaction.on_commit(lambda pk=locked.service_id: async_task("calendars.tasks.service_provision", pk))
+    return locked
+
+
+@transaction.atomic
+def calendar_service_prove_domains_by_provider(
+    *, service: CalendarService, provider_domains: list[str], actor: User | Actor | None
+) -> list[str]:
+    """The provider listed these domains as its customer's or tenant's: the service's claims on them are
+    proven. Returns the domains proven now; claims the provider does not list stay unproven."""
+    listed = {domain.lower().rstrip(".") for domain in provider_domains}
+    proven = []
+    for claim in service.domain_claims.filter(released_at__isnull=True, proven_at__isnull=True):
+        if claim.domain in listed:
+            try:
+                _domain_prove(claim=claim, proof=DomainProof.PROVIDER, actor=actor)
+            except ValidationError:
+                continue  # in use by another service: stays unproven here
+            proven.append(claim.domain)
+    return proven
+
+
+def calendar_domain_check_dns(*, claim: CalendarServiceDomain, actor: User | Actor | None) -> CalendarServiceDomain:
+    """Look for the claim's TXT record on the domain; proven when it is there. DNS is asked before any
+    transaction opens."""
+    try:
+        published = domain_txt_records(claim.domain)
+    except DomainLookupFailed as failure:
+        raise ValidationError(f"DNS could not be asked about {claim.domain}: {failure}.", code="dns") from None
+    if claim.dns_record not in published:
+        raise ValidationError(
+            f"{claim.domain} has no TXT record “{claim.dns_record}” yet (DNS changes can take a while).",
+            code="dns_missing",
+        )
+    with transaction.atomic():
+        return _domain_prove(claim=claim, proof=DomainProof.DNS, actor=actor)
+
+
+@transaction.atomic
+def calendar_domain_vouch(*, claim: CalendarServiceDomain, actor: User) -> CalendarServiceDomain:
+    """The platform's operator (a superuser) vouches for a claim checked by other means."""
+    if not actor.is_superuser:
+        raise ValidationError("Only the platform's operator vouches for a domain.", code="operator_only")
+    return _domain_prove(claim=claim, proof=DomainProof.OPERATOR, actor=actor)

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import ConnectionStatus
 from accounts.selectors import user_has_granted_scope
 from calendars.access_modes import policy_for
 from calendars.choices import ProfileStatus
@@ -44,7 +45,11 @@ from calendars.providers.base import (
     SyncCursorExpired,
 )
 from calendars.providers.base import CalendarProvider as ProviderClient
-from calendars.services import calendar_profile_mark_relink_required, calendar_profile_save_calendars
+from calendars.services import (
+    calendar_profile_mark_relink_required,
+    calendar_profile_save_calendars,
+    calendar_service_mark_failed,
+)
 from calendars.watches import RENEW_BEFORE, profile_watches_ensure_quietly
 from core.choices import AccessMode
 
@@ -110,18 +115,30 @@ def profile_sync(
                 continue
             outcomes.append(calendar_sync(calendar=calendar, client=client, full=full, store_details=store_details))
     except (ProviderAuthError, ProviderPermissionError) as error:
-        calendar_profile_mark_relink_required(profile=profile, error=str(error))
-        profile_disconnected_notify(profile=profile)
+        _grant_refused(profile, error)
         return outcomes
     finally:
         changed = [outcome.calendar_id for outcome in outcomes if outcome.changed]
         if changed:
             profile_changes_notify(profile=profile, calendar_ids=changed, since=round_started)
     synced_at = timezone.now()
-    CalendarProfile.objects.filter(pk=profile.pk).update(last_synced_at=synced_at)
+    # A round that went through clears what an earlier failure left for the console.
+    CalendarProfile.objects.filter(pk=profile.pk).update(last_synced_at=synced_at, last_error="")
     if profile.calendar_service_id is not None:
         CalendarService.objects.filter(pk=profile.calendar_service_id).update(last_synced_at=synced_at)
+        CalendarService.objects.filter(pk=profile.calendar_service_id, status=ConnectionStatus.ACTIVE).update(
+            last_error=""
+        )
     return outcomes
+
+
+def _grant_refused(profile: CalendarProfile, error: ProviderError) -> None:
+    """The provider no longer accepts the grant: the person relinks (their own grant), or the
+    organization's admin reauthorizes (the service's grant), and the integrators are told."""
+    calendar_profile_mark_relink_required(profile=profile, error=str(error))
+    if profile.calendar_service_id is not None and isinstance(error, ProviderAuthError):
+        calendar_service_mark_failed(service=profile.calendar_service, error=str(error))
+    profile_disconnected_notify(profile=profile)
 
 
 def profile_initial_sync(*, profile: CalendarProfile) -> None:
@@ -134,8 +151,7 @@ def profile_initial_sync(*, profile: CalendarProfile) -> None:
     try:
         calendars = calendar_client_for_profile(profile).list_calendars()
     except (ProviderAuthError, ProviderPermissionError) as error:
-        calendar_profile_mark_relink_required(profile=profile, error=str(error))
-        profile_disconnected_notify(profile=profile)
+        _grant_refused(profile, error)
         return
     calendar_profile_save_calendars(profile=profile, calendars=calendars)
     profile_sync(profile=profile, full=True)

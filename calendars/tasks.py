@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from calendars import notifications, sync, watches
 from calendars.models import Calendar, CalendarProfile, CalendarService
 from calendars.providers.base import ProviderError
 from calendars.revocations import provider_grant_revocations_due, provider_grant_revoke
-from calendars.services import calendar_service_provision
+from calendars.services import calendar_profile_record_provider_failure, calendar_service_provision
 from core.outbox import schedule_retry
 from core.schedules import PeriodicTask
 
@@ -26,6 +27,23 @@ PERIODIC_TASKS = [
 ]
 
 
+SYNC_ATTEMPTS = 4
+
+
+def _provider_failed(
+    profile: CalendarProfile, error: ProviderError, task: str, *args: object, attempt: int, attempts: int
+) -> None:
+    """A provider failure during a sync task: recorded on the profile (and its organization's service)
+    for the console; tried again with growing pauses (or after the provider's Retry-After) while a
+    retry can help and attempts remain. Never raised out of the task."""
+    retry_at = None
+    if error.retryable and attempt < attempts:
+        delay = schedule_retry(task, *args, attempt=attempt, retry_after=error.retry_after)
+        retry_at = timezone.now() + delay
+    calendar_profile_record_provider_failure(profile=profile, error=error, retry_at=retry_at)
+    logger.warning("Sync of profile %s failed (attempt %s): %s", profile.public_id, attempt, error)
+
+
 def profile_first_sync(profile_id: int, attempt: int = 1) -> None:
     """A newly connected profile's first sync; a provider that is down is tried again later, with
     growing pauses, rather than holding a worker."""
@@ -35,12 +53,14 @@ def profile_first_sync(profile_id: int, attempt: int = 1) -> None:
     try:
         sync.profile_initial_sync(profile=profile)
     except ProviderError as error:
-        if not error.retryable or attempt >= FIRST_SYNC_ATTEMPTS:
-            raise
-        delay = schedule_retry(
-            "calendars.tasks.profile_first_sync", profile_id, attempt=attempt, retry_after=error.retry_after
+        _provider_failed(
+            profile,
+            error,
+            "calendars.tasks.profile_first_sync",
+            profile_id,
+            attempt=attempt,
+            attempts=FIRST_SYNC_ATTEMPTS,
         )
-        logger.warning("First sync of profile %s deferred %s (attempt %s).", profile.public_id, delay, attempt)
 
 
 def profiles_first_sync(profile_ids: list[int]) -> None:
@@ -52,7 +72,7 @@ def profiles_first_sync(profile_ids: list[int]) -> None:
             logger.warning("First sync of profile %s failed: %s", profile_id, error)
 
 
-def calendar_sync(calendar_id: int) -> None:
+def calendar_sync(calendar_id: int, attempt: int = 1) -> None:
     """A push notification or the poller asked for this calendar; an incremental round (or a full one
     when the window is a day old or the cursor expired)."""
     calendar = Calendar.objects.filter(pk=calendar_id).select_related("profile__calendar_service").first()
@@ -61,18 +81,26 @@ def calendar_sync(calendar_id: int) -> None:
     try:
         sync.profile_sync(profile=calendar.profile, calendars=[calendar])
     except ProviderError as error:
-        # Recorded on the calendar; the poller comes back to it.
-        logger.warning("Sync of calendar %s failed: %s", calendar.public_id, error)
+        _provider_failed(
+            calendar.profile,
+            error,
+            "calendars.tasks.calendar_sync",
+            calendar_id,
+            attempt=attempt,
+            attempts=SYNC_ATTEMPTS,
+        )
 
 
-def profile_sync(profile_id: int, full: bool = False) -> None:
+def profile_sync(profile_id: int, full: bool = False, attempt: int = 1) -> None:
     profile = CalendarProfile.objects.filter(pk=profile_id).select_related("calendar_service").first()
     if profile is None:
         return
     try:
         sync.profile_sync(profile=profile, full=full)
     except ProviderError as error:
-        logger.warning("Sync of profile %s failed: %s", profile.public_id, error)
+        _provider_failed(
+            profile, error, "calendars.tasks.profile_sync", profile_id, full, attempt=attempt, attempts=SYNC_ATTEMPTS
+        )
 
 
 def calendars_poll() -> None:

@@ -225,9 +225,9 @@ def _application_rows(user: User, profiles: list[dict[str, Any]]) -> list[dict[s
     """Applications with live grants and what each can do now, in the person's highest mode."""
     modes = [row["profile"].access_mode for row in profiles] or [lowest_mode(AccessMode.values)]
     policy = max((policy_for(mode) for mode in modes), key=lambda p: p.rank)
-    withheld = withheld_scopes(user=user)
     rows = []
-    for grant in Grant.objects.filter(user=user, revoked_at__isnull=True).select_related("application"):
+    for grant in Grant.objects.filter(user=user, revoked_at__isnull=True).select_related("application", "user"):
+        withheld = withheld_scopes(user=user, grant=grant)
         usable = [scope for scope in grant.scopes if scope not in withheld]
         rows.append(
             {

@@ -5,10 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from core.errors import UpstreamError
+from core.json_limits import MAX_BYTES, JsonRefused, load_json
+
+
+class LimitedJSONParser(JSONParser):
+    """DRF's JSON parser with a size and a nesting limit: 400 before anything deep is parsed."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        raw = stream.read(MAX_BYTES + 1) if stream is not None else b""
+        try:
+            return load_json(raw)
+        except JsonRefused as refusal:
+            raise exceptions.ParseError(str(refusal)) from None
 
 
 def _errors_from(detail: Any) -> dict[str, list[dict[str, str]]]:

@@ -4,6 +4,7 @@ ids, dates or times, UTC times with a `Z`, paging through signed page URLs."""
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,35 @@ from rest_framework import serializers
 PAGE_SIZE = 50
 PAGE_SALT = "cronofy_site.api.pages"
 PAGE_MAX_AGE = timedelta(hours=1)
+
+
+# Dates this API works with. Far enough either way for any calendar, and far enough from the limits
+# of Python's datetime that no time zone conversion or window arithmetic can overflow.
+SUPPORTED_FROM = date(1900, 1, 1)
+SUPPORTED_UNTIL = date(2200, 12, 31)
+OUT_OF_RANGE = f"must be between {SUPPORTED_FROM.isoformat()} and {SUPPORTED_UNTIL.isoformat()}."
+
+# Characters that would break a mail header line (CR, LF and the other C0/C1 controls, Unicode line
+# and paragraph separators). Fields that end up in headers (subjects, names) refuse them outright.
+_HEADER_BREAKING = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def in_supported_range(value: date | datetime) -> bool:
+    day = value.date() if isinstance(value, datetime) else value
+    return SUPPORTED_FROM <= day <= SUPPORTED_UNTIL
+
+
+class HeaderSafeCharField(serializers.CharField):
+    """Text that ends up in a mail header (a summary in the Subject, a name in To or CN): one line,
+    no control characters."""
+
+    default_error_messages = {"control": "must be one line, without control characters (no CR or LF)."}
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if _HEADER_BREAKING.search(value):
+            self.fail("control")
+        return value
 
 
 @functools.cache
@@ -50,19 +80,30 @@ class TimeZoneField(serializers.CharField):
 class DateOrTimeField(serializers.Field):
     """A date (`2026-11-23`) or an ISO 8601 time with an offset (`2026-11-23T09:00:00Z`)."""
 
-    default_error_messages = {"invalid": "must be a date (YYYY-MM-DD) or a time with a time zone (ISO 8601)."}
+    default_error_messages = {
+        "invalid": "must be a date (YYYY-MM-DD) or a time with a time zone (ISO 8601).",
+        "range": OUT_OF_RANGE,
+    }
 
     def to_internal_value(self, data: Any) -> date | datetime:
         text = str(data).strip()
         try:
             parsed_date = parse_date(text)
             if parsed_date is not None:
+                if not in_supported_range(parsed_date):
+                    self.fail("range")
                 return parsed_date
             parsed = parse_datetime(text.replace("UTC", "Z"))
-        except ValueError:
+        except (ValueError, OverflowError):
             parsed = None
         if parsed is None or parsed.tzinfo is None:
             self.fail("invalid")
+        try:
+            in_range = in_supported_range(parsed.astimezone(UTC))
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            self.fail("range")
         return parsed
 
     def to_representation(self, value: date | datetime) -> str:

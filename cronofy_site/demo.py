@@ -21,12 +21,13 @@ from accounts.models import Application, Organization, Role, User
 from accounts.oauth import application_create, application_set_secret, application_update, tokens_issue_for
 from accounts.services import membership_set, organization_create, user_create
 from calendars.choices import CalendarProvider
-from calendars.models import CalendarProfile, CalendarService
+from calendars.models import CalendarProfile, CalendarService, CalendarServiceDomain
 from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar
 from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import calendar_service_for_email
 from calendars.services import (
+    calendar_domain_vouch,
     calendar_profile_save_calendars,
     calendar_service_authorize,
     calendar_service_connect,
@@ -182,6 +183,10 @@ def _seed_world(password: str) -> tuple[DemoSummary, dict[str, Organization]]:
     if not operator.is_superuser:
         operator.is_superuser = operator.is_staff = True
         operator.save(update_fields=["is_superuser", "is_staff"])
+    # The demo's domains exist nowhere else: its operator vouches for them (a real deployment proves
+    # them at the provider or in DNS).
+    for claim in CalendarServiceDomain.objects.filter(released_at__isnull=True, proven_at__isnull=True):
+        calendar_domain_vouch(claim=claim, actor=operator)
 
     summary = DemoSummary(
         password=password,

@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "core.middleware.JsonBodyLimits",
 ]
 
 ROOT_URLCONF = "cronofy_site.urls"
@@ -277,6 +278,15 @@ INVITATIONS_DKIM_SELECTOR = env("INVITATIONS_DKIM_SELECTOR", "scheduling")
 INVITATIONS_MX_HOST = env("INVITATIONS_MX_HOST", f"mx.{INVITATIONS_REPLY_DOMAIN}")
 INVITATIONS_SPF_INCLUDE = env("INVITATIONS_SPF_INCLUDE", "")
 DNS_NAMESERVERS = envlist("DNS_NAMESERVERS", [])
+# Calls to URLs someone else supplied (channel callbacks) go only to public addresses over https
+# (core/outbound.py). These networks are the explicit exception: a URL whose host is written as an
+# address inside them (never a name resolving there) may be called, over http too. The demo's
+# integrator and tests listen on loopback; production leaves it empty.
+OUTBOUND_ALLOWED_NETWORKS = envlist("OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else [])
+# Replies count only from authenticated senders: a DKIM signature aligned with the From domain, or an
+# SMTP client in these networks (a relay of yours that checked SPF and DKIM; the demo's sandbox
+# mailboxes send from loopback). Production leaves it empty unless such a relay delivers the mail.
+INVITATIONS_REPLY_TRUSTED_NETWORKS = envlist("INVITATIONS_REPLY_TRUSTED_NETWORKS", ["127.0.0.0/8"] if DEBUG else [])
 # Where `manage.py receive_replies` listens for replies by SMTP.
 INVITATIONS_SMTP_HOST = env("INVITATIONS_SMTP_HOST", "127.0.0.1")
 INVITATIONS_SMTP_PORT = envint("INVITATIONS_SMTP_PORT", 2525)
@@ -288,14 +298,24 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "core.api.LimitedJSONParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api_auth.AccessTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api_auth.HasScope"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "core.api.cronofy_exception_handler",
+    # Per application, as Cronofy documents its limits (accounts/throttles.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttles.ApplicationBurstThrottle",
+        "accounts.throttles.ApplicationSustainedThrottle",
+    ],
 }
+API_RATE_BURST = env("API_RATE_BURST", "50/s")
+API_RATE_SUSTAINED = env("API_RATE_SUSTAINED", "500/min")
+OAUTH_TOKEN_RATE_PER_MINUTE = envint("OAUTH_TOKEN_RATE_PER_MINUTE", 60)
+# Wrong client secrets tolerated per client id (15 minutes) before each further one doubles a pause.
+OAUTH_FREE_FAILURES = envint("OAUTH_FREE_FAILURES", 5)
 SPECTACULAR_SETTINGS = {
     "TITLE": "cronofy_site API",
     "DESCRIPTION": "Cronofy-compatible scheduling API with organizational calendar access modes.",

@@ -33,6 +33,8 @@ os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("SANDBOX_ENABLED", "1")
 os.environ.setdefault("SANDBOX_CONTROL_TOKEN", "test-sandbox-control-token")
+# The test servers (channel receivers, the live server) listen on loopback: the explicit exception.
+os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 
 from .settings import *  # noqa: E402  # the environment above must be set first
 

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts import views as account_views
 from calendars import views as calendar_views
 from conferencing import views as conferencing_views
 from connect import my_calendars
@@ -15,6 +16,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("invitations/<str:token>/", account_views.organization_invitation, name="organization-invitation"),
     # Email providers' inbound webhooks: attendees' replies to invitations (django-anymail)
     path("anymail/", include("anymail.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

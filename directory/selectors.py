@@ -47,11 +47,12 @@ class Placement:
 
 
 def directory_placement(*, service: DirectoryService, provider_domains: list[str]) -> Placement:
-    """The domains a directory accepts are those its organization's calendar services claim plus those the
-    provider itself reports as verified; anybody else it lists is not onboarded."""
+    """The domains a directory accepts are those its organization's calendar services have proven plus
+    those the provider itself reports as verified; anybody else it lists is not onboarded (an unproven
+    claim on a domain proves nothing)."""
     tree = organization_tree_ids(organization=service.organization)
     claims = CalendarServiceDomain.objects.filter(
-        released_at__isnull=True, service__organization_id__in=tree
+        released_at__isnull=True, proven_at__isnull=False, service__organization_id__in=tree
     ).select_related("service__organization")
     calendar_services = {claim.domain: claim.service for claim in claims}
     return Placement(

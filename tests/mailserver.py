@@ -10,8 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 
+import dkim
 import pytest
 from aiosmtpd.controller import Controller
+
+from bookings.dkim_signing import DkimKey, generate_private_key
 
 
 @dataclass
@@ -77,3 +80,25 @@ def smtp_server(settings) -> Iterator[MailServer]:
     settings.EMAIL_TIMEOUT = 5
     yield server
     controller.stop()
+
+
+_TEST_KEYS: dict[str, str] = {}
+
+
+def dkim_signed(message: Message, domain: str, zone, selector: str = "mail") -> str:
+    """The message as its domain's mail server would send it: DKIM-signed with a key published in the
+    test DNS zone (tests/dnsserver.py)."""
+    pem = _TEST_KEYS.get(domain) or _TEST_KEYS.setdefault(domain, generate_private_key())
+    key = DkimKey(domain=domain, selector=selector, private_pem=pem)
+    name, value = key.dns_record()
+    zone.add("TXT", name, value)
+    raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    signature = dkim.sign(
+        raw,
+        selector.encode(),
+        domain.encode(),
+        pem.encode(),
+        canonicalize=(b"relaxed", b"relaxed"),
+        include_headers=[b"From", b"To", b"Subject"],
+    )
+    return (signature + raw).decode()

@@ -38,6 +38,8 @@ def mail(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", mailbox_port
     settings.SANDBOX_REPLY_SMTP_HOST, settings.SANDBOX_REPLY_SMTP_PORT = "127.0.0.1", replies_port
+    # The sandbox's mailboxes send from loopback, as in the demo: the explicitly trusted relay.
+    settings.INVITATIONS_REPLY_TRUSTED_NETWORKS = ["127.0.0.0/8"]
     yield
     for server in servers:
         server.stop()

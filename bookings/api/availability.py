@@ -8,7 +8,7 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -161,6 +161,14 @@ class AvailabilityApi(ApplicationApiView):
         data = AvailabilityInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        if request.user is not None:
+            # An account's token speaks for that account only.
+            others = {m["sub"] for g in values["participants"] for m in g["members"]} - {request.user.public_id}
+            if others:
+                raise exceptions.PermissionDenied(
+                    "An account's access token asks about that account only; other participants need the "
+                    "application's client secret."
+                )
         periods = values["periods"]
         buffer = values.get("buffer") or {}
         before = buffer.get("before", {}).get("seconds", 0)

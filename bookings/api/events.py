@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from accounts import api_scopes
 from accounts.api import AccountApiView
+from accounts.models import Grant
 from bookings.models import ManagedEvent
 from bookings.shapes import managed_event_as_cronofy
 from calendars.api.serializers import check_own_calendars
@@ -60,8 +61,9 @@ def external_event_uid(calendar_id: str, provider_event_id: str) -> str:
     return f"evt_external_{digest}"
 
 
-def _rows(*, user_id: int, application_id: int, params: dict[str, Any], with_external: bool) -> QuerySet:
-    calendars = calendars_of_user(user_id=user_id, calendar_ids=params.get("calendar_ids"))
+def _rows(*, user_id: int, grant: Grant, params: dict[str, Any], with_external: bool) -> QuerySet:
+    application_id = grant.application_id
+    calendars = calendars_of_user(user_id=user_id, calendar_ids=params.get("calendar_ids"), grant=grant)
     start, end = params["start"], params["end"]
     # An application reads back the events it manages, not another application's.
     managed = ManagedEvent.objects.filter(
@@ -101,9 +103,7 @@ def _rows(*, user_id: int, application_id: int, params: dict[str, Any], with_ext
 
 def events_page(*, request: Request, params: dict[str, Any], page: int) -> dict[str, Any]:
     with_external = request.auth.allows(api_scopes.READ_EVENTS)
-    rows = _rows(
-        user_id=request.user.pk, application_id=request.auth.application.pk, params=params, with_external=with_external
-    )
+    rows = _rows(user_id=request.user.pk, grant=request.auth.grant, params=params, with_external=with_external)
     current, window = page_of(rows.count(), page, kind=PAGE_KIND, grant_id=request.auth.grant.pk, params=params)
     picked = list(rows[window])
     managed = {
@@ -194,7 +194,7 @@ class EventsApi(AccountApiView):
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
         _params_allowed(request, params)
-        check_own_calendars(user_id=request.user.pk, calendar_ids=params.get("calendar_ids"))
+        check_own_calendars(user_id=request.user.pk, calendar_ids=params.get("calendar_ids"), grant=request.auth.grant)
         return Response(events_page(request=request, params=params, page=1))
 
 

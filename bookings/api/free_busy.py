@@ -29,7 +29,9 @@ class FreeBusyInput(WindowQuery):
 
 def free_busy_page(*, request: Request, params: dict[str, Any], page: int) -> dict[str, Any]:
     zone = zoneinfo.ZoneInfo(params["tzid"])
-    calendars = calendars_of_user(user_id=request.user.pk, calendar_ids=params.get("calendar_ids"))
+    calendars = calendars_of_user(
+        user_id=request.user.pk, calendar_ids=params.get("calendar_ids"), grant=request.auth.grant
+    )
     rows = free_busy_rows(
         calendars=calendars, start=params["start"], end=params["end"], include_managed=params["include_managed"]
     )
@@ -62,7 +64,7 @@ class FreeBusyApi(AccountApiView):
         data = FreeBusyInput(data=query_data(request.query_params, lists=["calendar_ids"]))
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
-        check_own_calendars(user_id=request.user.pk, calendar_ids=params.get("calendar_ids"))
+        check_own_calendars(user_id=request.user.pk, calendar_ids=params.get("calendar_ids"), grant=request.auth.grant)
         return Response(free_busy_page(request=request, params=params, page=1))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError as ModelValidationError
@@ -21,7 +21,7 @@ from bookings.services import EventInput, Invitee, managed_event_delete, managed
 from calendars.api.views import Locked
 from calendars.choices import ProfileStatus
 from calendars.models import Calendar
-from core.api_params import TimeZoneField, known_zone
+from core.api_params import OUT_OF_RANGE, HeaderSafeCharField, TimeZoneField, in_supported_range, known_zone
 
 MAX_ATTENDEES = 100
 
@@ -34,6 +34,7 @@ class EventTimeField(serializers.Field):
         # DRF formats these messages: braces are doubled.
         "invalid": 'must be a date (YYYY-MM-DD), a time with an offset, or {{"time": ..., "tzid": ...}}.',
         "zone": "“{value}” is not a time zone id.",
+        "range": OUT_OF_RANGE,
     }
 
     def to_internal_value(self, data: Any) -> tuple[date | datetime, str | None]:
@@ -43,8 +44,13 @@ class EventTimeField(serializers.Field):
             if not isinstance(tzid, str) or not known_zone(tzid):
                 self.fail("zone", value=tzid)
         text = str(data or "").strip()
-        day = parse_date(text) if len(text) == 10 else None
+        try:
+            day = parse_date(text) if len(text) == 10 else None
+        except ValueError:
+            day = None
         if day is not None:
+            if not in_supported_range(day):
+                self.fail("range")
             return day, tzid
         try:
             moment = parse_datetime(text.replace("UTC", "Z"))
@@ -56,12 +62,18 @@ class EventTimeField(serializers.Field):
             if tzid is None:
                 self.fail("invalid")
             moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(tzid))
+        try:
+            in_range = in_supported_range(moment.astimezone(UTC))
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            self.fail("range")
         return moment, tzid
 
 
 class InviteeInput(serializers.Serializer):
     email = serializers.EmailField()
-    display_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    display_name = HeaderSafeCharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class AttendeesInput(serializers.Serializer):
@@ -70,7 +82,7 @@ class AttendeesInput(serializers.Serializer):
 
 
 class LocationInput(serializers.Serializer):
-    description = serializers.CharField(max_length=1024, required=False, allow_blank=True, default="")
+    description = HeaderSafeCharField(max_length=1024, required=False, allow_blank=True, default="")
     lat = serializers.CharField(max_length=32, required=False)
     long = serializers.CharField(max_length=32, required=False)
 
@@ -109,8 +121,8 @@ class Reminder(serializers.Serializer):
 
 
 class EventUpsertInput(serializers.Serializer):
-    event_id = serializers.CharField(max_length=200)
-    summary = serializers.CharField(max_length=1024)
+    event_id = HeaderSafeCharField(max_length=200)
+    summary = HeaderSafeCharField(max_length=1024)
     description = serializers.CharField(max_length=4096, required=False, allow_blank=True, default="")
     start = EventTimeField()
     end = EventTimeField()
@@ -187,6 +199,7 @@ def _calendar_for_events(request: Request, calendar_id: str) -> Calendar:
     calendar = (
         Calendar.objects.select_related("profile__user", "profile__calendar_service")
         .filter(profile__user=request.user, public_id=calendar_id)
+        .exclude(profile_id__in=request.auth.grant.revoked_profile_ids)
         .first()
     )
     if calendar is None:
@@ -219,5 +232,7 @@ class CalendarEventsApi(AccountApiView):
         calendar = _calendar_for_events(request, calendar_id)
         data = EventDeleteInput(data=request.data)
         data.is_valid(raise_exception=True)
-        managed_event_delete(calendar=calendar, event_id=data.validated_data["event_id"])
+        managed_event_delete(
+            application=request.auth.application, calendar=calendar, event_id=data.validated_data["event_id"]
+        )
         return Response(status=202)

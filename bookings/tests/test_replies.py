@@ -20,6 +20,7 @@ from icalendar import Event as IEvent
 from icalendar import vCalAddress
 
 from accounts.oauth import application_create, tokens_issue_for
+from bookings.imip import attendee_reply_address
 from bookings.models import AttendeeStatus, InboundReply, ManagedEventAttendee, ReplyOutcome
 from bookings.services import EventInput, Invitee, managed_event_upsert
 from bookings.smtp_receiver import receiver as reply_receiver
@@ -27,7 +28,7 @@ from calendars.notifications import channel_create
 from calendars.services import calendar_profile_connect
 from conftest import make_user
 from tests.e2e import INTEGRATOR_REDIRECT
-from tests.mailserver import free_port
+from tests.mailserver import dkim_signed, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,6 +56,16 @@ def booked(smtp_server):
     return {"event": event, "application": application, "secret": secret, "nina": nina, "calendar": calendar}
 
 
+@pytest.fixture(autouse=True)
+def _loopback_is_a_trusted_relay(settings):
+    """These tests send as a relay on loopback would; test_reply_proof.py checks authentication."""
+    settings.INVITATIONS_REPLY_TRUSTED_NETWORKS = ["127.0.0.0/8"]
+
+
+def reply_address(event, attendee: str = "casey@example.com") -> str:
+    return attendee_reply_address(event, event.attendees.get(email=attendee).reply_token)
+
+
 @pytest.fixture
 def replies_server(settings):
     port = free_port()
@@ -76,14 +87,14 @@ def reply_message(
     vevent.add("sequence", event.sequence if sequence is None else sequence)
     vevent.add("dtstamp", datetime.now(UTC))
     vevent.add("dtstart", event.start)
-    vevent.add("organizer", vCalAddress(f"mailto:event+{event.event_uid}@invites.localhost"))
+    vevent.add("organizer", vCalAddress(f"mailto:{reply_address(event)}"))
     who = vCalAddress(f"mailto:{attendee}")
     who.params["PARTSTAT"] = partstat
     vevent.add("attendee", who)
     calendar.add_component(vevent)
     message = EmailMessage()
     message["From"] = sender or attendee
-    message["To"] = f"event+{event.event_uid}@invites.localhost"
+    message["To"] = reply_address(event)
     message["Subject"] = f"{partstat.title()}: Interview"
     message.set_content("Answered with my calendar.")
     message.add_alternative(calendar.to_ical().decode(), subtype="calendar", params={"method": method})
@@ -224,7 +235,7 @@ def test_the_receiver_takes_mail_only_for_reply_addresses(replies_server):
     assert not InboundReply.objects.exists()
 
 
-def mailgun_post(client: Client, raw: str, key: str):
+def mailgun_post(client: Client, raw: str, key: str, recipient: str = "event@invites.localhost"):
     timestamp, token = str(int(time.time())), "a" * 50
     signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
     return client.post(
@@ -234,18 +245,19 @@ def mailgun_post(client: Client, raw: str, key: str):
             "timestamp": timestamp,
             "token": token,
             "signature": signature,
-            "recipient": "event@invites.localhost",
+            "recipient": recipient,
             "sender": "casey@example.com",
         },
     )
 
 
-def test_replies_through_mailguns_inbound_webhook(booked, settings):
+def test_replies_through_mailguns_inbound_webhook(booked, settings, dns_zone):
     settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": "key-for-tests"}
-    raw = reply_message(booked["event"], partstat="DECLINED").as_string()
-    assert mailgun_post(Client(), raw, "not-the-key").status_code == 400
+    raw = dkim_signed(reply_message(booked["event"], partstat="DECLINED"), "example.com", dns_zone)
+    to = reply_address(booked["event"])
+    assert mailgun_post(Client(), raw, "not-the-key", to).status_code == 400
     assert not InboundReply.objects.exists()
-    assert mailgun_post(Client(), raw, "key-for-tests").status_code == 200
+    assert mailgun_post(Client(), raw, "key-for-tests", to).status_code == 200
     reply = InboundReply.objects.get()
     assert (reply.source, reply.outcome) == ("webhook:mailgun", ReplyOutcome.APPLIED)
     assert casey().status == AttendeeStatus.DECLINED

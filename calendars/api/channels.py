@@ -15,6 +15,7 @@ from accounts.api import AccountApiView
 from calendars.api.serializers import check_own_calendars
 from calendars.models import Channel
 from calendars.notifications import channel_close, channel_create
+from core.outbound import OutboundRefused, outbound_url_check
 
 
 class ChannelInput(serializers.Serializer):
@@ -24,6 +25,13 @@ class ChannelInput(serializers.Serializer):
 
     callback_url = serializers.URLField(max_length=2000)
     filters = Filters(required=False)
+
+    def validate_callback_url(self, value: str) -> str:
+        try:
+            outbound_url_check(value)
+        except OutboundRefused as refusal:
+            raise serializers.ValidationError(str(refusal), code="not_allowed") from None
+        return value
 
 
 def _open_channels(request: Request):
@@ -39,7 +47,9 @@ class ChannelsApi(AccountApiView):
         data.is_valid(raise_exception=True)
         filters = data.validated_data.get("filters") or {}
         calendar_ids = filters.get("calendar_ids") or []
-        check_own_calendars(user_id=request.user.pk, calendar_ids=calendar_ids, field="filters.calendar_ids")
+        check_own_calendars(
+            user_id=request.user.pk, calendar_ids=calendar_ids, field="filters.calendar_ids", grant=request.auth.grant
+        )
         channel = channel_create(
             grant=request.auth.grant,
             callback_url=data.validated_data["callback_url"],

@@ -82,7 +82,7 @@ class AvailabilityRulesApi(AccountApiView):
         data = RuleInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        check_own_calendars(user_id=request.user.pk, calendar_ids=values.get("calendar_ids"))
+        check_own_calendars(user_id=request.user.pk, calendar_ids=values.get("calendar_ids"), grant=request.auth.grant)
         rule = availability_rule_upsert(
             user=request.user,
             rule_id=values["availability_rule_id"],

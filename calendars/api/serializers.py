@@ -8,6 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
+from accounts.models import Grant
 from calendars.models import Calendar, CalendarProfile
 from calendars.selectors import calendars_of_user
 
@@ -54,11 +55,15 @@ class ProfileOutput(serializers.Serializer):
         return shaped
 
 
-def check_own_calendars(*, user_id: int, calendar_ids: list[str] | None, field: str = "calendar_ids") -> None:
-    """422 naming any of these calendars that is not one of the account's live calendars."""
+def check_own_calendars(
+    *, user_id: int, calendar_ids: list[str] | None, field: str = "calendar_ids", grant: Grant | None = None
+) -> None:
+    """422 naming any of these calendars that is not one of the account's live calendars (that the
+    grant still reaches)."""
     if not calendar_ids:
         return
-    known = set(calendars_of_user(user_id=user_id, calendar_ids=calendar_ids).values_list("public_id", flat=True))
+    calendars = calendars_of_user(user_id=user_id, calendar_ids=calendar_ids, grant=grant)
+    known = set(calendars.values_list("public_id", flat=True))
     unknown = [calendar_id for calendar_id in calendar_ids if calendar_id not in known]
     if unknown:
         raise serializers.ValidationError({field: f"Unknown calendars: {', '.join(unknown)}."})

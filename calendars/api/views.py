@@ -10,11 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
+from accounts.actors import Actor
 from accounts.api import AccountApiView
 from calendars.api.serializers import CalendarOutput
 from calendars.models import Calendar
 from calendars.selectors import calendar_profiles_of_user
 from calendars.services import calendar_create
+from core.api_params import HeaderSafeCharField
 
 
 class Locked(APIException):
@@ -27,7 +29,7 @@ class CalendarsApi(AccountApiView):
 
     class CreateInput(serializers.Serializer):
         profile_id = serializers.CharField()
-        name = serializers.CharField(max_length=500)
+        name = HeaderSafeCharField(max_length=500)
         color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="List calendars")
@@ -35,6 +37,7 @@ class CalendarsApi(AccountApiView):
         calendars = (
             Calendar.objects.filter(profile__user=request.user)
             .exclude(profile__status="disconnected")
+            .exclude(profile_id__in=request.auth.grant.revoked_profile_ids)
             .select_related("profile")
             .order_by("profile__id", "-is_primary", "name")
         )
@@ -45,7 +48,7 @@ class CalendarsApi(AccountApiView):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         profile = (
-            calendar_profiles_of_user(user_id=request.user.pk)
+            calendar_profiles_of_user(user_id=request.user.pk, grant=request.auth.grant)
             .filter(public_id=data.validated_data["profile_id"])
             .first()
         )
@@ -54,6 +57,9 @@ class CalendarsApi(AccountApiView):
         if not profile.is_connected or (not profile.policy.writes_events_natively and profile.platform is not None):
             raise Locked()
         calendar = calendar_create(
-            profile=profile, name=data.validated_data["name"], color=data.validated_data.get("color", "")
+            profile=profile,
+            name=data.validated_data["name"],
+            color=data.validated_data.get("color", ""),
+            actor=Actor.of_application(request.auth.application, on_behalf_of=request.user),
         )
         return Response({"calendar": CalendarOutput(calendar).data})

@@ -430,3 +430,34 @@ def revoke_user_grant(credentials: dict[str, Any]) -> None:
         retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         status=response.status_code,
     )
+
+
+DOMAIN_READ_SCOPE = "https://www.googleapis.com/auth/admin.directory.domain.readonly"
+
+
+def workspace_domains(key: dict[str, Any], *, subject: str) -> list[str]:
+    """The Workspace customer's domains (Admin SDK `domains.list`), read as `subject`, an administrator
+    the service account acts for. Raises ProviderPermissionError when the subject is no administrator
+    or the scope is not delegated, ProviderError when Google cannot be asked."""
+    info = {**key, "token_uri": endpoints.google_token_url()}
+    credentials = service_account.Credentials.from_service_account_info(
+        info, scopes=[DOMAIN_READ_SCOPE], subject=subject
+    )
+    http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=settings.PROVIDER_HTTP_TIMEOUT))
+    directory = build(
+        "admin",
+        "directory_v1",
+        http=http,
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": endpoints.url("GOOGLE_ADMIN_API_URL")},
+    )
+    try:
+        response = directory.domains().list(customer="my_customer").execute(num_retries=0)
+    except HttpError as error:
+        raise _translate(error) from None
+    except google.auth.exceptions.RefreshError:
+        raise ProviderPermissionError("Google refused to act for this user on the Admin SDK.") from None
+    except (google.auth.exceptions.TransportError, httplib2.HttpLib2Error, OSError) as error:
+        raise ProviderError(f"Google's Admin SDK unreachable: {type(error).__name__}", retryable=True) from None
+    return [item["domainName"] for item in response.get("domains", []) if item.get("verified", True)]

@@ -15,6 +15,9 @@ class ProviderSession(requests.Session):
     def __init__(self, routes: dict[str, str] | None = None) -> None:
         super().__init__()
         self.routes = routes or {}
+        # MSAL hands its callers the token endpoint's JSON, not its headers: the last Retry-After seen is
+        # kept here for them.
+        self.last_retry_after: str | None = None
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         address = url.decode() if isinstance(url, bytes) else url
@@ -23,4 +26,6 @@ class ProviderSession(requests.Session):
                 address = target + address[len(prefix) :]
                 break
         kwargs.setdefault("timeout", settings.PROVIDER_HTTP_TIMEOUT)
-        return super().request(method, address, *args, **kwargs)
+        response = super().request(method, address, *args, **kwargs)
+        self.last_retry_after = response.headers.get("Retry-After")
+        return response

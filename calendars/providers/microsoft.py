@@ -67,21 +67,52 @@ AUTH_ERRORS = {"invalid_grant", "interaction_required", "consent_required", "una
 
 
 def msal_application(client_id: str, client_secret: str, tenant: str) -> msal.ConfidentialClientApplication:
-    """An MSAL confidential client whose HTTP goes through our seam (timeouts, sandbox routing)."""
+    """An MSAL confidential client whose HTTP goes through our seam (timeouts, sandbox routing); the
+    seam stays reachable as `.login_http` for the Retry-After of a refusal."""
+    login_http = ProviderSession(endpoints.microsoft_login_routes())
     try:
-        return msal.ConfidentialClientApplication(
+        application = msal.ConfidentialClientApplication(
             client_id,
             client_credential=client_secret,
             authority=f"{endpoints.microsoft_authority_host()}/{tenant}",
-            http_client=ProviderSession(endpoints.microsoft_login_routes()),
+            http_client=login_http,
             instance_discovery=False,
         )
+        application.login_http = login_http
+        return application
     except ValueError:
         # MSAL reads the tenant's OpenID configuration first; a 4xx there (AADSTS90002, an unknown
         # tenant) comes out as ValueError.
         raise ProviderAuthError(f"Microsoft does not know the tenant “{tenant}”.") from None
-    except (requests.RequestException, RuntimeError):
+    except (requests.RequestException, RuntimeError, msal.exceptions.MsalServiceError):
         raise ProviderError("Microsoft's sign-in service cannot be reached.", retryable=True) from None
+
+
+def acquire_token(application: msal.ConfidentialClientApplication, acquire: Callable[[], Any]) -> str:
+    """Run one MSAL token call and turn every way it can fail into our errors: a refused grant
+    (invalid_grant, consent withdrawn) needs a person; throttling (429, with Microsoft's Retry-After)
+    and outages (5xx, timeouts) are worth trying again later. MSAL reports some failures as an error
+    dict, others as MsalServiceError, and a throttled answer it remembers without calling again."""
+    try:
+        result = acquire()
+    except msal.exceptions.MsalServiceError as error:
+        result = {"error": "server_error", "error_description": str(error)}
+    except requests.RequestException as error:
+        raise ProviderError(
+            f"Microsoft's sign-in service cannot be reached: {type(error).__name__}", retryable=True
+        ) from None
+    if isinstance(result, dict) and "access_token" in result:
+        return result["access_token"]
+    result = result if isinstance(result, dict) else {}
+    error = result.get("error")
+    error = error if isinstance(error, str) else "server_error"
+    codes = [code for code in result.get("error_codes") or [] if isinstance(code, int)]
+    message = f"Microsoft's token endpoint refused: {error} {codes or ''}".strip()
+    if error in AUTH_ERRORS:
+        raise ProviderAuthError(message)
+    retry_after = retry_after_seconds(getattr(getattr(application, "login_http", None), "last_retry_after", None))
+    retryable = error in ("temporarily_unavailable", "server_error") or retry_after is not None
+    raise ProviderError(message, retryable=retryable, retry_after=retry_after)
 
 
 def _graph_scopes(scopes: list[str]) -> list[str]:
@@ -135,17 +166,26 @@ class MicrosoftCalendarClient:
         if self._app_only:
             if self._access_token and not force:
                 return self._access_token
-            result = self._msal.acquire_token_for_client(scopes=[GRAPH_DEFAULT_SCOPE])
-            self._access_token = self._token_from(result)
+            self._access_token = acquire_token(
+                self._msal, lambda: self._msal.acquire_token_for_client(scopes=[GRAPH_DEFAULT_SCOPE])
+            )
             return self._access_token
         expires_at = self._stored.get("expires_at")
         fresh = expires_at and datetime.fromisoformat(expires_at) > timezone.now() + timedelta(minutes=2)
         if self._stored.get("access_token") and fresh and not force:
             return self._stored["access_token"]
-        result = self._msal.acquire_token_by_refresh_token(
-            self._stored.get("refresh_token", ""), scopes=_graph_scopes(self._stored.get("scopes", []))
-        )
-        token = self._token_from(result)
+        results: list[dict[str, Any]] = []
+
+        def refresh() -> dict[str, Any]:
+            results.append(
+                self._msal.acquire_token_by_refresh_token(
+                    self._stored.get("refresh_token", ""), scopes=_graph_scopes(self._stored.get("scopes", []))
+                )
+            )
+            return results[-1]
+
+        token = acquire_token(self._msal, refresh)
+        result = results[-1]
         self._stored.update(
             access_token=token,
             expires_at=(timezone.now() + timedelta(seconds=int(result.get("expires_in", 3600)))).isoformat(),
@@ -155,17 +195,6 @@ class MicrosoftCalendarClient:
         if self._on_changed is not None:
             self._on_changed(dict(self._stored))
         return token
-
-    @staticmethod
-    def _token_from(result: dict[str, Any]) -> str:
-        if "access_token" in result:
-            return result["access_token"]
-        error = result.get("error", "")
-        codes = result.get("error_codes") or []
-        message = f"Microsoft refused the grant: {error} {codes}".strip()
-        if error in AUTH_ERRORS:
-            raise ProviderAuthError(message)
-        raise ProviderError(message, retryable=error in ("temporarily_unavailable", "server_error", ""))
 
     #
     # Graph
@@ -429,12 +458,32 @@ def consented_application_permissions(*, client_id: str, client_secret: str, ten
 
     Raises ProviderAuthError when the tenant has not consented (or the app is unknown to it).
     """
-    result = msal_application(client_id, client_secret, tenant_id).acquire_token_for_client(
-        scopes=[GRAPH_DEFAULT_SCOPE]
-    )
-    token = MicrosoftCalendarClient._token_from(result)
+    application = msal_application(client_id, client_secret, tenant_id)
+    token = acquire_token(application, lambda: application.acquire_token_for_client(scopes=[GRAPH_DEFAULT_SCOPE]))
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise ProviderError("Microsoft returned an access token that is not a JWT.", retryable=False) from None
     return list(claims.get("roles") or [])
+
+
+def tenant_verified_domains(*, client_id: str, client_secret: str, tenant_id: str) -> list[str]:
+    """The tenant's verified domains (Graph `GET /organization`, `verifiedDomains`), with the
+    application permissions its admin consented to (Organization.Read.All)."""
+    application = msal_application(client_id, client_secret, tenant_id)
+    token = acquire_token(application, lambda: application.acquire_token_for_client(scopes=[GRAPH_DEFAULT_SCOPE]))
+    session = ProviderSession()
+    try:
+        response = session.get(
+            f"{endpoints.microsoft_graph_url()}/v1.0/organization", headers={"Authorization": f"Bearer {token}"}
+        )
+    except requests.RequestException as error:
+        raise ProviderError(f"Microsoft Graph unreachable: {type(error).__name__}", retryable=True) from None
+    if response.status_code >= 400:
+        raise MicrosoftCalendarClient._translate(response)
+    return [
+        domain["name"]
+        for organization in response.json().get("value", [])
+        for domain in organization.get("verifiedDomains", [])
+        if domain.get("name")
+    ]

@@ -96,7 +96,7 @@ def test_a_taken_domain_is_explained_on_the_form(client_for, charlie, globex, ac
     )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["domains"] == [
-        "acme.example is already served by another organization's calendar service."
+        "acme.example is already in use by another calendar service. If it is yours, contact support."
     ]
     assert not CalendarService.objects.filter(organization=globex).exists()
 

@@ -1,6 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import AuditEvent, ConnectionStatus
 from calendars.choices import CalendarProvider, ProfileStatus
@@ -13,6 +14,7 @@ from calendars.services import (
     calendar_service_disconnect,
     calendar_service_update,
 )
+from conftest import proven
 from core.choices import AccessMode
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +49,7 @@ def test_a_domain_of_another_organization_is_refused_without_naming_it(globex, c
     with pytest.raises(ValidationError) as error:
         connect(globex, charlie, domains=["globex.example", "ACME.example"])
     message = error.value.message_dict["domains"][0]
-    assert message == "acme.example is already served by another organization's calendar service."
+    assert message == "acme.example is already in use by another calendar service. If it is yours, contact support."
     assert "Acme" not in str(error.value)
     assert not CalendarService.objects.filter(organization=globex).exists()  # nothing half-written
     assert not CalendarServiceDomain.objects.filter(domain="globex.example").exists()
@@ -57,19 +59,23 @@ def test_a_domain_already_served_in_the_same_organization_names_the_service(acme
     with pytest.raises(ValidationError) as error:
         connect(acme, bob, domains=["legal.acme.example"], provider=CalendarProvider.MICROSOFT)
     assert (
-        "already served by this organization's calendar service “Google Workspace (legal.acme.example)”"
+        "already claimed by this organization's calendar service “Google Workspace (legal.acme.example)”"
         in error.value.message_dict["domains"][0]
     )
 
 
-def test_the_database_itself_refuses_a_second_live_claim(acme_services):
+def test_the_database_itself_refuses_a_second_proven_live_claim(acme_services):
     with pytest.raises(IntegrityError), transaction.atomic():
-        CalendarServiceDomain.objects.create(service=acme_services[AccessMode.FREE_BUSY], domain="acme.example")
+        CalendarServiceDomain.objects.create(
+            service=acme_services[AccessMode.FREE_BUSY], domain="acme.example", proven_at=timezone.now()
+        )
 
 
 def test_model_validation_explains_the_domain_constraint(acme_services):
-    claim = CalendarServiceDomain(service=acme_services[AccessMode.FREE_BUSY], domain="acme.example")
-    with pytest.raises(ValidationError, match="already served by another active calendar service"):
+    claim = CalendarServiceDomain(
+        service=acme_services[AccessMode.FREE_BUSY], domain="acme.example", proven_at=timezone.now()
+    )
+    with pytest.raises(ValidationError, match="already in use by another calendar service"):
         claim.full_clean()
 
 
@@ -99,6 +105,8 @@ def test_disconnecting_releases_the_domains(acme, globex, bob, charlie, acme_ser
     assert service.granted_scopes == []
     assert service.domain_names == ["acme.example"]  # kept for the record
     replacement = connect(globex, charlie, domains=["acme.example"])
+    assert calendar_service_for_email(email="x@acme.example") is None  # not before it is proven
+    proven(replacement)
     assert calendar_service_for_email(email="x@acme.example") == replacement
 
 

@@ -66,7 +66,7 @@ def delegate_mode(world, account, mode: str) -> None:
     delegate(world, account, requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=mode))
 
 
-def upload_key(client, service: CalendarService, account, test_user: str = "alice@acme.example"):
+def upload_key(client, service: CalendarService, account, test_user: str = "bob@acme.example"):
     key_file = SimpleUploadedFile("key.json", json.dumps(account.key).encode(), content_type="application/json")
     return client.post(
         reverse("admin:calendars_calendarservice_authorize_google", args=[service.pk]),

@@ -13,7 +13,7 @@ from accounts import api_scopes
 from accounts.api import AccountApiView
 from calendars.api.serializers import ProfileOutput
 from calendars.selectors import calendar_profiles_of_user
-from calendars.services import calendar_profile_disconnect
+from calendars.services import calendar_profile_revoke_for_application
 from conferencing.api.serializers import ConferencingProfileOutput
 from conferencing.selectors import conferencing_profiles_of_user
 
@@ -42,7 +42,7 @@ class UserinfoApi(AccountApiView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="The account, its profiles and calendars")
     def get(self, request: Request) -> Response:
         user = request.user
-        profiles = calendar_profiles_of_user(user_id=user.pk).prefetch_related("calendars")
+        profiles = calendar_profiles_of_user(user_id=user.pk, grant=request.auth.grant).prefetch_related("calendars")
         return Response(
             {
                 "sub": user.public_id,
@@ -66,17 +66,21 @@ class ProfilesApi(AccountApiView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="The account's calendar profiles")
     def get(self, request: Request) -> Response:
-        profiles = calendar_profiles_of_user(user_id=request.user.pk)
+        profiles = calendar_profiles_of_user(user_id=request.user.pk, grant=request.auth.grant)
         return Response({"profiles": ProfileOutput(profiles, many=True).data})
 
 
 class ProfileRevokeApi(AccountApiView):
-    """Disconnect one of the account's profiles (its calendar access ends; the account stays)."""
+    """This application gives up one of the account's profiles. Its calendar access ends for the
+    application; the provider grant goes only when no other application or organization uses it."""
+
+    required_scope = api_scopes.READ_ACCOUNT
 
     @extend_schema(request=None, responses={202: None}, summary="Disconnect a profile")
     def post(self, request: Request, profile_id: str) -> Response:
-        profile = calendar_profiles_of_user(user_id=request.user.pk).filter(public_id=profile_id).first()
+        grant = request.auth.grant
+        profile = calendar_profiles_of_user(user_id=request.user.pk, grant=grant).filter(public_id=profile_id).first()
         if profile is None:
             raise Http404
-        calendar_profile_disconnect(profile=profile, actor=request.user)
+        calendar_profile_revoke_for_application(profile=profile, grant=grant)
         return Response(status=202)

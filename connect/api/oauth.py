@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts.models import Application
 from accounts.oauth import (
     OAuthError,
     application_by_credentials,
@@ -16,15 +15,17 @@ from accounts.oauth import (
     token_exchange_code,
     token_refresh,
 )
+from accounts.throttles import retry_after_header, token_endpoint_failed_secret, token_endpoint_wait
 from calendars.models import CalendarProfile
+from core.json_limits import JsonRefused, load_json
 
 
 def _params(request: HttpRequest) -> dict[str, str]:
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            raise OAuthError("invalid_request", "The body is not valid JSON.") from None
+            body = load_json(request.body or b"{}")
+        except JsonRefused as refusal:
+            raise OAuthError("invalid_request", str(refusal)) from None
         if not isinstance(body, dict):
             raise OAuthError("invalid_request", "The body must be a JSON object.")
         return {key: str(value) for key, value in body.items() if value is not None}
@@ -50,16 +51,41 @@ def _error(error: OAuthError) -> JsonResponse:
     return response
 
 
+def _authenticated_client(params: dict[str, str]) -> Application:
+    """The application these credentials name, within its rate; a wrong secret slows the client id down."""
+    client_id = params.get("client_id", "")[:200]
+    wait = token_endpoint_wait(client_id)
+    if wait is not None:
+        raise Throttled(wait)
+    application = application_by_credentials(client_id=client_id, client_secret=params.get("client_secret", ""))
+    if application is None:
+        token_endpoint_failed_secret(client_id)
+        raise OAuthError("invalid_client", "Unknown client or wrong client secret.", status=401)
+    return application
+
+
+class Throttled(Exception):
+    def __init__(self, wait: float) -> None:
+        super().__init__("throttled")
+        self.wait = wait
+
+
+def _throttled(error: Throttled) -> JsonResponse:
+    response = JsonResponse(
+        {"error": "slow_down", "error_description": "Too many requests for this client; try again later."},
+        status=429,
+    )
+    response["Retry-After"] = retry_after_header(error.wait)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @csrf_exempt
 @require_POST
 def token(request: HttpRequest) -> HttpResponse:
     try:
         params = _params(request)
-        application = application_by_credentials(
-            client_id=params.get("client_id", ""), client_secret=params.get("client_secret", "")
-        )
-        if application is None:
-            raise OAuthError("invalid_client", "Unknown client or wrong client secret.", status=401)
+        application = _authenticated_client(params)
         grant_type = params.get("grant_type", "")
         if grant_type == "authorization_code":
             tokens = token_exchange_code(
@@ -71,6 +97,8 @@ def token(request: HttpRequest) -> HttpResponse:
             raise OAuthError("unsupported_grant_type", f"Unsupported grant_type {grant_type!r}.")
     except OAuthError as error:
         return _error(error)
+    except Throttled as error:
+        return _throttled(error)
     response = JsonResponse(tokens.as_cronofy(linking_profile=_linking_profile(tokens.linking_profile_id)))
     response["Cache-Control"] = "no-store"
     return response
@@ -82,14 +110,12 @@ def revoke(request: HttpRequest) -> HttpResponse:
     """Revoke an authorization by one of its tokens or by `sub`. Unknown ones are fine (RFC 7009)."""
     try:
         params = _params(request)
-        application = application_by_credentials(
-            client_id=params.get("client_id", ""), client_secret=params.get("client_secret", "")
-        )
-        if application is None:
-            raise OAuthError("invalid_client", "Unknown client or wrong client secret.", status=401)
+        application = _authenticated_client(params)
         if not params.get("token") and not params.get("sub"):
             raise OAuthError("invalid_request", "Give the token or the sub to revoke.")
     except OAuthError as error:
         return _error(error)
+    except Throttled as error:
+        return _throttled(error)
     grant_revoke(application=application, token=params.get("token", ""), sub=params.get("sub", ""))
     return HttpResponse(status=200)

@@ -18,7 +18,7 @@ from calendars.providers.base import (
     SyncCursorExpired,
 )
 from calendars.providers.http import ProviderSession
-from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE, MicrosoftCalendarClient, msal_application
+from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE, acquire_token, msal_application
 from calendars.providers.retry import retry_after_seconds, with_retries
 from directory.providers.base import DirectoryPerson, DirectoryRoom, PeopleListing, PersonStatus, ProgressCallback
 
@@ -43,8 +43,8 @@ class MicrosoftDirectoryClient:
 
     def _access_token(self, *, force: bool = False) -> str:
         if self._token is None or force:
-            self._token = MicrosoftCalendarClient._token_from(
-                self._msal.acquire_token_for_client(scopes=[GRAPH_DEFAULT_SCOPE])
+            self._token = acquire_token(
+                self._msal, lambda: self._msal.acquire_token_for_client(scopes=[GRAPH_DEFAULT_SCOPE])
             )
         return self._token
 

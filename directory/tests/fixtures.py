@@ -15,6 +15,7 @@ from accounts.models import Organization, User
 from calendars.choices import CalendarProvider
 from calendars.models import CalendarService
 from calendars.services import calendar_service_connect
+from conftest import proven
 from core.choices import AccessMode
 from directory.clients import directory_scopes
 from directory.models import DirectoryProvider, DirectoryService
@@ -82,8 +83,9 @@ def successfactors_company(world) -> Tenant:
 @pytest.fixture
 def acme_calendars(acme, bob) -> dict[str, CalendarService]:
     """Acme's calendar services: acme.example on Google in No Access (no provider grant needed, so the
-    directory's effect is visible without calendar syncs), contoso.example on Microsoft, No Access too."""
-    return {
+    directory's effect is visible without calendar syncs), contoso.example on Microsoft, No Access too;
+    their domains proven."""
+    services = {
         "acme": calendar_service_connect(
             organization=acme,
             provider=CalendarProvider.GOOGLE,
@@ -99,6 +101,7 @@ def acme_calendars(acme, bob) -> dict[str, CalendarService]:
             connected_by=bob,
         ),
     }
+    return {name: proven(service) for name, service in services.items()}
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from accounts.models import User
 from accounts.services import user_create
 from calendars.choices import CalendarProvider
 from calendars.models import CalendarProfile
-from calendars.services import calendar_service_connect, calendar_service_provision
+from calendars.services import calendar_domain_vouch, calendar_service_connect, calendar_service_provision
+from conftest import proven
 from core.choices import AccessMode
 from directory.models import DirectoryProvider, DirectoryUser
 from directory.onboarding import directory_people_onboard
@@ -25,12 +26,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def no_access(acme, bob):
-    return calendar_service_connect(
-        organization=acme,
-        provider=CalendarProvider.GOOGLE,
-        access_mode=AccessMode.NO_ACCESS,
-        domains=["acme.example"],
-        connected_by=bob,
+    return proven(
+        calendar_service_connect(
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=AccessMode.NO_ACCESS,
+            domains=["acme.example"],
+            connected_by=bob,
+        )
     )
 
 
@@ -98,18 +101,21 @@ def test_an_account_whose_address_nobody_proved_gets_no_hosted_profile(acme, bob
     assert not CalendarProfile.objects.filter(user=squatter).exists()
 
 
-def test_a_proven_account_of_a_no_access_domain_gets_its_profile_when_the_service_is_connected(
-    acme, bob, django_capture_on_commit_callbacks
+def test_a_proven_account_of_a_no_access_domain_gets_its_profile_when_the_domain_is_proven(
+    acme, bob, root, django_capture_on_commit_callbacks
 ):
     proven = user_create(email="proven@acme.example", email_verified=True)
     with django_capture_on_commit_callbacks(execute=True):
-        calendar_service_connect(
+        service = calendar_service_connect(
             organization=acme,
             provider=CalendarProvider.GOOGLE,
             access_mode=AccessMode.NO_ACCESS,
             domains=["acme.example"],
             connected_by=bob,
         )
+    assert not CalendarProfile.objects.filter(user=proven).exists()  # an unproven claim serves nobody
+    with django_capture_on_commit_callbacks(execute=True):
+        calendar_domain_vouch(claim=service.domain_claims.get(), actor=root)
     assert CalendarProfile.objects.filter(user=proven, provider_name="cronofy").exists()
 
 

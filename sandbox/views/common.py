@@ -135,7 +135,41 @@ _FAULT_BODIES: dict[str, dict[str, Callable[[], JsonResponse]]] = {
 }
 
 
-def _fault_response(provider: str, fault: Fault) -> HttpResponse:
+# Token endpoints speak OAuth 2.0's error format, not their API's: Microsoft's identity platform with
+# AADSTS codes (90055 TenantThrottlingError, 90033 a transient error), Google's OAuth server with the
+# RFC 6749 codes google-auth treats as retryable.
+_TOKEN_FAULTS = {
+    (Provider.MICROSOFT, Fault.Kind.RATE_LIMITED): (
+        429,
+        "temporarily_unavailable",
+        "AADSTS90055: TenantThrottlingError - There are too many incoming requests.",
+        [90055],
+    ),
+    (Provider.MICROSOFT, Fault.Kind.UNAVAILABLE): (
+        503,
+        "temporarily_unavailable",
+        "AADSTS90033: A transient error has occurred. Please try again.",
+        [90033],
+    ),
+    (Provider.MICROSOFT, Fault.Kind.SERVER_ERROR): (
+        500,
+        "server_error",
+        "AADSTS90033: A transient error has occurred. Please try again.",
+        [90033],
+    ),
+    (Provider.GOOGLE, Fault.Kind.RATE_LIMITED): (429, "rate_limit_exceeded", "Rate limit exceeded.", None),
+    (Provider.GOOGLE, Fault.Kind.UNAVAILABLE): (503, "temporarily_unavailable", "Service unavailable.", None),
+    (Provider.GOOGLE, Fault.Kind.SERVER_ERROR): (500, "internal_failure", "Internal failure.", None),
+}
+
+
+def _fault_response(provider: str, fault: Fault, operation: str = "") -> HttpResponse:
+    if operation == "token" and provider in (Provider.MICROSOFT, Provider.GOOGLE):
+        status, error, description, codes = _TOKEN_FAULTS[(provider, fault.kind)]
+        response = oauth_error(status, error, description, codes=codes)
+        if fault.kind != Fault.Kind.SERVER_ERROR:
+            response["Retry-After"] = str(fault.retry_after)
+        return response
     if provider in _FAULT_BODIES:
         response = _FAULT_BODIES[provider][fault.kind]()
         if fault.kind in (Fault.Kind.RATE_LIMITED, Fault.Kind.UNAVAILABLE):
@@ -188,7 +222,7 @@ def endpoint(provider: str, operation: str) -> Callable:
                 provider, operation, [Fault.Kind.RATE_LIMITED, Fault.Kind.SERVER_ERROR, Fault.Kind.UNAVAILABLE]
             )
             if failure is not None:
-                return _fault_response(provider, failure)
+                return _fault_response(provider, failure, operation)
             try:
                 return view(request, *args, **kwargs)
             except ApiError as error:

@@ -35,7 +35,7 @@ def keep_the_newest_profile_per_account(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_application_signing_secret"),
-        ("calendars", "0004_drop_derivable_sync_window"),
+        ("calendars", "0005_domain_proofs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
