@@ -87,8 +87,10 @@ class ModeChangeImpact:
 
 
 def _served(service: CalendarService, field_name: str) -> Q:
+    """Addresses of the domains the service serves: its proven, unreleased claims."""
     condition = Q(pk__in=[])
-    for domain in service.domain_names:
+    served = service.domain_claims.filter(released_at__isnull=True, proven_at__isnull=False)
+    for domain in served.values_list("domain", flat=True):
         condition |= Q(**{f"{field_name}__iendswith": f"@{domain}"})
     return condition
 

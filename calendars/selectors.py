@@ -51,13 +51,16 @@ def calendar_service_for_email(*, email: str) -> CalendarService | None:
 
 def calendar_ceiling_for(*, emails: Iterable[str]) -> CalendarService | None:
     """The organization's calendar service whose mode bounds a person with these addresses (their sign-in
-    and the calendar account's): of the live services serving their domains, the one of lowest mode."""
+    and the calendar account's): of the live services serving their domains, the one of lowest mode.
+    Only proven claims count: an unproven claim serves nobody, so it bounds nobody either."""
     domains = sorted({email_domain(email) for email in emails if email and "@" in email})
     if not domains:
         return None
     services = {
         claim.service.pk: claim.service
-        for claim in CalendarServiceDomain.objects.filter(domain__in=domains, released_at__isnull=True)
+        for claim in CalendarServiceDomain.objects.filter(
+            domain__in=domains, released_at__isnull=True, proven_at__isnull=False
+        )
         .exclude(service__status=ConnectionStatus.DISCONNECTED)
         .select_related("service__organization")
     }

@@ -855,6 +855,8 @@ def _domain_prove(*, claim: CalendarServiceDomain, proof: str, actor: User | Act
         action="domain_proven",
         changes={"domain": locked.domain, "proof": proof},
     )
+    # The service's mode is a ceiling on the domain's people from now on, their own connections too.
+    _personal_profiles_follow_ceiling(service=locked.service, actor=actor)
     if locked.service.status == ConnectionStatus.ACTIVE:
         # The domain's people are the service's from now on.
         transaction.on_commit(lambda pk=locked.service_id: async_task("calendars.tasks.service_provision", pk))

@@ -26,7 +26,7 @@ from calendars.services import (
     calendar_service_connect,
 )
 from calendars.sync import profile_sync
-from conftest import make_user
+from conftest import make_user, vouched
 from connect.tests.test_individual_connect import connect, exchange
 from core.choices import AccessMode
 from sandbox.models import DelegationGrant, Event, Token
@@ -138,12 +138,14 @@ def acme_read_write(world, acme, bob, google_service_account):
     """Acme's Google Workspace in Read-Write, delegated and provisioned; Alice synced with details for an
     application granted read_events, and a future event booked natively in her calendar."""
     alice = make_user("alice@acme.example", "Alice")
-    service = calendar_service_connect(
-        organization=acme,
-        provider=CalendarProvider.GOOGLE,
-        access_mode=AccessMode.READ_WRITE,
-        domains=["acme.example"],
-        connected_by=bob,
+    service = vouched(
+        calendar_service_connect(
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=AccessMode.READ_WRITE,
+            domains=["acme.example"],
+            connected_by=bob,
+        )
     )
     DelegationGrant.objects.create(
         tenant=world.tenants["acme"],
@@ -233,12 +235,14 @@ def test_peoples_own_connections_above_the_new_mode_come_down_with_it(live_serve
     alice = make_user("alice@acme.example", "Alice")
     own = connected_profile(world, alice, "alice", mode=AccessMode.READ_WRITE)
     refresh = own.credentials["refresh_token"]
-    service = calendar_service_connect(
-        organization=acme,
-        provider=CalendarProvider.GOOGLE,
-        access_mode=AccessMode.READ_WRITE,
-        domains=["acme.example"],
-        connected_by=bob,
+    service = vouched(
+        calendar_service_connect(
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=AccessMode.READ_WRITE,
+            domains=["acme.example"],
+            connected_by=bob,
+        )
     )
     own.refresh_from_db()
     assert own.access_mode == AccessMode.READ_WRITE  # under the ceiling: untouched

@@ -28,7 +28,7 @@ from calendars.services import (
     calendar_service_authorize,
     calendar_service_connect,
 )
-from conftest import make_user
+from conftest import make_user, vouched
 from core.choices import AccessMode
 from sandbox.models import Fault, Provider, Token
 from sandbox.tokens import token_hash
@@ -48,8 +48,10 @@ def own_google(user, mode: str = RW, *, account: str = "g-alice", name: str = "a
 
 
 def acme_service(acme, bob, mode: str, domain: str = "acme.example"):
-    return calendar_service_connect(
-        organization=acme, provider=CalendarProvider.GOOGLE, access_mode=mode, domains=[domain], connected_by=bob
+    return vouched(
+        calendar_service_connect(
+            organization=acme, provider=CalendarProvider.GOOGLE, access_mode=mode, domains=[domain], connected_by=bob
+        )
     )
 
 

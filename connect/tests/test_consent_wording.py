@@ -19,7 +19,7 @@ from accounts.services import membership_set
 from calendars.choices import CalendarProvider
 from calendars.models import CalendarProfile
 from calendars.services import calendar_service_connect
-from conftest import make_user
+from conftest import make_user, vouched
 from core.choices import AccessMode
 from tests.e2e import INTEGRATOR_REDIRECT
 
@@ -118,12 +118,14 @@ def test_no_access_never_says_the_application_sees_when_you_are_busy(client_for,
 
 
 def test_the_provider_choice_promises_no_more_than_the_highest_mode_offered(client_for, alice, acme, bob):
-    calendar_service_connect(
-        organization=acme,
-        provider=CalendarProvider.GOOGLE,
-        access_mode=AccessMode.FREE_BUSY,
-        domains=["acme.example"],
-        connected_by=bob,
+    vouched(
+        calendar_service_connect(
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=AccessMode.FREE_BUSY,
+            domains=["acme.example"],
+            connected_by=bob,
+        )
     )
     application, _ = application_create(name="Scheduler", redirect_uris=[INTEGRATOR_REDIRECT])
     page = authorize(client_for(alice), application, "read_only free_busy_write").content.decode()

@@ -17,7 +17,7 @@ from bookings.services import EventInput, managed_event_upsert
 from calendars.choices import CalendarProvider, ProfileStatus
 from calendars.models import AvailabilityRule, AvailablePeriod, CalendarProfile
 from calendars.services import calendar_profile_connect, calendar_service_connect
-from conftest import make_user
+from conftest import make_user, vouched
 from core.choices import AccessMode
 from sandbox.models import Token
 from sandbox.tokens import token_hash
@@ -217,12 +217,14 @@ def test_the_page_never_offers_a_mode_above_the_organizations(client_for, alice,
         provider_account_id="g-alice",
         credentials={"kind": "microsoft_delegated", "refresh_token": "r"},
     )
-    calendar_service_connect(
-        organization=acme,
-        provider=CalendarProvider.GOOGLE,
-        access_mode=AccessMode.FREE_BUSY,
-        domains=["acme.example"],
-        connected_by=bob,
+    vouched(
+        calendar_service_connect(
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=AccessMode.FREE_BUSY,
+            domains=["acme.example"],
+            connected_by=bob,
+        )
     )
     page = text(client_for(alice).get(URL))
     assert "Acme allows only free/busy access to your calendar." in page

@@ -13,7 +13,7 @@ from calendars.choices import CalendarProvider, ProfileStatus
 from calendars.models import CalendarProfile
 from calendars.scopes import Flow, requested_scopes
 from calendars.services import calendar_service_authorize_google, calendar_service_connect
-from conftest import make_user
+from conftest import make_user, vouched
 from connect.tests.test_individual_connect import ALL, authorize_url, connect, exchange
 from core.choices import AccessMode
 from sandbox.models import DelegationGrant, Token
@@ -38,12 +38,15 @@ def alice(world):
 
 
 def acme_service(acme, bob, mode: str):
-    return calendar_service_connect(
-        organization=acme,
-        provider=CalendarProvider.GOOGLE,
-        access_mode=mode,
-        domains=["acme.example"],
-        connected_by=bob,
+    """Acme's Google Workspace in this mode, its domain proven (Acme's mode counts from the proof on)."""
+    return vouched(
+        calendar_service_connect(
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=mode,
+            domains=["acme.example"],
+            connected_by=bob,
+        )
     )
 
 
