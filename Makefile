@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: demo test lint format clean lock
+.PHONY: demo test lint format clean lock schema
 
 # Installs exactly the versions in requirements.lock (hash-checked), then the project itself.
 # After changing dependencies in pyproject.toml, `make lock` writes a new lock file.
@@ -40,3 +40,8 @@ format: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache *.egg-info
+
+# The API's OpenAPI schema, checked in: tests/test_api_schema.py fails until it matches what is served.
+schema: $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE=cronofy_site.settings_test $(VENV)/bin/python manage.py spectacular --validate \
+		--fail-on-warn --file schema.yml

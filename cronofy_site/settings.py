@@ -295,7 +295,7 @@ INVITATIONS_SMTP_PORT = envint("INVITATIONS_SMTP_PORT", 2525)
 ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": env("MAILGUN_WEBHOOK_SIGNING_KEY", "") or secrets.token_hex(32)}
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.CronofyAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "core.api.LimitedJSONParser",
@@ -325,6 +325,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "ParticipationStatusEnum": ["needs_action", "accepted", "declined", "tentative", "unknown"],
+        "EventStatusEnum": ["confirmed", "tentative", "cancelled"],
+        "FreeBusyStatusEnum": ["busy", "tentative", "free", "unknown"],
+        "AuthorizationStatusEnum": ["active"],
+    },
 }
 
 # Production hardening; every value can be relaxed through the environment (behind a TLS proxy

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api import ApplicationApiView
+from bookings.api.outputs import AvailabilityOutput
 from bookings.availability_inputs import (
     MemberRequest,
     UnknownCalendars,
@@ -156,7 +156,7 @@ def _shaped(found: list) -> list[dict[str, Any]]:
 
 
 class AvailabilityApi(ApplicationApiView):
-    @extend_schema(request=AvailabilityInput, responses=OpenApiTypes.OBJECT, summary="Find available times")
+    @extend_schema(request=AvailabilityInput, responses=AvailabilityOutput, summary="Find available times")
     def post(self, request: Request) -> Response:
         data = AvailabilityInput(data=request.data)
         data.is_valid(raise_exception=True)

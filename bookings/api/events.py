@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import CharField, F, QuerySet, Value
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 from accounts import api_scopes
 from accounts.api import AccountApiView
 from accounts.models import Grant
+from bookings.api.outputs import EventsPageOutput
 from bookings.models import ManagedEvent
 from bookings.shapes import managed_event_as_cronofy
 from calendars.api.serializers import check_own_calendars
@@ -191,19 +191,19 @@ def _params_allowed(request: Request, params: dict[str, Any]) -> None:
 
 
 class EventsApi(AccountApiView):
-    @extend_schema(parameters=[EventsInput], responses=OpenApiTypes.OBJECT, summary="Read events")
+    @extend_schema(parameters=[EventsInput], responses=EventsPageOutput, summary="Read events")
     def get(self, request: Request) -> Response:
         data = EventsInput(data=query_data(request.query_params, lists=["calendar_ids"]))
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
         _params_allowed(request, params)
         check_own_calendars(user_id=request.user.pk, calendar_ids=params.get("calendar_ids"), grant=request.auth.grant)
-        return Response(events_page(request=request, params=params, page=1))
+        return Response(EventsPageOutput(events_page(request=request, params=params, page=1)).data)
 
 
 class EventsPageApi(AccountApiView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A further page of events")
+    @extend_schema(responses=EventsPageOutput, summary="A further page of events")
     def get(self, request: Request, token: str) -> Response:
         params, page = page_request(token, kind=PAGE_KIND, grant_id=request.auth.grant.pk)
         _params_allowed(request, params)
-        return Response(events_page(request=request, params=params, page=page))
+        return Response(EventsPageOutput(events_page(request=request, params=params, page=page)).data)

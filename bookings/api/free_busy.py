@@ -5,7 +5,6 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -13,6 +12,7 @@ from rest_framework.response import Response
 
 from accounts import api_scopes
 from accounts.api import AccountApiView
+from bookings.api.outputs import FreeBusyPageOutput
 from bookings.selectors import free_busy_rows
 from calendars.api.serializers import check_own_calendars
 from calendars.selectors import calendars_of_user
@@ -59,19 +59,19 @@ def free_busy_page(*, request: Request, params: dict[str, Any], page: int) -> di
 class FreeBusyApi(AccountApiView):
     required_scope = api_scopes.READ_FREE_BUSY
 
-    @extend_schema(parameters=[FreeBusyInput], responses=OpenApiTypes.OBJECT, summary="Free/busy periods")
+    @extend_schema(parameters=[FreeBusyInput], responses=FreeBusyPageOutput, summary="Free/busy periods")
     def get(self, request: Request) -> Response:
         data = FreeBusyInput(data=query_data(request.query_params, lists=["calendar_ids"]))
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
         check_own_calendars(user_id=request.user.pk, calendar_ids=params.get("calendar_ids"), grant=request.auth.grant)
-        return Response(free_busy_page(request=request, params=params, page=1))
+        return Response(FreeBusyPageOutput(free_busy_page(request=request, params=params, page=1)).data)
 
 
 class FreeBusyPageApi(AccountApiView):
     required_scope = api_scopes.READ_FREE_BUSY
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A further page of free/busy periods")
+    @extend_schema(responses=FreeBusyPageOutput, summary="A further page of free/busy periods")
     def get(self, request: Request, token: str) -> Response:
         params, page = page_request(token, kind=PAGE_KIND, grant_id=request.auth.grant.pk)
-        return Response(free_busy_page(request=request, params=params, page=page))
+        return Response(FreeBusyPageOutput(free_busy_page(request=request, params=params, page=page)).data)

@@ -4,7 +4,6 @@ changes to an account's calendars."""
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -34,6 +33,25 @@ class ChannelInput(serializers.Serializer):
         return value
 
 
+class ChannelFiltersOutput(serializers.Serializer):
+    calendar_ids = serializers.ListField(child=serializers.CharField(), required=False)
+    only_managed = serializers.BooleanField(required=False)
+
+
+class ChannelOutput(serializers.Serializer):
+    channel_id = serializers.CharField()
+    callback_url = serializers.URLField()
+    filters = ChannelFiltersOutput()
+
+
+class ChannelEnvelopeOutput(serializers.Serializer):
+    channel = ChannelOutput()
+
+
+class ChannelsOutput(serializers.Serializer):
+    channels = ChannelOutput(many=True)
+
+
 def _open_channels(request: Request):
     return Channel.objects.filter(grant=request.auth.grant, closed_at__isnull=True)
 
@@ -41,7 +59,7 @@ def _open_channels(request: Request):
 class ChannelsApi(AccountApiView):
     required_scope = api_scopes.READ_FREE_BUSY
 
-    @extend_schema(request=ChannelInput, responses=OpenApiTypes.OBJECT, summary="Open a push notification channel")
+    @extend_schema(request=ChannelInput, responses=ChannelEnvelopeOutput, summary="Open a push notification channel")
     def post(self, request: Request) -> Response:
         data = ChannelInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -56,11 +74,12 @@ class ChannelsApi(AccountApiView):
             calendar_ids=calendar_ids,
             only_managed=filters.get("only_managed", False),
         )
-        return Response({"channel": channel.as_cronofy()})
+        return Response(ChannelEnvelopeOutput({"channel": channel.as_cronofy()}).data)
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="List the open channels")
+    @extend_schema(responses=ChannelsOutput, summary="List the open channels")
     def get(self, request: Request) -> Response:
-        return Response({"channels": [channel.as_cronofy() for channel in _open_channels(request).order_by("pk")]})
+        channels = [channel.as_cronofy() for channel in _open_channels(request).order_by("pk")]
+        return Response(ChannelsOutput({"channels": channels}).data)
 
 
 class ChannelApi(AccountApiView):

@@ -6,7 +6,6 @@ import zoneinfo
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -25,6 +24,7 @@ from calendars.managed_availability import (
     parse_clock,
 )
 from calendars.models import AvailabilityRule, AvailablePeriod
+from core.api_outputs import CronofyTimeField, PagesOutput
 from core.api_params import (
     DateOrTimeField,
     TimeSpan,
@@ -63,6 +63,38 @@ class RuleInput(serializers.Serializer):
     weekly_periods = WeeklyPeriod(many=True, max_length=MAX_WEEKLY_PERIODS)
 
 
+class WeeklyPeriodOutput(serializers.Serializer):
+    day = serializers.ChoiceField(choices=DAYS)
+    start_time = serializers.CharField(help_text="HH:MM in the rule's time zone.")
+    end_time = serializers.CharField(help_text="HH:MM in the rule's time zone.")
+
+
+class RuleOutput(serializers.Serializer):
+    availability_rule_id = serializers.CharField()
+    tzid = serializers.CharField()
+    calendar_ids = serializers.ListField(child=serializers.CharField(), required=False)
+    weekly_periods = WeeklyPeriodOutput(many=True)
+
+
+class RuleEnvelopeOutput(serializers.Serializer):
+    availability_rule = RuleOutput()
+
+
+class RulesOutput(serializers.Serializer):
+    availability_rules = RuleOutput(many=True)
+
+
+class AvailablePeriodOutput(serializers.Serializer):
+    available_period_id = serializers.CharField()
+    start = CronofyTimeField()
+    end = CronofyTimeField()
+
+
+class AvailablePeriodsPageOutput(serializers.Serializer):
+    pages = PagesOutput()
+    available_periods = AvailablePeriodOutput(many=True)
+
+
 def rule_output(rule: AvailabilityRule) -> dict[str, Any]:
     shaped: dict[str, Any] = {
         "availability_rule_id": rule.rule_id,
@@ -77,7 +109,7 @@ def rule_output(rule: AvailabilityRule) -> dict[str, Any]:
 class AvailabilityRulesApi(AccountApiView):
     required_scope = api_scopes.READ_FREE_BUSY
 
-    @extend_schema(request=RuleInput, responses=OpenApiTypes.OBJECT, summary="Create or replace an availability rule")
+    @extend_schema(request=RuleInput, responses=RuleEnvelopeOutput, summary="Create or replace an availability rule")
     def post(self, request: Request) -> Response:
         data = RuleInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -90,25 +122,23 @@ class AvailabilityRulesApi(AccountApiView):
             calendar_ids=values.get("calendar_ids") or [],
             weekly_periods=values["weekly_periods"],
         )
-        return Response({"availability_rule": rule_output(rule)})
+        return Response(RuleEnvelopeOutput({"availability_rule": rule_output(rule)}).data)
 
-    @extend_schema(
-        responses=OpenApiTypes.OBJECT, summary="List the availability rules", operation_id="availability_rules_list"
-    )
+    @extend_schema(responses=RulesOutput, summary="List the availability rules", operation_id="availability_rules_list")
     def get(self, request: Request) -> Response:
         rules = AvailabilityRule.objects.filter(user=request.user).order_by("rule_id")
-        return Response({"availability_rules": [rule_output(rule) for rule in rules]})
+        return Response(RulesOutput({"availability_rules": [rule_output(rule) for rule in rules]}).data)
 
 
 class AvailabilityRuleApi(AccountApiView):
     required_scope = api_scopes.READ_FREE_BUSY
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="One availability rule")
+    @extend_schema(responses=RuleEnvelopeOutput, summary="One availability rule")
     def get(self, request: Request, rule_id: str) -> Response:
         rule = AvailabilityRule.objects.filter(user=request.user, rule_id=rule_id).first()
         if rule is None:
             raise Http404
-        return Response({"availability_rule": rule_output(rule)})
+        return Response(RuleEnvelopeOutput({"availability_rule": rule_output(rule)}).data)
 
     @extend_schema(responses={202: None}, summary="Delete an availability rule")
     def delete(self, request: Request, rule_id: str) -> Response:
@@ -179,7 +209,7 @@ class AvailablePeriodsApi(AccountApiView):
         )
         return Response(status=202)
 
-    @extend_schema(parameters=[PeriodsQuery], responses=OpenApiTypes.OBJECT, summary="List available periods")
+    @extend_schema(parameters=[PeriodsQuery], responses=AvailablePeriodsPageOutput, summary="List available periods")
     def get(self, request: Request) -> Response:
         data = PeriodsQuery(data=query_data(request.query_params))
         data.is_valid(raise_exception=True)
@@ -188,7 +218,7 @@ class AvailablePeriodsApi(AccountApiView):
         for key in ("from", "to"):
             if params.get(key) is not None:
                 params[key] = as_instant(params[key], zone)
-        return Response(periods_page(request=request, params=params, page=1))
+        return Response(AvailablePeriodsPageOutput(periods_page(request=request, params=params, page=1)).data)
 
     @extend_schema(request=PeriodDeleteInput, responses={202: None}, summary="Delete one or every available period")
     def delete(self, request: Request) -> Response:
@@ -202,7 +232,7 @@ class AvailablePeriodsApi(AccountApiView):
 class AvailablePeriodsPageApi(AccountApiView):
     required_scope = api_scopes.READ_FREE_BUSY
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A further page of available periods")
+    @extend_schema(responses=AvailablePeriodsPageOutput, summary="A further page of available periods")
     def get(self, request: Request, token: str) -> Response:
         params, page = page_request(token, kind="available_periods", grant_id=request.auth.grant.pk)
-        return Response(periods_page(request=request, params=params, page=page))
+        return Response(AvailablePeriodsPageOutput(periods_page(request=request, params=params, page=page)).data)

@@ -2,57 +2,88 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from accounts.models import Grant
 from calendars.models import Calendar, CalendarProfile
 from calendars.selectors import calendars_of_user
 
 
-class CalendarOutput(serializers.Serializer):
-    def to_representation(self, calendar: Calendar) -> dict[str, Any]:
-        profile = calendar.profile
-        return {
-            "provider_name": profile.provider_name,
-            "profile_id": profile.public_id,
-            "profile_name": profile.profile_name,
-            "calendar_id": calendar.public_id,
-            "calendar_name": calendar.name,
-            "calendar_readonly": calendar.is_readonly,
-            "calendar_deleted": calendar.is_deleted,
-            "calendar_primary": calendar.is_primary,
-            "calendar_integrated_conferencing_available": calendar.integrated_conferencing_available,
-            "calendar_attachments_available": False,
-            "permission_level": "unrestricted",
-        }
+class _CalendarFields(serializers.Serializer):
+    calendar_id = serializers.CharField(source="public_id")
+    calendar_name = serializers.CharField(source="name")
+    calendar_readonly = serializers.BooleanField(source="is_readonly")
+    calendar_deleted = serializers.BooleanField(source="is_deleted")
+    calendar_primary = serializers.BooleanField(source="is_primary")
+    calendar_integrated_conferencing_available = serializers.BooleanField(source="integrated_conferencing_available")
+    calendar_attachments_available = serializers.SerializerMethodField()
+    permission_level = serializers.SerializerMethodField()
+
+    def get_calendar_attachments_available(self, calendar: Calendar) -> bool:
+        return False
+
+    @extend_schema_field(serializers.ChoiceField(choices=["unrestricted", "sandbox"]))
+    def get_permission_level(self, calendar: Calendar) -> str:
+        return "unrestricted"
+
+
+class CalendarOutput(_CalendarFields):
+    """A calendar as `/v1/calendars` lists it."""
+
+    provider_name = serializers.CharField(source="profile.provider_name")
+    profile_id = serializers.CharField(source="profile.public_id")
+    profile_name = serializers.CharField(source="profile.profile_name")
+
+
+class ProfileCalendarOutput(_CalendarFields):
+    """A calendar inside its profile (`profile_calendars` of `/v1/userinfo`)."""
+
+
+class RelinkUrlField(serializers.URLField):
+    """`profile_relink_url`: present only while the profile needs its owner to sign in to the provider
+    again."""
+
+    def get_attribute(self, profile: CalendarProfile) -> str:
+        if profile.is_connected or profile.platform is None:
+            raise SkipField()
+        return settings.SITE_URL + reverse("profile-relink", args=[profile.public_id])
 
 
 class ProfileOutput(serializers.Serializer):
-    def to_representation(self, profile: CalendarProfile) -> dict[str, Any]:
-        shaped: dict[str, Any] = {
-            "provider_name": profile.provider_name,
-            "provider_service": profile.provider_service,
-            "profile_id": profile.public_id,
-            "profile_name": profile.profile_name,
-            "profile_connected": profile.is_connected,
-            "profile_initial_sync_required": profile.last_synced_at is None and profile.platform is not None,
-        }
-        if not profile.is_connected and profile.platform is not None:
-            shaped["profile_relink_url"] = settings.SITE_URL + reverse("profile-relink", args=[profile.public_id])
-        if self.context.get("with_calendars"):
-            shaped["profile_calendars"] = [
-                {
-                    key: value
-                    for key, value in CalendarOutput(calendar).data.items()
-                    if key not in ("provider_name", "profile_id", "profile_name")
-                }
-                for calendar in profile.calendars.all()
-            ]
-        return shaped
+    """A calendar profile as `/v1/profiles` lists it."""
+
+    provider_name = serializers.CharField()
+    provider_service = serializers.CharField()
+    profile_id = serializers.CharField(source="public_id")
+    profile_name = serializers.CharField()
+    profile_connected = serializers.BooleanField(source="is_connected")
+    profile_initial_sync_required = serializers.SerializerMethodField()
+    profile_relink_url = RelinkUrlField(required=False)
+
+    def get_profile_initial_sync_required(self, profile: CalendarProfile) -> bool:
+        return profile.last_synced_at is None and profile.platform is not None
+
+
+class ProfileWithCalendarsOutput(ProfileOutput):
+    """A profile with its calendars (`cronofy.data.profiles` of `/v1/userinfo`)."""
+
+    profile_calendars = ProfileCalendarOutput(source="calendars.all", many=True)
+
+
+class CalendarsOutput(serializers.Serializer):
+    calendars = CalendarOutput(many=True)
+
+
+class CalendarEnvelopeOutput(serializers.Serializer):
+    calendar = CalendarOutput()
+
+
+class ProfilesOutput(serializers.Serializer):
+    profiles = ProfileOutput(many=True)
 
 
 def check_own_calendars(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
@@ -12,7 +11,7 @@ from rest_framework.response import Response
 from accounts import api_scopes
 from accounts.actors import Actor
 from accounts.api import AccountApiView
-from calendars.api.serializers import CalendarOutput
+from calendars.api.serializers import CalendarEnvelopeOutput, CalendarsOutput
 from calendars.models import Calendar
 from calendars.selectors import calendar_profiles_of_user
 from calendars.services import calendar_create
@@ -32,7 +31,7 @@ class CalendarsApi(AccountApiView):
         name = HeaderSafeCharField(max_length=500)
         color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="List calendars")
+    @extend_schema(responses=CalendarsOutput, summary="List calendars")
     def get(self, request: Request) -> Response:
         calendars = (
             Calendar.objects.filter(profile__user=request.user)
@@ -41,9 +40,9 @@ class CalendarsApi(AccountApiView):
             .select_related("profile")
             .order_by("profile__id", "-is_primary", "name")
         )
-        return Response({"calendars": CalendarOutput(calendars, many=True).data})
+        return Response(CalendarsOutput({"calendars": calendars}).data)
 
-    @extend_schema(request=CreateInput, responses=OpenApiTypes.OBJECT, summary="Create a calendar")
+    @extend_schema(request=CreateInput, responses=CalendarEnvelopeOutput, summary="Create a calendar")
     def post(self, request: Request) -> Response:
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -62,4 +61,4 @@ class CalendarsApi(AccountApiView):
             color=data.validated_data.get("color", ""),
             actor=Actor.of_application(request.auth.application, on_behalf_of=request.user),
         )
-        return Response({"calendar": CalendarOutput(calendar).data})
+        return Response(CalendarEnvelopeOutput({"calendar": calendar}).data)

@@ -3,71 +3,70 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
 from accounts.api import AccountApiView
-from calendars.api.serializers import ProfileOutput
+from calendars.api.serializers import ProfilesOutput
 from calendars.selectors import calendar_profiles_of_user
 from calendars.services import calendar_profile_revoke_for_application
-from conferencing.api.serializers import ConferencingProfileOutput
 from conferencing.selectors import conferencing_profiles_of_user
+from connect.api.outputs import AccountOutput, UserinfoOutput
 
 
 class AccountApi(AccountApiView):
     required_scope = api_scopes.READ_ACCOUNT
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The account")
+    @extend_schema(responses=AccountOutput, summary="The account")
     def get(self, request: Request) -> Response:
-        user = request.user
-        return Response(
-            {
-                "account": {
-                    "account_id": user.public_id,
-                    "email": user.email,
-                    "name": user.name,
-                    "default_tzid": user.default_tzid,
-                }
-            }
-        )
+        return Response(AccountOutput(request.user).data)
+
+
+@dataclass(frozen=True)
+class _Userinfo:
+    public_id: str
+    email: str
+    name: str
+    default_tzid: str
+    cronofy_type: str
+    cronofy_data: dict[str, Any]
 
 
 class UserinfoApi(AccountApiView):
     """OpenID-style userinfo with Cronofy's `cronofy.data` (any valid token may read it)."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The account, its profiles and calendars")
+    @extend_schema(responses=UserinfoOutput, summary="The account, its profiles and calendars")
     def get(self, request: Request) -> Response:
         user = request.user
         profiles = calendar_profiles_of_user(user_id=user.pk, grant=request.auth.grant).prefetch_related("calendars")
-        return Response(
-            {
-                "sub": user.public_id,
-                "email": user.email,
-                "name": user.name,
-                "zoneinfo": user.default_tzid,
-                "cronofy.type": "account",
-                "cronofy.data": {
-                    "authorization": {"scope": " ".join(request.auth.grant.scopes), "status": "active"},
-                    "profiles": ProfileOutput(profiles, many=True, context={"with_calendars": True}).data,
-                    "conferencing_profiles": ConferencingProfileOutput(
-                        conferencing_profiles_of_user(user_id=user.pk), many=True
-                    ).data,
-                },
-            }
+        userinfo = _Userinfo(
+            public_id=user.public_id,
+            email=user.email,
+            name=user.name,
+            default_tzid=user.default_tzid,
+            cronofy_type="account",
+            cronofy_data={
+                "authorization": {"scope": " ".join(request.auth.grant.scopes), "status": "active"},
+                "profiles": profiles,
+                "conferencing_profiles": conferencing_profiles_of_user(user_id=user.pk),
+            },
         )
+        return Response(UserinfoOutput(userinfo).data)
 
 
 class ProfilesApi(AccountApiView):
     required_scope = api_scopes.READ_ACCOUNT
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The account's calendar profiles")
+    @extend_schema(responses=ProfilesOutput, summary="The account's calendar profiles")
     def get(self, request: Request) -> Response:
         profiles = calendar_profiles_of_user(user_id=request.user.pk, grant=request.auth.grant)
-        return Response({"profiles": ProfileOutput(profiles, many=True).data})
+        return Response(ProfilesOutput({"profiles": profiles}).data)
 
 
 class ProfileRevokeApi(AccountApiView):
