@@ -21,7 +21,7 @@ from accounts.oauth import application_create, tokens_issue_for
 from accounts.services import membership_set, organization_create, user_create
 from calendars.choices import CalendarProvider
 from calendars.models import CalendarService
-from calendars.services import calendar_service_connect
+from calendars.services import calendar_domain_vouch, calendar_service_connect
 from core.choices import AccessMode
 
 pytest_plugins = [
@@ -88,6 +88,17 @@ def charlie(globex) -> User:
 @pytest.fixture
 def root(db) -> User:
     return User.objects.create_superuser("root@platform.example", PASSWORD)
+
+
+def vouched(service: CalendarService) -> CalendarService:
+    """A service whose domain claims the platform's operator vouched for through the service, so that
+    what a proof sets off happens (its mode becomes a ceiling on the domain's people at once)."""
+    operator = User.objects.filter(is_superuser=True).first() or User.objects.create_superuser(
+        "operator@platform.example", PASSWORD
+    )
+    for claim in service.domain_claims.filter(proven_at__isnull=True):
+        calendar_domain_vouch(claim=claim, actor=operator)
+    return service
 
 
 def proven(service: CalendarService) -> CalendarService:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from allauth.idp.oidc.models import Client, Token
@@ -332,6 +334,28 @@ def grant_revoke(*, application: Application, token: str = "", sub: str = "") ->
 
 
 @transaction.atomic
+def grant_revoke_by_person(*, grant: Grant, actor: User) -> Grant:
+    """A person takes an application's access to their account away (on their own page): every token
+    of the grant ends at once, and the application's channels with it."""
+    grant = Grant.objects.select_for_update(of=("self",)).select_related("application__client", "user").get(pk=grant.pk)
+    if grant.user_id != actor.pk:
+        raise PermissionError("Only the account's owner revokes its grants here.")
+    if grant.revoked_at is not None:
+        return grant
+    _revoke_grant_tokens(grant)
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        target=grant,
+        action="application_revoked",
+        organization=None,
+        changes={"application": grant.application.name, "by": "person"},
+    )
+    return grant
+
+
+@transaction.atomic
 def grants_revoke_all_of_user(*, user: User, reason: str) -> int:
     """End every application's access to the account (an offboarded person): each grant revoked with
     its tokens, audited. Returns how many grants were live."""
@@ -360,9 +384,32 @@ def grants_revoke_all_of_user(*, user: User, reason: str) -> int:
 #
 
 
+# What a person's grants can do depends on more than the grants: a calendar in Free/Busy mode has no
+# events to read, whatever an application was granted. A higher layer (calendars) registers, in its
+# apps.py ready(), which scopes it may withhold and a function of the account that says which it
+# withholds now; it is asked at request time, so a change of mode applies to every token at once.
+WithheldScopes = Callable[[User, Grant | None], frozenset[str]]
+_WITHHOLDING: list[tuple[frozenset[str], WithheldScopes]] = []
+
+
+def register_withheld_scopes(*, restrictable: frozenset[str], withheld: WithheldScopes) -> None:
+    """Let `withheld(user, grant)` take scopes among `restrictable` away from the account's grants (the
+    grant given, with the profiles it gave up left out; or every grant of the account)."""
+    _WITHHOLDING.append((restrictable, withheld))
+
+
+def withheld_scopes(*, user: User, grant: Grant | None = None) -> frozenset[str]:
+    """The scopes the grant (or any grant of the account) cannot use at the moment."""
+    return frozenset().union(*(withheld(user, grant) for _, withheld in _WITHHOLDING))
+
+
 @dataclass(frozen=True)
 class AccessContext:
-    """Who an access token speaks for, for which application, with which scopes."""
+    """Who an access token speaks for, for which application, with which scopes.
+
+    `scopes` are the token's; `allows` also asks what the account's calendars allow now, and only
+    for scopes that can be withheld (so other checks cost no query).
+    """
 
     user: User
     application: Application
@@ -370,7 +417,15 @@ class AccessContext:
     scopes: frozenset[str]
 
     def allows(self, scope: str) -> bool:
-        return scope in self.scopes
+        if scope not in self.scopes:
+            return False
+        if not any(scope in restrictable for restrictable, _ in _WITHHOLDING):
+            return True
+        return scope not in self.withheld
+
+    @cached_property
+    def withheld(self) -> frozenset[str]:
+        return withheld_scopes(user=self.user, grant=self.grant)
 
 
 def access_token_authenticate(value: str) -> AccessContext | None:

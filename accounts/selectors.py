@@ -130,3 +130,13 @@ def user_has_granted_scope(*, user_id: int, scope: str) -> bool:
         scope in scopes
         for scopes in Grant.objects.filter(user_id=user_id, revoked_at__isnull=True).values_list("scopes", flat=True)
     )
+
+
+def user_listed_by_organization(*, user: User, organization: Organization) -> bool:
+    """Whether the organization lists the person among its people (a membership of it or of a unit
+    below it): its word for who they are, as its directory keeps it."""
+    for membership in Membership.objects.filter(user=user).select_related("organization"):
+        unit = membership.organization
+        if unit.pk == organization.pk or organization.pk in {ancestor.pk for ancestor in unit.ancestors()}:
+            return True
+    return False

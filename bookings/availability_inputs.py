@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -82,8 +83,45 @@ def availability_members(
     unknown = [sub for sub in subs if sub not in people]
     if unknown:
         raise UnknownParticipants(unknown)
-    by_user = {person.user_id: person for person in people.values()}
+    _fill(
+        people.values(),
+        start=start,
+        end=end,
+        given_up=given_up,
+        uses_rules=lambda person: any(
+            _uses_managed_availability(r, person) for r in requests if people[r.sub] is person
+        ),
+    )
+    members = {}
+    for request in requests:
+        members[request.sub] = _member(request, people[request.sub], start=start, end=end)
+    return members
 
+
+def person_week(*, user_id: int, sub: str, tzid: str, start: datetime, end: datetime) -> tuple[Member, bool]:
+    """A person's own busy and available time over [start, end), as the engine sees it (for their own
+    page): busy from every calendar and booking, available from their Managed Availability when they
+    use it (No Access people by default, anyone who set hours). Returns the member and whether their
+    Managed Availability applies."""
+    person = _Person(user_id=user_id, tzid=tzid or "Etc/UTC")
+    _fill([person], start=start, end=end, given_up=set(), uses_rules=lambda _: True)
+    uses_rules = bool(person.rules or person.periods) or _uses_managed_availability(MemberRequest(sub=sub), person)
+    request = MemberRequest(sub=sub, managed_availability=uses_rules)
+    return _member(request, person, start=start, end=end), uses_rules
+
+
+def _fill(
+    people: Iterable[_Person],
+    *,
+    start: datetime,
+    end: datetime,
+    given_up: set[int],
+    uses_rules: Callable[[_Person], bool],
+) -> None:
+    """Load what the engine needs about these people, in a fixed number of queries. Rules and available
+    periods are read for those `uses_rules` picks once their calendars' modes are known; the calendars of
+    profiles in `given_up` (an application gave them up for itself) do not count."""
+    by_user = {person.user_id: person for person in people}
     calendar_owner: dict[int, _Person] = {}
     for pk, public_id, user_id, mode in (
         Calendar.objects.filter(profile__user_id__in=by_user, is_deleted=False)
@@ -125,19 +163,14 @@ def availability_members(
     ):
         by_user[user_id].invited.append((seconds(event_start), seconds(event_end)))
 
-    managed_users = [people[r.sub].user_id for r in requests if _uses_managed_availability(r, people[r.sub])]
-    if managed_users:
-        for rule in AvailabilityRule.objects.filter(user_id__in=managed_users):
+    managed_user_ids = [person.user_id for person in by_user.values() if uses_rules(person)]
+    if managed_user_ids:
+        for rule in AvailabilityRule.objects.filter(user_id__in=managed_user_ids):
             by_user[rule.user_id].rules.append(rule)
         for user_id, period_start, period_end in AvailablePeriod.objects.filter(
-            user_id__in=managed_users, start__lt=end, end__gt=start
+            user_id__in=managed_user_ids, start__lt=end, end__gt=start
         ).values_list("user_id", "start", "end"):
             by_user[user_id].periods.append((seconds(period_start), seconds(period_end)))
-
-    members = {}
-    for request in requests:
-        members[request.sub] = _member(request, people[request.sub], start=start, end=end)
-    return members
 
 
 def _uses_managed_availability(request: MemberRequest, person: _Person) -> bool:

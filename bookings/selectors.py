@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.utils import timezone
 
 from bookings.models import ManagedEvent, Transparency
+from calendars.access_modes import AccessModePolicy
 from calendars.choices import BusyStatus
 from calendars.models import BusyPeriod, Calendar
 
@@ -46,3 +48,25 @@ def _free_busy_columns(rows: QuerySet, *, status: Any) -> QuerySet:
         )
         .values_list("fb_calendar", "fb_start", "fb_end", "fb_all_day", "fb_status", "fb_zone")
     )
+
+
+def future_events_changing_delivery(profile_ids: list[int], old: AccessModePolicy, new: AccessModePolicy) -> list[str]:
+    """For a mode change's preview: the future events booked here on these profiles' calendars whose
+    delivery moves between native writes and email invitations (their next update or cancellation goes
+    the new way; nothing is re-sent by the change itself)."""
+    if old.writes_events_natively == new.writes_events_natively or not profile_ids:
+        return []
+    count = ManagedEvent.objects.filter(
+        calendar__profile_id__in=profile_ids, deleted_at__isnull=True, end__gt=timezone.now()
+    ).count()
+    if not count:
+        return []
+    moves = (
+        "from native writes to email invitations"
+        if old.writes_events_natively
+        else "from email invitations to native writes"
+    )
+    return [
+        f"{count} future event{'s' if count != 1 else ''} booked here move{'s' if count == 1 else ''} {moves}: "
+        "their next update or cancellation is delivered the new way."
+    ]

@@ -41,6 +41,7 @@ from calendars.managed_availability import (
     available_period_upsert,
     parse_clock,
 )
+from calendars.mode_changes import calendar_service_mode_change_impact
 from calendars.models import AvailabilityRule, AvailablePeriod, Calendar, CalendarProfile, CalendarService
 from calendars.providers import endpoints, microsoft_app
 from calendars.providers.base import ProviderError
@@ -132,8 +133,10 @@ class GoogleAuthorizationForm(forms.Form):
 
 
 class AccessModeChangeForm(forms.Form):
+    """Two steps: the admin picks a mode and sees what the change would do, then confirms it."""
+
     access_mode = forms.ChoiceField(choices=AccessMode.choices, widget=forms.RadioSelect)
-    confirm = forms.BooleanField(label="I understand what changes for the people of this service.")
+    confirm = forms.BooleanField(label="I understand what changes for the people of this service.", required=False)
 
     def __init__(self, *args: Any, service: CalendarService, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -461,12 +464,16 @@ class CalendarServiceAdmin(ConnectionAdmin):
     def access_mode_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         service = self._changeable(request, object_id)
         form = AccessModeChangeForm(request.POST or None, service=service)
+        impact = None
         if request.method == "POST" and form.is_valid():
-            calendar_service_change_mode(
-                service=service, access_mode=form.cleaned_data["access_mode"], actor=request.user
-            )
-            self.message_user(request, f"The service is now {service.get_access_mode_display()}.", messages.SUCCESS)
-            return HttpResponseRedirect(reverse("admin:calendars_calendarservice_change", args=[service.pk]))
+            if form.cleaned_data["confirm"]:
+                service, impact = calendar_service_change_mode(
+                    service=service, access_mode=form.cleaned_data["access_mode"], actor=request.user
+                )
+                self.message_user(request, f"The service is now {service.get_access_mode_display()}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:calendars_calendarservice_change", args=[service.pk]))
+            # First the preview: what confirming would do, worked out from the data as it is now.
+            impact = calendar_service_mode_change_impact(service=service, access_mode=form.cleaned_data["access_mode"])
         return self._page(
             request,
             service,
@@ -474,6 +481,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
             {
                 "title": "Change the access mode",
                 "form": form,
+                "impact": impact,
                 "profiles": service.profiles.exclude(status="disconnected").count(),
             },
         )

@@ -3,13 +3,16 @@ people, or a person's own grant whose refreshed tokens are stored back, encrypte
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
 
 from calendars.choices import CalendarProvider
 from calendars.models import CalendarProfile, CalendarService
 from calendars.providers import microsoft_app, microsoft_app_by_id
 from calendars.providers.base import CalendarProvider as ProviderClient
-from calendars.providers.google import GoogleCalendarClient
+from calendars.providers.google import GoogleCalendarClient, revoke_user_grant
 from calendars.providers.microsoft import MicrosoftCalendarClient
 
 
@@ -53,3 +56,8 @@ def calendar_client_for_profile(profile: CalendarProfile, *, include_details: bo
         client_id=client_id,
         client_secret=secret,
     )
+
+
+# How a person's own grant is revoked at each provider. Microsoft has no endpoint a client can call to
+# revoke a delegated grant: dropping its refresh token (we keep no other copy) ends our access.
+GRANT_REVOKERS: dict[str, Callable[[dict[str, Any]], None]] = {CalendarProvider.GOOGLE: revoke_user_grant}

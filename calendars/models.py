@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
 from accounts.models import OrganizationConnection, User
 from calendars.access_modes import AccessModePolicy, policy_for
@@ -65,7 +65,8 @@ class CalendarService(OrganizationConnection):
         return rows_for(Flow.ORGANIZATION_CALENDAR, provider=self.provider, access_mode=self.access_mode)
 
     def scope_meaning(self, scope: str) -> str:
-        return meaning_of(scope)
+        # An organization's grant covers everyone in it: Microsoft's names read as application permissions.
+        return meaning_of(scope, application=True)
 
     def stored_data_summary(self) -> list[str]:
         return list(self.policy.stored_data)
@@ -128,6 +129,23 @@ def _provider_name_matches_access_mode() -> Q:
     return condition
 
 
+def _account_platform() -> Case:
+    """The platform of a profile's provider name as SQL: the same account is the same account whatever
+    mode it is connected in (google and google_free_busy are both Google)."""
+    platforms = sorted({platform for platform in PLATFORM_BY_PROVIDER_NAME.values() if platform})
+    return Case(
+        *(
+            When(
+                provider_name__in=sorted(n for n, p in PLATFORM_BY_PROVIDER_NAME.items() if p == platform),
+                then=Value(platform),
+            )
+            for platform in platforms
+        ),
+        default=Value(""),
+        output_field=models.CharField(),
+    )
+
+
 class CalendarProfile(models.Model):
     """A user's connected calendar account, through an organization's calendar service or on their own.
 
@@ -187,8 +205,11 @@ class CalendarProfile(models.Model):
                 name="profile_no_access_has_no_credentials",
                 violation_error_message="A No Access profile cannot hold provider credentials.",
             ),
+            # One live profile per provider account, whatever its mode: reconnecting in another mode
+            # replaces the profile, so no mode sits beside another and no busy time counts twice.
             models.UniqueConstraint(
-                fields=["provider_name", "provider_account_id"],
+                _account_platform(),
+                F("provider_account_id"),
                 condition=~Q(status=ProfileStatus.DISCONNECTED) & ~Q(provider_account_id=""),
                 name="profile_live_once_per_provider_account",
                 violation_error_message="This provider account is already connected.",
@@ -337,6 +358,32 @@ class ProviderWatch(models.Model):
     @property
     def is_live(self) -> bool:
         return self.stopped_at is None
+
+
+class ProviderGrantRevocation(models.Model):
+    """A person's own provider grant that was replaced by a lower mode or dropped, to revoke at the
+    provider. Stored (encrypted) before the provider is called, so an outage loses nothing; the
+    credentials are forgotten once the provider confirmed, or when the attempts run out."""
+
+    profile = models.ForeignKey(
+        CalendarProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="grant_revocations"
+    )
+    platform = models.CharField(max_length=16, choices=CalendarProvider.choices)
+    credentials = EncryptedJSONField(null=True, blank=True)
+    reason = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after the last attempt.")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["revoked_at", "failed_at", "next_attempt_at"], name="revocation_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} grant revocation ({self.reason})"
 
 
 #

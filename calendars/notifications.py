@@ -142,3 +142,13 @@ def channel_notification_deliver(*, notification_id: int) -> ChannelNotification
 
 def channel_notifications_due(*, limit: int = 500) -> list[int]:
     return NOTIFICATIONS.due(limit=limit)
+
+
+@transaction.atomic(savepoint=False)
+def profile_access_changed_notify(*, profile: CalendarProfile) -> list[ChannelNotification]:
+    """The profile's access mode changed (what integrators may read and how events are delivered): every
+    open channel of the account hears a `change`, so integrators re-read what they hold."""
+    return [
+        _queue(channel, NotificationKind.CHANGE, changes_since=_changes_since(timezone.now() - timedelta(minutes=1)))
+        for channel in _open_channels_of(profile.user_id)
+    ]

@@ -6,13 +6,21 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django_q.tasks import async_task
 
 from accounts.actors import Actor
 from accounts.models import ConnectionStatus, User
 from accounts.services import audit_record_many
-from calendars.choices import CalendarProvider, ProfileProviderName, ProfileStatus, profile_provider_name
+from calendars.choices import (
+    PLATFORM_BY_PROVIDER_NAME,
+    CalendarProvider,
+    ProfileProviderName,
+    ProfileStatus,
+    profile_provider_name,
+)
 from calendars.models import Calendar, CalendarProfile, CalendarService
+from calendars.revocations import grant_revocation_queue
 
 # The people of a service get their profiles from the organization's grant: none of them acted.
 PROVISIONING = Actor.system("provisioning through the organization's calendar service")
@@ -25,6 +33,10 @@ def verified_address() -> Q:
     """Accounts whose sign-in address was proven (by an email confirmation, a provider sign-in, or a
     directory): provisioning never trusts an address nobody proved."""
     return Q(emailaddress__email=F("email"), emailaddress__verified=True)
+
+
+def _same_platform(platform: str) -> list[str]:
+    return [name for name, of in PLATFORM_BY_PROVIDER_NAME.items() if of == platform]
 
 
 def _profile_names(service: CalendarService) -> tuple[str, str]:
@@ -50,17 +62,24 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
     by_id = {user.pk: user for user in users}
     live = CalendarProfile.objects.exclude(status=ProfileStatus.DISCONNECTED)
     through_service = {p.user_id: p for p in live.filter(calendar_service=service, user_id__in=by_id)}
-    own_accounts = (
-        {}
+    pending = [u for u in users if u.pk not in through_service]
+    # People's own connections of the same account, in whatever mode: found by the account id provisioning
+    # uses (the address) or, for the person's own, by the account's name (a consent keeps the provider's id).
+    own = (
+        []
         if hosted
-        else {
-            p.provider_account_id: p
-            for p in live.filter(
-                provider_name=provider_name,
-                provider_account_id__in=[u.email for u in users if u.pk not in through_service],
-                calendar_service__isnull=True,
+        else list(
+            live.filter(calendar_service__isnull=True, provider_name__in=_same_platform(service.provider))
+            .annotate(name_lower=Lower("profile_name"))
+            .filter(
+                Q(provider_account_id__in=[u.email for u in pending])
+                | Q(user_id__in=[u.pk for u in pending], name_lower__in=[u.email for u in pending])
             )
-        }
+        )
+    )
+    own_accounts = {p.provider_account_id: p for p in own}
+    own_accounts.update(
+        {by_id[p.user_id].email: p for p in own if p.user_id in by_id and p.name_lower == by_id[p.user_id].email}
     )
     created, taken_over = [], []
     for profile in through_service.values():
@@ -76,7 +95,11 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
         if own is not None:
             if own.user_id != user.pk:
                 continue  # someone else here connected this calendar account: never move it between people
+            if own.credentials:
+                # The organization's grant serves them now; the person's own is revoked at the provider.
+                grant_revocation_queue(profile=own, credentials=own.credentials, reason="organization_took_over")
             own.calendar_service, own.organization = service, service.organization
+            own.provider_name, own.access_mode, own.provider_account_id = provider_name, service.access_mode, user.email
             own.credentials, own.granted_scopes, own.provider_service = None, [], provider_service
             own.status, own.last_error = ProfileStatus.CONNECTED, ""
             taken_over.append(own)
@@ -100,6 +123,7 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
             [
                 "calendar_service",
                 "organization",
+                "provider_account_id",
                 "credentials",
                 "granted_scopes",
                 "provider_name",

@@ -27,6 +27,10 @@ product that request it (`used_by`). The seeds disagree in places; both versions
   services. The directory service takes that read-only room scope from the Enterprise table: the
   Organizational Accounts page's directory scopes (users and domains) have none, and rooms come from
   the directory.
+* The Organizational Accounts page asks Microsoft for `Calendars.ReadWrite.All`, a name Entra ID does
+  not have: the application permission to read and write every mailbox's calendars is
+  `Calendars.ReadWrite` (the FAQ's Enterprise table names it so). The row keeps the seed's text and
+  sends the real name (`WIRE_NAMES`); tests/data/provider-permissions.json lists the real names.
 
 Some provider APIs need a scope no seed lists (Graph's online meetings take a user's object id, which
 only a user-reading permission reveals; a person linking their own Zoom or Webex grants user-level
@@ -105,9 +109,6 @@ MEANINGS: dict[str, str] = {
         "see the times, titles and attendees of your events, but not their body or attachments "
         "(only times and busy status are kept)"
     ),
-    "Calendars.ReadWrite.All": (
-        "see, create, change and delete events in the calendars of everyone in the organization"
-    ),
     "Calendars.ReadBasic.All": (
         "see the times, titles and attendees of everyone's events in the organization, but not their body or "
         "attachments (only times and busy status are kept)"
@@ -127,7 +128,21 @@ MEANINGS: dict[str, str] = {
     "user:read": "see your Zoom profile (name and email address)",
     "meeting:schedules_write": "create and manage your Webex meetings",
 }
+# Microsoft application permissions (an admin's consent for the whole tenant) whose name is also a
+# delegated permission's: the same word means everyone's calendars, not one person's.
+APPLICATION_MEANINGS: dict[str, str] = {
+    "Calendars.ReadWrite": "see, create, change and delete events in the calendars of everyone in the organization",
+}
 ATTACHMENTS_MEANING = "attach files to events (Google Drive file access)"
+
+# Seed texts that are not the provider's name for the permission, and the name that goes on the wire.
+WIRE_NAMES: dict[tuple[str, str], str] = {
+    ("microsoft", "Calendars.ReadWrite.All"): "Calendars.ReadWrite",
+}
+WIRE_NAME_NOTE = (
+    "Entra ID has no Calendars.ReadWrite.All; the application permission that reads and writes every "
+    "mailbox's calendars is Calendars.ReadWrite, which is what the product asks for and verifies."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +161,19 @@ class ScopeRow:
     note: str = ""
 
     @property
+    def is_application_permission(self) -> bool:
+        """A Microsoft permission an admin grants for the whole tenant (not a person's delegated one)."""
+        return (
+            self.provider is ScopeProvider.MICROSOFT
+            and self.kind is not ConnectionKind.INDIVIDUAL
+            and "deleg" not in self.label.lower()
+        )
+
+    @property
     def meaning(self) -> str:
         if self.scope is None:
             return ATTACHMENTS_MEANING
-        return MEANINGS[self.scope]
+        return meaning_of(self.scope, application=self.is_application_permission)
 
 
 def wire_scope(provider: ScopeProvider, seed_text: str) -> str:
@@ -160,6 +184,8 @@ def wire_scope(provider: ScopeProvider, seed_text: str) -> str:
     names, except the OpenID Connect "openid" which one seed capitalises.
     """
     text = seed_text.strip()
+    if (provider, text) in WIRE_NAMES:
+        return WIRE_NAMES[(provider, text)]
     if text.lower() in {"openid", "email", "profile"}:
         return text.lower()
     if provider is ScopeProvider.GOOGLE and not text.startswith("https://"):
@@ -180,9 +206,10 @@ def _rows(
     note: str = "",
     not_requested: dict[str, str] | None = None,
     also_used_by: dict[str, set[Flow]] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> list[ScopeRow]:
     """Rows for a comma-separated list as a seed prints it; `not_requested` maps a seed text to the
-    reason no flow asks for it, `also_used_by` adds flows to single rows."""
+    reason no flow asks for it, `also_used_by` adds flows to single rows, `notes` notes single rows."""
     rows = []
     for seed_text in (text.strip() for text in seed_texts.split(",")):
         reason = (not_requested or {}).get(seed_text)
@@ -199,7 +226,7 @@ def _rows(
                 scope=scope,
                 used_by=frozenset(flows),
                 product=product,
-                note=reason or note,
+                note=reason or (notes or {}).get(seed_text, note),
             )
         )
     return rows
@@ -270,7 +297,8 @@ REGISTRY: tuple[ScopeRow, ...] = tuple(
     + _rows(_ORG, ConnectionKind.ORGANIZATIONAL, _G, _RW, "",
             "email, profile, https://www.googleapis.com/auth/calendar", _ORG_CAL,
             also_used_by={"https://www.googleapis.com/auth/calendar": _INDIVIDUAL})
-    + _rows(_ORG, ConnectionKind.ORGANIZATIONAL, _MS, _RW, "", "openid, email, Calendars.ReadWrite.All", _ORG_CAL)
+    + _rows(_ORG, ConnectionKind.ORGANIZATIONAL, _MS, _RW, "", "openid, email, Calendars.ReadWrite.All", _ORG_CAL,
+            notes={"Calendars.ReadWrite.All": WIRE_NAME_NOTE})
     + _rows(_ORG, ConnectionKind.ORGANIZATIONAL, _G, _FB, "",
             "email, profile, https://www.googleapis.com/auth/calendar.calendarlist.readonly, "
             "https://www.googleapis.com/auth/calendar.events.freebusy", _ORG_CAL)
@@ -334,8 +362,11 @@ def requested_scopes(flow: Flow, *, provider: str, access_mode: str | None = Non
     ]
 
 
-def meaning_of(scope: str) -> str:
-    """The plain-language line for a wire scope, or the scope itself when nobody documented it."""
+def meaning_of(scope: str, *, application: bool = False) -> str:
+    """The plain-language line for a wire scope (as a Microsoft application permission when
+    `application`), or the scope itself when nobody documented it."""
+    if application and scope in APPLICATION_MEANINGS:
+        return APPLICATION_MEANINGS[scope]
     return MEANINGS.get(scope, scope)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 
-from accounts.models import Grant, User
+from accounts.models import ConnectionStatus, Grant, User
+from calendars.access_modes import lowest_mode, withheld_api_scopes_for
 from calendars.choices import ProfileStatus
 from calendars.models import (
     Calendar,
@@ -45,6 +47,42 @@ def calendar_service_for_email(*, email: str) -> CalendarService | None:
         .first()
     )
     return claim.service if claim else None
+
+
+def calendar_ceiling_for(*, emails: Iterable[str]) -> CalendarService | None:
+    """The organization's calendar service whose mode bounds a person with these addresses (their sign-in
+    and the calendar account's): of the live services serving their domains, the one of lowest mode.
+    Only proven claims count: an unproven claim serves nobody, so it bounds nobody either."""
+    domains = sorted({email_domain(email) for email in emails if email and "@" in email})
+    if not domains:
+        return None
+    services = {
+        claim.service.pk: claim.service
+        for claim in CalendarServiceDomain.objects.filter(
+            domain__in=domains, released_at__isnull=True, proven_at__isnull=False
+        )
+        .exclude(service__status=ConnectionStatus.DISCONNECTED)
+        .select_related("service__organization")
+    }
+    lowest = lowest_mode(service.access_mode for service in services.values())
+    return next((service for service in services.values() if service.access_mode == lowest), None)
+
+
+def calendar_service_holds_grant(service: CalendarService) -> bool:
+    """The organization connected its people already: No Access is live at once, the other modes once
+    the provider authorized them."""
+    return service.status == ConnectionStatus.ACTIVE
+
+
+def withheld_api_scopes_of(user: User, grant: Grant | None = None) -> frozenset[str]:
+    """The Cronofy scopes the person's calendars withhold from a grant right now (two queries): its
+    profiles' modes (not those it gave up), under the organization's ceiling."""
+    profiles = CalendarProfile.objects.filter(user_id=user.pk).exclude(status=ProfileStatus.DISCONNECTED)
+    if grant is not None and grant.revoked_profile_ids:
+        profiles = profiles.exclude(pk__in=grant.revoked_profile_ids)
+    modes = set(profiles.values_list("access_mode", flat=True))
+    ceiling = calendar_ceiling_for(emails=[user.email])
+    return withheld_api_scopes_for(modes=modes, ceiling=ceiling.access_mode if ceiling else None)
 
 
 def calendar_profiles_of_user(*, user_id: int, grant: Grant | None = None) -> QuerySet[CalendarProfile]:

@@ -22,6 +22,7 @@ from accounts.services import (
 )
 from calendars.access_modes import policy_for
 from calendars.choices import (
+    PLATFORM_BY_PROVIDER_NAME,
     PROVIDER_NAMES_BY_ACCESS_MODE,
     CalendarProvider,
     ProfileProviderName,
@@ -29,6 +30,7 @@ from calendars.choices import (
     profile_provider_name,
 )
 from calendars.clients import calendar_client_for_profile
+from calendars.mode_changes import ModeChangeImpact, calendar_service_mode_change_impact, profiles_above_ceiling
 from calendars.models import (
     BusyPeriod,
     Calendar,
@@ -36,17 +38,24 @@ from calendars.models import (
     CalendarService,
     CalendarServiceDomain,
     DomainProof,
+    ExternalEventDetail,
     ProviderWatch,
 )
+from calendars.notifications import profile_access_changed_notify
 from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar, ProviderError
 from calendars.providers.google import delegation_missing_scopes, workspace_domains
 from calendars.providers.microsoft import consented_application_permissions, tenant_verified_domains
 from calendars.provisioning import calendar_profiles_provision, verified_address
+from calendars.revocations import grant_revocation_queue
 from calendars.scopes import Flow, requested_scopes
-from calendars.selectors import calendar_domains_claimed_elsewhere
+from calendars.selectors import (
+    calendar_ceiling_for,
+    calendar_domains_claimed_elsewhere,
+    calendar_service_for_email,
+    calendar_service_holds_grant,
+)
 from calendars.watches import profile_watches_stop
-from core.choices import AccessMode
 from core.dns import DomainLookupFailed, domain_txt_records
 from core.domains import email_domain, parse_domain_list
 
@@ -137,6 +146,8 @@ def calendar_service_connect(
         action="connected",
         changes={"provider": provider, "access_mode": access_mode, "domains": domain_list},
     )
+    # The organization's mode is a ceiling from now on, for connections people made on their own too.
+    _personal_profiles_follow_ceiling(service=service, actor=connected_by)
     if service.status == ConnectionStatus.ACTIVE:
         # No Access is live at once: its people get their hosted profiles now.
         transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
@@ -171,6 +182,7 @@ def calendar_service_update(
             service.domain_claims.filter(domain__in=removed).delete()
             _claim_domains(service=service, domains=added)
             changes["domains"] = {"added": added, "removed": removed}
+            _personal_profiles_follow_ceiling(service=service, actor=actor)
     if access_mode is not None and access_mode != service.access_mode:
         changes["access_mode"] = [service.access_mode, access_mode]
         service.access_mode = access_mode
@@ -243,6 +255,36 @@ def access_mode_of_provider_name(provider_name: str) -> str:
     )
 
 
+def calendar_ceiling_check(*, user: User, account_email: str, access_mode: str) -> None:
+    """Refuse, in the person's words, a connection in a mode above what their organization allows (by
+    their sign-in address or the calendar account's)."""
+    ceiling = calendar_ceiling_for(emails=[user.email, account_email])
+    if ceiling is not None and not ceiling.policy.allows(access_mode):
+        raise ValidationError(ceiling.policy.ceiling_text(organization=ceiling.organization.name), code="above_ceiling")
+
+
+def _refuse_organization_governed(*, platform: str, account_email: str) -> None:
+    """An account the organization already connected through its own grant gets no personal connection
+    beside it: applications use the organization's profile."""
+    service = calendar_service_for_email(email=account_email)
+    if (
+        service is not None
+        and service.provider == platform
+        and service.policy.needs_provider_authorization
+        and calendar_service_holds_grant(service)
+    ):
+        raise ValidationError(
+            f"{service.organization.name} already connects {account_email}: applications use that connection, "
+            "no personal one is needed.",
+            code="organization_governed",
+        )
+
+
+def profile_provider_service(*, access_mode: str, provider_name: str, account_service: str) -> str:
+    """Cronofy's provider_service: the account's service (gsuite, office365) where the mode reports it."""
+    return (account_service or provider_name) if policy_for(access_mode).reports_account_service else provider_name
+
+
 @transaction.atomic
 def calendar_profile_connect(
     *,
@@ -259,25 +301,37 @@ def calendar_profile_connect(
     """Connect (or reconnect) a user's calendar account. The provider name fixes the access mode.
     The audit trail credits `connected_by`, by default the person themselves (their own consent).
 
-    Reconnecting the same provider account refreshes the profile in place, so its id, calendars and
-    history survive a relink. A No Access profile gets a hosted calendar.
+    A person has one live profile per provider account: reconnecting the account, in whatever mode,
+    refreshes that profile in place, so its id, calendars and history survive. Reconnecting in a lower
+    mode takes the old mode's data and grant away (see `_profile_follow_mode`). A personal connection
+    never goes above the organization's mode (its ceiling), nor beside the organization's own
+    connection of the account. A No Access profile gets a hosted calendar.
     """
     access_mode = access_mode_of_provider_name(provider_name)
+    platform = PLATFORM_BY_PROVIDER_NAME[provider_name]
     if calendar_service is not None:
         if calendar_service.access_mode != access_mode or not calendar_service.is_live:
             raise ValidationError(
                 "The profile does not match its organization's calendar service.", code="service_mismatch"
             )
         credentials = None  # the service's credentials are used
+    else:
+        calendar_ceiling_check(user=user, account_email=profile_name, access_mode=access_mode)
+        if platform is not None:
+            _refuse_organization_governed(platform=platform, account_email=profile_name)
     existing = _profile_to_reconnect(
         user=user,
         provider_name=provider_name,
+        profile_name=profile_name,
         provider_account_id=provider_account_id,
         calendar_service=calendar_service,
     )
     if existing is not None and existing.user_id != user.pk:
         raise ValidationError("This calendar account is already connected to another user.", code="connected_elsewhere")
-    profile = existing or CalendarProfile(user=user, provider_name=provider_name)
+    old_mode = existing.access_mode if existing else access_mode
+    old_credentials = existing.credentials if existing else None
+    profile = existing or CalendarProfile(user=user)
+    profile.provider_name = provider_name
     profile.access_mode = access_mode
     profile.profile_name = profile_name
     profile.provider_account_id = provider_account_id
@@ -290,7 +344,7 @@ def calendar_profile_connect(
     profile.last_error = ""
     profile.full_clean()
     profile.save()
-    if provider_name == ProfileProviderName.CRONOFY:
+    if platform is None:
         _hosted_calendar_ensure(profile)
     audit_record(
         actor=connected_by or user,
@@ -302,24 +356,83 @@ def calendar_profile_connect(
             "granted_scopes": profile.granted_scopes,
         },
     )
+    if old_mode != access_mode:
+        _profile_follow_mode(profile=profile, old_mode=old_mode, old_credentials=old_credentials, actor=user)
+    elif old_credentials and profile.credentials is None:
+        # The organization's grant took over from the person's own: theirs is not needed any more.
+        grant_revocation_queue(profile=profile, credentials=old_credentials, reason="organization_took_over")
     return profile
 
 
 def _profile_to_reconnect(
-    *, user: User, provider_name: str, provider_account_id: str, calendar_service: CalendarService | None
+    *,
+    user: User,
+    provider_name: str,
+    profile_name: str,
+    provider_account_id: str,
+    calendar_service: CalendarService | None,
 ) -> CalendarProfile | None:
     """The live profile a connection refreshes in place, locked; None when it is a new one."""
     live = CalendarProfile.objects.select_for_update().exclude(status=ProfileStatus.DISCONNECTED)
+    platform = PLATFORM_BY_PROVIDER_NAME[provider_name]
+    same_platform = [name for name, of in PLATFORM_BY_PROVIDER_NAME.items() if of == platform]
     if calendar_service is not None:
-        # A person keeps one profile per organization service, whatever modes it has been through.
+        # A person keeps one profile per organization service, whatever modes it has been through...
         profile = live.filter(calendar_service=calendar_service, user=user).first()
         if profile is not None:
             return profile
-    if provider_name == ProfileProviderName.CRONOFY:
-        return live.filter(user=user, provider_name=provider_name).first()
+        # ...and the organization takes over the person's own connection of the same account.
+        adopted = live.filter(
+            user=user,
+            calendar_service__isnull=True,
+            provider_name__in=same_platform,
+            profile_name__iexact=profile_name,
+        ).first()
+        if adopted is not None or platform is None:
+            return adopted
+    if platform is None:
+        return live.filter(user=user, provider_name=provider_name, calendar_service__isnull=True).first()
     if provider_account_id:
-        return live.filter(provider_name=provider_name, provider_account_id=provider_account_id).first()
+        # The account in any mode, or turned into a hosted calendar by a move to No Access.
+        return live.filter(
+            Q(provider_name__in=same_platform) | Q(provider_name=ProfileProviderName.CRONOFY, user=user),
+            provider_account_id=provider_account_id,
+        ).first()
     return None
+
+
+@transaction.atomic(savepoint=False)
+def _profile_follow_mode(
+    *, profile: CalendarProfile, old_mode: str, old_credentials: dict[str, Any] | None, actor: User | None
+) -> None:
+    """What a profile's change of mode does at once: nothing read under the old mode's grant is kept
+    (event details and busy periods go now; the new grant syncs again), a No Access profile gets its
+    hosted calendar, a personal grant replaced by a lower one (or by none) is revoked at the provider,
+    and the applications' channels hear of it. Integrators' tokens follow by themselves: what they may do
+    is worked out from the mode at each request."""
+    old, new = policy_for(old_mode), profile.policy
+    details = ExternalEventDetail.objects.filter(busy_period__calendar__profile=profile).count()
+    busy = BusyPeriod.objects.filter(calendar__profile=profile).count()
+    _forget_synced_data(profiles=[profile])
+    if not new.syncs_busy_periods:
+        profile.calendars.exclude(provider_calendar_id=f"hosted:{profile.public_id}").update(is_deleted=True)
+        _hosted_calendar_ensure(profile)
+    revoked = bool(old_credentials) and (new.rank < old.rank or profile.credentials is None)
+    if revoked:
+        grant_revocation_queue(profile=profile, credentials=old_credentials, reason="mode_lowered")
+    profile_access_changed_notify(profile=profile)
+    audit_record(
+        actor=actor,
+        target=profile,
+        action="profile_mode_changed",
+        organization=profile.organization,
+        changes={
+            "access_mode": [old_mode, profile.access_mode],
+            "event_details_deleted": details,
+            "busy_periods_deleted": busy,
+            "provider_grant_revoked": revoked,
+        },
+    )
 
 
 def _hosted_calendar_ensure(profile: CalendarProfile) -> Calendar:
@@ -357,6 +470,8 @@ def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | Actor
         return profile
     profile_watches_stop(profile=profile)
     with transaction.atomic():
+        if profile.credentials and profile.calendar_service_id is None:
+            grant_revocation_queue(profile=profile, credentials=profile.credentials, reason="disconnected")
         profile.status = ProfileStatus.DISCONNECTED
         profile.credentials = None
         profile.disconnected_at = timezone.now()
@@ -545,33 +660,115 @@ def calendar_service_provision(*, service: CalendarService) -> list[CalendarProf
     return calendar_profiles_provision(service=service, users=users)
 
 
+@transaction.atomic(savepoint=False)
+def calendar_service_provision_person(*, service: CalendarService, user: User) -> CalendarProfile:
+    """One person's profile through the organization's connection, now (an application's consent that
+    attaches to it should not wait for provisioning to reach them); theirs if they have one already."""
+    profile = next(
+        (p for p in calendar_profiles_provision(service=service, users=[user]) if p.user_id == user.pk), None
+    )
+    if profile is None:
+        raise ValidationError(
+            "This calendar account is already connected to another person here.", code="connected_elsewhere"
+        )
+    return profile
+
+
 @transaction.atomic
-def calendar_service_change_mode(*, service: CalendarService, access_mode: str, actor: User | None) -> CalendarService:
-    """An explicit switch of mode: the provider grant is dropped (the new mode needs its own), the
-    profiles through the service follow the new mode and wait for it, and events already booked stay."""
+def calendar_service_change_mode(
+    *, service: CalendarService, access_mode: str, actor: User | None
+) -> tuple[CalendarService, ModeChangeImpact | None]:
+    """An explicit switch of mode, completed at once. The provider grant is dropped (the new mode needs
+    its own); the profiles through the service follow the new mode (event details and busy periods read
+    under the old one deleted now, channels told); people's own connections above the new mode come
+    down to it; integrators' tokens follow at their next request. Events already booked stay. Returns
+    the service and the impact recorded in its history (None when nothing changed)."""
+    service = CalendarService.objects.select_for_update().select_related("organization").get(pk=service.pk)
+    if access_mode == service.access_mode:
+        return service, None
+    impact = calendar_service_mode_change_impact(service=service, access_mode=access_mode)
     old_mode = service.access_mode
     calendar_service_update(service=service, actor=actor, access_mode=access_mode)
-    if access_mode == old_mode:
-        return service
-    provider_name = (
-        ProfileProviderName.CRONOFY
-        if access_mode == AccessMode.NO_ACCESS
-        else profile_provider_name(platform=service.provider, access_mode=access_mode)
-    )
-    waiting = ProfileStatus.CONNECTED if access_mode == AccessMode.NO_ACCESS else ProfileStatus.RELINK_REQUIRED
-    profiles = list(service.profiles.exclude(status=ProfileStatus.DISCONNECTED))
-    # The old mode's grant is gone: nothing read under it is kept (event details go with their busy
-    # periods), and the new authorization starts with a full sync.
-    _forget_synced_data(profiles=profiles)
-    for profile in profiles:
+    policy = service.policy
+    provider_name = profile_provider_name(platform=service.provider, access_mode=access_mode)
+    waiting = ProfileStatus.RELINK_REQUIRED if policy.needs_provider_authorization else ProfileStatus.CONNECTED
+    for profile in service.profiles.select_for_update().exclude(status=ProfileStatus.DISCONNECTED):
+        previous = profile.access_mode
         profile.access_mode, profile.provider_name, profile.status = access_mode, provider_name, waiting
-        profile.provider_service = provider_name if access_mode != AccessMode.READ_WRITE else profile.provider_service
+        profile.provider_service = profile_provider_service(
+            access_mode=access_mode, provider_name=provider_name, account_service=profile.provider_service
+        )
         profile.save(update_fields=["access_mode", "provider_name", "status", "provider_service", "updated_at"])
-        if access_mode == AccessMode.NO_ACCESS:
-            # Nothing is read from the provider any more: its calendars give way to a hosted one.
-            profile.calendars.exclude(provider_calendar_id=f"hosted:{profile.public_id}").update(is_deleted=True)
-            _hosted_calendar_ensure(profile)
-    return service
+        _profile_follow_mode(profile=profile, old_mode=previous, old_credentials=None, actor=actor)
+    _personal_profiles_follow_ceiling(service=service, actor=actor)
+    audit_record(
+        actor=actor,
+        target=service,
+        action="access_mode_changed",
+        changes={"access_mode": [old_mode, access_mode], "impact": impact.as_record()},
+    )
+    return service, impact
+
+
+@transaction.atomic(savepoint=False)
+def _personal_profiles_follow_ceiling(*, service: CalendarService, actor: User | None) -> list[CalendarProfile]:
+    """People's own connections above the mode their organization now allows come down to it: their
+    grant is revoked and what it read deleted; a Free/Busy one waits for the person to reconnect with
+    Free/Busy scopes, a No Access one becomes their hosted calendar."""
+    policy = service.policy
+    followed = []
+    for profile in profiles_above_ceiling(service=service, access_mode=service.access_mode).select_for_update(
+        of=("self",)
+    ):
+        previous, credentials = profile.access_mode, profile.credentials
+        platform = profile.platform if policy.needs_provider_authorization else None
+        profile.provider_name = profile_provider_name(platform=platform, access_mode=service.access_mode)
+        profile.access_mode = service.access_mode
+        profile.provider_service = profile_provider_service(
+            access_mode=service.access_mode, provider_name=profile.provider_name, account_service=""
+        )
+        profile.credentials, profile.granted_scopes = None, []
+        needs_relink = policy.needs_provider_authorization
+        profile.status = ProfileStatus.RELINK_REQUIRED if needs_relink else ProfileStatus.CONNECTED
+        profile.full_clean()
+        profile.save()
+        _profile_follow_mode(profile=profile, old_mode=previous, old_credentials=credentials, actor=actor)
+        followed.append(profile)
+    return followed
+
+
+@transaction.atomic
+def calendar_profile_change_mode(*, profile: CalendarProfile, access_mode: str, actor: User) -> CalendarProfile:
+    """A person lowers their own connection to a mode that needs nothing from the provider (No Access)
+    at once: the grant is revoked, what it read deleted, the profile becomes their hosted calendar with
+    the same id. Any other change needs the provider's consent for the new mode's scopes (the caller
+    sends them there, and the reconnection replaces this profile). The organization's connections
+    change only with the organization's mode."""
+    profile = CalendarProfile.objects.select_for_update(of=("self",)).select_related("organization").get(pk=profile.pk)
+    if profile.calendar_service_id is not None:
+        raise ValidationError(
+            f"{profile.organization.name} manages this calendar's access mode.", code="organization_governed"
+        )
+    if profile.status == ProfileStatus.DISCONNECTED:
+        raise ValidationError("This calendar is disconnected; connect it again.", code="disconnected")
+    if access_mode == profile.access_mode:
+        return profile
+    calendar_ceiling_check(user=profile.user, account_email=profile.profile_name, access_mode=access_mode)
+    target = policy_for(access_mode)
+    if target.needs_provider_authorization or target.rank > profile.policy.rank:
+        raise ValidationError(
+            "This change needs your calendar provider's consent for the new access.", code="needs_provider_consent"
+        )
+    previous, credentials = profile.access_mode, profile.credentials
+    profile.provider_name = profile_provider_name(platform=None, access_mode=access_mode)
+    profile.access_mode = access_mode
+    profile.provider_service = profile.provider_name
+    profile.credentials, profile.granted_scopes = None, []
+    profile.status = ProfileStatus.CONNECTED
+    profile.full_clean()
+    profile.save()
+    _profile_follow_mode(profile=profile, old_mode=previous, old_credentials=credentials, actor=actor)
+    return profile
 
 
 def profiles_sync_queue(*, profiles: Iterable[CalendarProfile], full: bool = False) -> int:
@@ -658,6 +855,8 @@ def _domain_prove(*, claim: CalendarServiceDomain, proof: str, actor: User | Act
         action="domain_proven",
         changes={"domain": locked.domain, "proof": proof},
     )
+    # The service's mode is a ceiling on the domain's people from now on, their own connections too.
+    _personal_profiles_follow_ceiling(service=locked.service, actor=actor)
     if locked.service.status == ConnectionStatus.ACTIVE:
         # The domain's people are the service's from now on.
         transaction.on_commit(lambda pk=locked.service_id: async_task("calendars.tasks.service_provision", pk))

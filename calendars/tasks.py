@@ -10,6 +10,7 @@ from django_q.tasks import async_task
 from calendars import notifications, sync, watches
 from calendars.models import Calendar, CalendarProfile, CalendarService
 from calendars.providers.base import ProviderError
+from calendars.revocations import provider_grant_revocations_due, provider_grant_revoke
 from calendars.services import calendar_profile_record_provider_failure, calendar_service_provision
 from core.outbox import schedule_retry
 from core.schedules import PeriodicTask
@@ -22,6 +23,7 @@ PERIODIC_TASKS = [
     PeriodicTask("Poll calendars without recent notifications", "calendars.tasks.calendars_poll", 5),
     PeriodicTask("Renew provider push subscriptions", "calendars.tasks.watches_renew", 60),
     PeriodicTask("Retry due push notifications to integrators", "calendars.tasks.channel_notifications_retry", 1),
+    PeriodicTask("Retry due revocations of provider grants", "calendars.tasks.provider_grant_revocations_retry", 5),
 ]
 
 
@@ -132,3 +134,13 @@ def channel_notifications_retry() -> None:
     """Every minute: notifications whose next attempt is due (and any a dead worker left behind)."""
     for notification_id in notifications.channel_notifications_due():
         notifications.channel_notification_deliver(notification_id=notification_id)
+
+
+def provider_grant_revoke_task(revocation_id: int) -> None:
+    provider_grant_revoke(revocation_id=revocation_id)
+
+
+def provider_grant_revocations_retry() -> None:
+    """Every few minutes: revocations a provider outage (or a dead worker) left for later."""
+    for revocation_id in provider_grant_revocations_due():
+        provider_grant_revoke(revocation_id=revocation_id)

@@ -12,7 +12,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
-from connect.consent import consent_end, pending_consent
+from connect.consent import APP_SESSION_PREFIX, consent_end, pending_consent
 
 # allauth's notices that a consent flow makes redundant: the consent pages say what is happening, and
 # the notices would otherwise surface later on whatever page of ours the person opens next.
@@ -47,6 +47,13 @@ class AccountAdapter(DefaultAccountAdapter):
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
         return False
+
+    def get_app(self, request: HttpRequest, provider: str, client_id: str | None = None) -> Any:
+        # A provider with several app registrations (Microsoft's Read-Write and least-privileged
+        # Free/Busy ones): the callback exchanges the code with the registration the login started with.
+        if client_id is None and request is not None and hasattr(request, "session"):
+            client_id = request.session.get(APP_SESSION_PREFIX + provider) or None
+        return super().get_app(request, provider, client_id=client_id)
 
     def on_authentication_error(
         self,

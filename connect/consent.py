@@ -1,6 +1,12 @@
 """The consent flow behind Cronofy's `/oauth/authorize`: which application asked for what, which
 provider and access mode the person picks, and the profile their consent produces.
 
+The organization's access mode is a ceiling on every path. When the person's domain is served by an
+organization's calendar service, they are offered that mode at most (No Access: no provider consent at
+all); when the organization already holds the grant, they consent only to the application, whose
+access attaches to the organization's profile of them. Everything a page says about a mode comes from
+the mode's policy.
+
 A flow lives in the person's session, keyed by a random id, until it ends in a code or a refusal.
 """
 
@@ -8,11 +14,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django_q.tasks import async_task
@@ -20,15 +29,26 @@ from django_q.tasks import async_task
 from accounts import api_scopes
 from accounts.models import Application, User
 from accounts.oauth import OAuthError, redirect_uri_allowed
+from accounts.selectors import user_listed_by_organization
+from calendars.access_modes import modes_allowed_under, policy_for
 from calendars.choices import CalendarProvider, ProfileProviderName, profile_provider_name
-from calendars.models import CalendarProfile
+from calendars.models import CalendarProfile, CalendarService
+from calendars.providers import microsoft_app
 from calendars.scopes import Flow, requested_scopes
-from calendars.services import calendar_profile_connect
+from calendars.selectors import calendar_ceiling_for, calendar_service_holds_grant
+from calendars.services import (
+    calendar_profile_connect,
+    calendar_service_provision_person,
+    profile_provider_service,
+)
 from core.choices import AccessMode
 
 SESSION_PREFIX = "consent:"
 PENDING_KEY = "consent:pending"
 LIFETIME_SECONDS = 3600
+# The app registration a provider login started with, per allauth provider: its callback must use the
+# same one (connect/adapters.py).
+APP_SESSION_PREFIX = "connect:app:"
 
 # provider_name as integrators send it -> (calendar platform, access mode it forces or None)
 PROVIDER_NAMES: dict[str, tuple[str | None, str | None]] = {
@@ -39,7 +59,81 @@ PROVIDER_NAMES: dict[str, tuple[str | None, str | None]] = {
     "ms_graph_free_busy": (CalendarProvider.MICROSOFT, AccessMode.FREE_BUSY),
     "cronofy": (None, AccessMode.NO_ACCESS),
 }
-ALLAUTH_PROVIDER = {CalendarProvider.GOOGLE: "google", CalendarProvider.MICROSOFT: "microsoft"}
+# Every mode, highest first (the order pages offer them in).
+MODES_BY_RANK = tuple(sorted(AccessMode.values, key=lambda mode: -policy_for(mode).rank))
+# The provider page's choice of no calendar provider at all (a mode that needs no provider's consent).
+NO_ACCESS_CHOICE = "no_access"
+
+
+#
+# The calendar providers a person signs in to, behind one registry
+#
+
+
+def _google_credentials(*, access_token: str, refresh_token: str, expires_at: str | None, scopes: list[str], **_: Any):
+    return {
+        "kind": "google_user",
+        "access_token": access_token,
+        "refresh_token": refresh_token,
+        "expires_at": expires_at,
+        "scopes": scopes,
+    }
+
+
+def _microsoft_credentials(
+    *, access_token: str, refresh_token: str, expires_at: str | None, scopes: list[str], client_id: str
+) -> dict[str, Any]:
+    return {
+        "kind": "microsoft_delegated",
+        "access_token": access_token,
+        "refresh_token": refresh_token,
+        "expires_at": expires_at,
+        "scopes": scopes,
+        "tenant_id": "organizations",
+        "client_id": client_id,  # a delegated grant belongs to the app registration that obtained it
+    }
+
+
+@dataclass(frozen=True)
+class ProviderLogin:
+    """How a person signs in to one calendar platform through allauth."""
+
+    allauth_id: str
+    label: str
+    hint: str
+    auth_params: dict[str, str]
+    client_id: Callable[[str], str]  # the app registration used for a mode
+    credentials: Callable[..., dict[str, Any]]
+    account_service: Callable[[dict[str, Any]], str]  # Cronofy's provider_service from the account's data
+
+
+PROVIDER_LOGINS: dict[str, ProviderLogin] = {
+    CalendarProvider.GOOGLE: ProviderLogin(
+        allauth_id="google",
+        label="Google",
+        hint="Google Workspace or Gmail",
+        auth_params={"access_type": "offline", "prompt": "consent"},
+        client_id=lambda mode: settings.GOOGLE_CLIENT_ID,
+        credentials=_google_credentials,
+        account_service=lambda extra: "gsuite" if extra.get("hd") else "google",
+    ),
+    CalendarProvider.MICROSOFT: ProviderLogin(
+        allauth_id="microsoft",
+        label="Microsoft 365",
+        hint="Outlook calendar",
+        auth_params={"prompt": "select_account"},
+        # Free/Busy people consent to the least-privileged registration, and see its name.
+        client_id=lambda mode: microsoft_app(mode)[0],
+        credentials=_microsoft_credentials,
+        account_service=lambda extra: "office365",
+    ),
+}
+PLATFORM_OF_ALLAUTH = {login.allauth_id: platform for platform, login in PROVIDER_LOGINS.items()}
+
+
+def provider_scopes(platform: str, access_mode: str) -> list[str]:
+    """What the provider is asked for: exactly the registry's individual-consent scopes of the mode."""
+    return requested_scopes(Flow.INDIVIDUAL_CONSENT, provider=platform, access_mode=access_mode)
 
 
 class ConsentRefused(Exception):
@@ -65,13 +159,20 @@ class ConsentRequest:
     provider_chosen: bool = False
     profile_id: int | None = None
     provider_scopes: list[str] | None = None
+    provider_client_id: str = ""
     failure: str = ""
+    not_connected_reason: str = ""
+    governed: bool = False  # the application attaches to the organization's connection
     verification_sent: bool = False
     created_at: float = 0.0
 
     @property
     def forced_mode(self) -> str | None:
         return PROVIDER_NAMES.get(self.provider_name, (None, None))[1]
+
+    @property
+    def forced_platform(self) -> str | None:
+        return PROVIDER_NAMES.get(self.provider_name, (None, None))[0]
 
     @property
     def offers_mode_choice(self) -> bool:
@@ -122,12 +223,12 @@ def consent_begin(
         return None, None, _refused(consent, "invalid_scope", "No scope was requested.")
     if consent.provider_name and consent.provider_name not in PROVIDER_NAMES:
         return None, None, _refused(consent, "invalid_request", f"Unsupported provider_name {consent.provider_name}.")
-    platform, forced = PROVIDER_NAMES.get(consent.provider_name, (None, None))
+    forced = consent.forced_mode
     if forced is not None and not application.offers(forced):
         return None, None, _refused(consent, "invalid_request", f"This application does not offer {forced}.")
-    if forced is None and not (application.offers(AccessMode.READ_WRITE) or application.offers(AccessMode.FREE_BUSY)):
+    if not application.offered_access_modes:
         return None, None, _refused(consent, "invalid_request", "This application offers no calendar access mode.")
-    consent.platform = platform
+    consent.platform = consent.forced_platform
     consent.provider_chosen = bool(consent.provider_name)
     consent.access_mode = forced
     consent_save(request, consent)
@@ -148,7 +249,8 @@ def consent_load(request: HttpRequest, consent_id: str) -> ConsentRequest | None
     data = request.session.get(SESSION_PREFIX + consent_id)
     if not data or time.time() - data.get("created_at", 0) > LIFETIME_SECONDS:
         return None
-    return ConsentRequest(**data)
+    known = {name for name in ConsentRequest.__dataclass_fields__}
+    return ConsentRequest(**{key: value for key, value in data.items() if key in known})
 
 
 def consent_end(request: HttpRequest, consent: ConsentRequest) -> None:
@@ -162,26 +264,111 @@ def pending_consent(request: HttpRequest) -> ConsentRequest | None:
     return consent_load(request, consent_id) if consent_id else None
 
 
-def mode_choices(consent: ConsentRequest, application: Application) -> list[str]:
-    """The modes the person may pick on the review page (one when there is nothing to choose).
+#
+# What the person may choose: the application's modes, under their organization's ceiling
+#
 
-    Without free_busy_write the mode is not offered at all: Read-Write, as before access modes existed
-    (Free/Busy only for an application that offers nothing else).
+
+@dataclass(frozen=True)
+class ConsentOptions:
+    """The modes offered to this person for this request, highest first, and why no more.
+
+    `governed` is the organization's service when it already holds the grant: the person then
+    consents only to the application. `refusal` says, in the person's words, why nothing can be offered.
     """
+
+    modes: list[str]
+    ceiling: CalendarService | None = None
+    governed: CalendarService | None = None
+    refusal: str = ""
+    platforms: list[str] = field(default_factory=list)
+
+    @property
+    def ceiling_text(self) -> str:
+        if self.ceiling is None:
+            return ""
+        return self.ceiling.policy.ceiling_text(organization=self.ceiling.organization.name)
+
+    @property
+    def provider_modes(self) -> list[str]:
+        return [mode for mode in self.modes if policy_for(mode).needs_provider_authorization]
+
+    @property
+    def offers_no_access(self) -> bool:
+        return any(not policy_for(mode).needs_provider_authorization for mode in self.modes)
+
+    def permissions(self, scopes: list[str]) -> list[str]:
+        """What the application would be able to do at most: in the highest mode offered."""
+        return policy_for(self.modes[0]).describe_api_scopes(scopes) if self.modes else []
+
+
+def consent_options(consent: ConsentRequest, application: Application, user: User) -> ConsentOptions:
+    """The modes this person may connect in for this request.
+
+    The application's offer first: the mode it forces, or with `free_busy_write` every mode it offers
+    (No Access included), or without it the first one (the access-mode choice is not offered, as
+    Cronofy's FAQ says). Then the organization's ceiling: nothing above it; where that leaves nothing,
+    the highest mode the application offers under it.
+    """
+    offered = [mode for mode in MODES_BY_RANK if application.offers(mode)]
     if consent.forced_mode:
-        return [consent.forced_mode]
-    offered = [mode for mode in (AccessMode.READ_WRITE, AccessMode.FREE_BUSY) if application.offers(mode)]
-    return offered if consent.offers_mode_choice else offered[:1]
+        candidates = [consent.forced_mode]
+    elif consent.offers_mode_choice:
+        candidates = offered
+    else:
+        candidates = offered[:1]
+    ceiling = calendar_ceiling_for(emails=[user.email])
+    if ceiling is None:
+        return ConsentOptions(modes=candidates, platforms=_platforms(consent, candidates))
+    allowed = (
+        modes_allowed_under(ceiling.access_mode, candidates) or modes_allowed_under(ceiling.access_mode, offered)[:1]
+    )
+    forces_no_provider = (
+        consent.forced_mode is not None and not policy_for(consent.forced_mode).needs_provider_authorization
+    )
+    if calendar_service_holds_grant(ceiling) and not forces_no_provider:
+        if application.offers(ceiling.access_mode):
+            return ConsentOptions(modes=[ceiling.access_mode], ceiling=ceiling, governed=ceiling)
+        # The organization connects this person's calendar in a mode the application does not take: it
+        # may only give them a calendar kept here.
+        allowed = [mode for mode in allowed if not policy_for(mode).needs_provider_authorization]
+    if not allowed:
+        refusal = (
+            f"{ceiling.policy.ceiling_text(organization=ceiling.organization.name)} "
+            f"{application.name} does not offer that."
+        )
+        return ConsentOptions(modes=[], ceiling=ceiling, refusal=refusal)
+    return ConsentOptions(modes=allowed, ceiling=ceiling, platforms=_platforms(consent, allowed))
 
 
-def provider_scopes(platform: str, access_mode: str) -> list[str]:
-    """What the provider is asked for: exactly the registry's individual-consent scopes of the mode."""
-    return requested_scopes(Flow.INDIVIDUAL_CONSENT, provider=platform, access_mode=access_mode)
+def _platforms(consent: ConsentRequest, modes: list[str]) -> list[str]:
+    if not any(policy_for(mode).needs_provider_authorization for mode in modes):
+        return []
+    if consent.forced_platform:
+        return [consent.forced_platform]
+    return list(PROVIDER_LOGINS)
+
+
+def mode_choices(options: ConsentOptions, consent: ConsentRequest) -> list[str]:
+    """The modes on the review page: the provider modes for a chosen calendar platform, or No Access."""
+    if options.governed is not None:
+        return options.modes
+    if consent.platform is None:
+        return [mode for mode in options.modes if not policy_for(mode).needs_provider_authorization]
+    return options.provider_modes
 
 
 #
-# The profile a provider consent produces
+# The profile the consent produces
 #
+
+
+class NotConnected(Exception):
+    """The provider's consent could not become a profile; `reason` is for the person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @transaction.atomic
@@ -198,53 +385,72 @@ def consent_profile_from_provider(
     refresh_token: str,
     expires_at: str | None,
     granted_scopes: list[str],
-) -> CalendarProfile:
+) -> CalendarProfile | None:
     """Keep the provider's grant as a profile: tokens encrypted in our credentials, the scopes the
-    provider reported as granted, calendars listed by the first sync."""
-    platform = CalendarProvider.GOOGLE if provider == "google" else CalendarProvider.MICROSOFT
+    provider reported as granted, calendars listed by the first sync. A connection the person may not
+    make (above their organization's mode, or of an account the organization connects itself) makes
+    none, and the consent says why."""
+    platform = PLATFORM_OF_ALLAUTH[provider]
+    login = PROVIDER_LOGINS[platform]
     access_mode = consent.access_mode or AccessMode.READ_WRITE
-    if platform == CalendarProvider.GOOGLE:
-        credentials = {
-            "kind": "google_user",
-            "access_token": access_token,
-            "refresh_token": refresh_token,
-            "expires_at": expires_at,
-            "scopes": granted_scopes,
-        }
-        service = "gsuite" if extra_data.get("hd") else "google"
-    else:
-        credentials = {
-            "kind": "microsoft_delegated",
-            "access_token": access_token,
-            "refresh_token": refresh_token,
-            "expires_at": expires_at,
-            "scopes": granted_scopes,
-            "tenant_id": "organizations",
-            "client_id": settings.MICROSOFT_CLIENT_ID,
-        }
-        service = "office365"
-    provider_name = profile_provider_name(platform=platform, access_mode=access_mode)
-    if access_mode == AccessMode.FREE_BUSY:
-        service = provider_name
-    profile = calendar_profile_connect(
-        user=user,
-        provider_name=provider_name,
-        profile_name=email,
-        provider_account_id=uid,
-        provider_service=service,
-        credentials=credentials,
-        granted_scopes=granted_scopes,
+    credentials = login.credentials(
+        access_token=access_token,
+        refresh_token=refresh_token,
+        expires_at=expires_at,
+        scopes=granted_scopes,
+        client_id=consent.provider_client_id or login.client_id(access_mode),
     )
+    provider_name = profile_provider_name(platform=platform, access_mode=access_mode)
+    try:
+        with transaction.atomic():
+            profile = calendar_profile_connect(
+                user=user,
+                provider_name=provider_name,
+                profile_name=email,
+                provider_account_id=uid,
+                provider_service=profile_provider_service(
+                    access_mode=access_mode,
+                    provider_name=provider_name,
+                    account_service=login.account_service(extra_data),
+                ),
+                credentials=credentials,
+                granted_scopes=granted_scopes,
+            )
+    except ValidationError as error:
+        consent.not_connected_reason = " ".join(error.messages)
+        consent_save(request, consent)
+        return None
     transaction.on_commit(lambda: async_task("calendars.tasks.profile_first_sync", profile.pk))
     consent.profile_id = profile.pk
     consent_save(request, consent)
     return profile
 
 
+def identity_proven(user: User, *, service: CalendarService | None) -> bool:
+    """Without calendar access, who the person is must be proven otherwise: their organization lists
+    them (its directory's word), or they confirmed their email address."""
+    if service is not None and user_listed_by_organization(user=user, organization=service.organization):
+        return True
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
 @transaction.atomic
 def consent_hosted_profile(*, request: HttpRequest, consent: ConsentRequest, user: User) -> CalendarProfile:
-    """No Access: a hosted calendar for a person whose email address is proven."""
+    """No Access: a hosted calendar for a person whose identity is proven."""
     profile = calendar_profile_connect(user=user, provider_name=ProfileProviderName.CRONOFY, profile_name=user.email)
+    consent.profile_id = profile.pk
+    consent_save(request, consent)
+    return profile
+
+
+@transaction.atomic
+def consent_governed_profile(
+    *, request: HttpRequest, consent: ConsentRequest, user: User, service: CalendarService
+) -> CalendarProfile:
+    """The organization holds the grant: the application's access attaches to the organization's
+    profile of this person (made now if the organization's provisioning has not reached them yet)."""
+    profile = calendar_service_provision_person(service=service, user=user)
+    consent.access_mode, consent.governed = service.access_mode, True
     consent.profile_id = profile.pk
     consent_save(request, consent)
     return profile
@@ -260,25 +466,43 @@ def profile_relink_from_provider(
     refresh_token: str,
     expires_at: str | None,
     granted_scopes: list[str],
+    access_mode: str | None = None,
+    client_id: str = "",
 ) -> CalendarProfile | None:
-    """A relink: the same provider account signs in again; its profile keeps its id and calendars."""
+    """A relink: the same provider account signs in again, in its mode or the one the person chose
+    (a change of mode through the provider's consent); its profile keeps its id and calendars. None
+    when it was another account, or a mode the organization does not allow."""
     profile = CalendarProfile.objects.filter(public_id=profile_id, user=user).first()
-    if profile is None or profile.provider_account_id != uid:
-        return None  # another calendar account: not a relink of this profile
-    credentials = dict(profile.credentials or {})
-    credentials.update(
-        access_token=access_token, expires_at=expires_at, scopes=granted_scopes or credentials.get("scopes", [])
+    if profile is None or profile.provider_account_id != uid or profile.calendar_service_id is not None:
+        return None
+    platform = profile.platform
+    if platform is None:
+        return None
+    mode = access_mode or profile.access_mode
+    login = PROVIDER_LOGINS[platform]
+    previous = dict(profile.credentials or {})
+    credentials = login.credentials(
+        access_token=access_token,
+        refresh_token=refresh_token or previous.get("refresh_token", ""),
+        expires_at=expires_at,
+        scopes=granted_scopes or previous.get("scopes", []),
+        client_id=client_id or login.client_id(mode),
     )
-    if refresh_token:
-        credentials["refresh_token"] = refresh_token
-    profile = calendar_profile_connect(
-        user=user,
-        provider_name=profile.provider_name,
-        profile_name=profile.profile_name,
-        provider_account_id=uid,
-        provider_service=profile.provider_service,
-        credentials=credentials,
-        granted_scopes=granted_scopes or profile.granted_scopes,
-    )
+    provider_name = profile_provider_name(platform=platform, access_mode=mode)
+    try:
+        with transaction.atomic():
+            profile = calendar_profile_connect(
+                user=user,
+                provider_name=provider_name,
+                profile_name=profile.profile_name,
+                provider_account_id=uid,
+                provider_service=profile_provider_service(
+                    access_mode=mode, provider_name=provider_name, account_service=profile.provider_service
+                ),
+                credentials=credentials,
+                granted_scopes=granted_scopes or profile.granted_scopes,
+            )
+    except ValidationError:
+        return None
     transaction.on_commit(lambda: async_task("calendars.tasks.profile_first_sync", profile.pk))
     return profile

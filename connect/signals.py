@@ -64,6 +64,7 @@ def _relink(request: HttpRequest, sociallogin: Any, profile_id: str) -> None:
     token = sociallogin.token
     if token is None:
         return
+    data = (sociallogin.state or {}).get("data") or {}
     profile_relink_from_provider(
         user=request.user,
         profile_id=profile_id,
@@ -72,4 +73,6 @@ def _relink(request: HttpRequest, sociallogin: Any, profile_id: str) -> None:
         refresh_token=token.token_secret or "",
         expires_at=token.expires_at.isoformat() if token.expires_at else None,
         granted_scopes=request.GET.get("scope", "").split(),
+        access_mode=data.get("mode"),
+        client_id=data.get("client_id", ""),
     )

@@ -453,16 +453,27 @@ SOCIALACCOUNT_PROVIDERS = {
         "CERTS_URL": _provider_url("GOOGLE_CERTS_URL"),
     },
     "microsoft": {
+        # Both app registrations: a person who connects in Free/Busy consents to the least-privileged
+        # one, and sees its name at Microsoft. The consent flow names the one it uses.
         "APPS": [
             {
-                "client_id": MICROSOFT_CLIENT_ID,
-                "secret": MICROSOFT_CLIENT_SECRET,
+                "client_id": client_id,
+                "secret": secret,
                 "settings": {
                     "tenant": "organizations",
                     "login_url": _provider_url("MICROSOFT_LOGIN_URL"),
                     "graph_url": _provider_url("MICROSOFT_GRAPH_URL"),
+                    "hidden": index > 0,
                 },
             }
+            for index, (client_id, secret) in enumerate(
+                dict.fromkeys(
+                    [
+                        (MICROSOFT_CLIENT_ID, MICROSOFT_CLIENT_SECRET),
+                        (MICROSOFT_FREE_BUSY_CLIENT_ID, MICROSOFT_FREE_BUSY_CLIENT_SECRET),
+                    ]
+                )
+            )
         ],
         "SCOPE": ["User.Read", "offline_access"],
         "OAUTH_PKCE_ENABLED": True,

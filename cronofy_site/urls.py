@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from accounts import views as account_views
 from calendars import views as calendar_views
 from conferencing import views as conferencing_views
+from connect import my_calendars
 from connect import views as consent_views
 from connect.api import oauth as oauth_api
 from cronofy_site import views
@@ -28,6 +29,8 @@ urlpatterns = [
     path("oauth/token", oauth_api.token, name="oauth-token"),
     path("oauth/token/revoke", oauth_api.revoke, name="oauth-revoke"),
     path("profiles/<str:profile_id>/relink", consent_views.profile_relink, name="profile-relink"),
+    # A person's own page: their calendars, applications, working hours and week
+    path("my/calendars/", my_calendars.my_calendars, name="my-calendars"),
     path("v1/", include("cronofy_site.api_urls")),
     # A person linking their own Zoom or Webex (conferencing service authorizations)
     path("conferencing/authorize", conferencing_views.authorize, name="conferencing-authorize"),

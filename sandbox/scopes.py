@@ -103,20 +103,59 @@ def google_sees_details(granted: list[str]) -> bool:
     return bool(GOOGLE_DETAIL_SCOPES & set(granted))
 
 
-# Microsoft Graph: operation -> permissions (delegated names; application permissions carry ".All"
-# or the same name, as the permission reference lists them). Calendars.ReadWrite.All is not a Graph
-# permission name, but the Organizational Accounts page asks for it, so the sandbox treats it as the
-# application form of Calendars.ReadWrite.
-_READ_BASIC = {
-    "Calendars.ReadBasic",
-    "Calendars.Read",
-    "Calendars.ReadWrite",
-    "Calendars.ReadBasic.All",
-    "Calendars.Read.All",
-    "Calendars.ReadWrite.All",
-}
-_READ_FULL = {"Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.All", "Calendars.ReadWrite.All"}
-_WRITE = {"Calendars.ReadWrite", "Calendars.ReadWrite.All"}
+# Microsoft Graph's permissions as Entra ID names them (learn.microsoft.com/graph/permissions-reference).
+# Delegated permissions are what a person consents to; application permissions (app roles) are what an
+# admin consents to for the whole tenant and what an app-only token's `roles` claim carries. There is
+# no `Calendars.ReadWrite.All`: the application form of Calendars.ReadWrite keeps its name.
+ENTRA_DELEGATED_PERMISSIONS = frozenset(
+    {
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "User.Read",
+        "User.ReadBasic.All",
+        "User.Read.All",
+        "Calendars.ReadBasic",
+        "Calendars.Read",
+        "Calendars.Read.Shared",
+        "Calendars.ReadWrite",
+        "Calendars.ReadWrite.Shared",
+        "Organization.Read.All",
+        "Place.Read.All",
+        "GroupMember.Read.All",
+        "OnlineMeetings.Read",
+        "OnlineMeetings.ReadWrite",
+    }
+)
+ENTRA_APPLICATION_PERMISSIONS = frozenset(
+    {
+        "Calendars.ReadBasic.All",
+        "Calendars.Read",
+        "Calendars.ReadWrite",
+        "User.ReadBasic.All",
+        "User.Read.All",
+        "Organization.Read.All",
+        "Place.Read.All",
+        "GroupMember.Read.All",
+        "OnlineMeetings.Read.All",
+        "OnlineMeetings.ReadWrite.All",
+    }
+)
+GRAPH_RESOURCE_ID = "00000003-0000-0000-c000-000000000000"
+
+
+def entra_unknown_permissions(permissions: list[str], *, application: bool) -> list[str]:
+    """Names Entra would refuse (AADSTS650053: the scope does not exist on Microsoft Graph)."""
+    known = ENTRA_APPLICATION_PERMISSIONS if application else ENTRA_DELEGATED_PERMISSIONS | {".default"}
+    return [name for name in (graph_normalize(p) for p in permissions) if name not in known]
+
+
+# Which permissions reach which Graph operation, delegated or application alike (the names that
+# differ, such as Calendars.ReadBasic.All, are the application forms).
+_READ_BASIC = {"Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite", "Calendars.ReadBasic.All"}
+_READ_FULL = {"Calendars.Read", "Calendars.ReadWrite"}
+_WRITE = {"Calendars.ReadWrite"}
 GRAPH_OPERATION_PERMISSIONS: dict[str, set[str]] = {
     "graph.getSchedule": _READ_BASIC,
     "graph.calendarView": _READ_BASIC,

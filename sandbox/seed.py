@@ -138,7 +138,7 @@ DEMO_APP_PERMISSIONS: dict[str, list[str]] = {
     "microsoft": [
         "openid",
         "email",
-        "Calendars.ReadWrite.All",
+        "Calendars.ReadWrite",
         "User.Read.All",
         "Organization.Read.All",
         "Place.Read.All",

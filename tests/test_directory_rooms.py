@@ -12,7 +12,9 @@ import requests
 
 from accounts.oauth import application_create, tokens_issue_for
 from bookings.models import ManagedEvent
+from calendars.services import calendar_service_change_mode
 from calendars.tasks import profile_first_sync
+from core.choices import AccessMode
 from directory.models import DirectoryResource, DirectoryService
 from directory.rounds import directory_round
 from directory.tests.fixtures import account
@@ -26,8 +28,8 @@ THAMES = "thames@contoso.example"
 
 @pytest.fixture
 def erin(directories, world):
-    """Erin, onboarded from Contoso's directory (which lists the Thames room), with her own Read-Write
-    and Free/Busy Microsoft calendars connected, and an integrator's token."""
+    """Erin, onboarded from Contoso's directory (which lists the Thames room) with the hosted calendar of
+    Acme's No Access service for Contoso, and an integrator's token."""
     DirectoryService.objects.filter(pk=directories.microsoft.pk).update(offboarding_threshold=100)
     outcome = directory_round(service=DirectoryService.objects.get(pk=directories.microsoft.pk))
     assert DirectoryResource.objects.filter(email=THAMES, removed_at__isnull=True).exists(), outcome.round.errors
@@ -53,7 +55,10 @@ def booking(live_server, erin, calendar, email=THAMES):
     )
 
 
-def test_a_read_write_microsoft_organizer_books_a_directory_room(live_server, erin, world):
+def test_a_read_write_microsoft_organizer_books_a_directory_room(live_server, erin, world, acme_calendars, bob):
+    # Acme's Contoso calendars are No Access, a ceiling on Erin's own connections too: she connects
+    # Read-Write once Acme allows it.
+    calendar_service_change_mode(service=acme_calendars["contoso"], access_mode=AccessMode.READ_WRITE, actor=bob)
     profile = connected_profile(world, erin["user"], "erin", mode="read_write")
     profile_first_sync(profile.pk)
     response = booking(live_server, erin, profile.calendars.get(is_primary=True))

@@ -8,9 +8,10 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import FieldError
 from django.core.management import call_command
 from django.db import connection
+from django.utils.timezone import now
 
 from accounts.services import organization_connection_store_credentials
-from calendars.models import CalendarProfile, CalendarService
+from calendars.models import CalendarProfile, CalendarService, ProviderGrantRevocation
 from calendars.services import calendar_profile_connect, calendar_service_authorize
 from conferencing.models import ConferencingProvider
 from conferencing.services import conferencing_service_connect
@@ -44,14 +45,18 @@ def every_credential_holder(acme, bob, alice, acme_services):
     organization_connection_store_credentials(
         connection=conferencing, credentials={"client_secret": SECRET}, granted_scopes=[], actor=bob
     )
+    # Her own Google account: her work address is connected by Acme's service, not by her.
     profile = calendar_profile_connect(
         user=alice,
         provider_name="google",
-        profile_name=alice.email,
+        profile_name="alice.at.home@gmail.example",
         provider_account_id="g-1",
         credentials={"refresh_token": SECRET},
     )
-    return [service, directory, conferencing, profile]
+    revocation = ProviderGrantRevocation.objects.create(
+        profile=profile, platform="google", credentials={"refresh_token": SECRET}, reason="t", next_attempt_at=now()
+    )
+    return [service, directory, conferencing, profile, revocation]
 
 
 def test_no_credential_is_stored_in_plain_text(every_credential_holder):

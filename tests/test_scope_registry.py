@@ -200,7 +200,7 @@ def test_individual_consent_asks_for_exactly_the_modes_scopes(provider, mode, ex
             {
                 "openid",
                 "email",
-                "Calendars.ReadWrite.All",
+                "Calendars.ReadWrite",
                 "User.Read.All",
                 "Organization.Read.All",
                 "Place.Read.All",

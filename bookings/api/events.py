@@ -177,9 +177,13 @@ def _external_event(row: BusyPeriod, *, zone: zoneinfo.ZoneInfo, localized: bool
 
 
 def _params_allowed(request: Request, params: dict[str, Any]) -> None:
-    """Reading external events needs read_events; an application may always read back the events it
-    manages, with create_event."""
+    """Reading external events needs read_events, and a calendar whose mode lets them be read; an
+    application may always read back the events it manages, with create_event or read_events granted
+    (in a mode that withholds read_events, a request that includes managed events gets only those)."""
     if request.auth.allows(api_scopes.READ_EVENTS):
+        return
+    wants_managed = params["only_managed"] or params["include_managed"]
+    if wants_managed and api_scopes.READ_EVENTS in request.auth.scopes:
         return
     if params["only_managed"] and request.auth.allows(api_scopes.CREATE_EVENT):
         return

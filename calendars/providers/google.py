@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import google.auth.exceptions
 import httplib2
+import requests
 from django.conf import settings
 from google.auth.transport.requests import Request
 from google.oauth2 import credentials as user_credentials
@@ -404,6 +405,31 @@ def delegation_missing_scopes(key: dict[str, Any], *, subject: str, scopes: list
     if granted(scopes):
         return []
     return [scope for scope in scopes if not granted([scope])]
+
+
+def revoke_user_grant(credentials: dict[str, Any]) -> None:
+    """Revoke a person's own grant at Google's revoke endpoint (the refresh token, which takes its
+    access tokens with it). A token Google no longer knows is as good as revoked. Raises ProviderError
+    (retryable) when Google cannot be asked."""
+    token = credentials.get("refresh_token") or credentials.get("access_token")
+    if not token:
+        return
+    try:
+        response = ProviderSession().post(
+            endpoints.url("GOOGLE_REVOKE_URL"),
+            data={"token": token},
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    except requests.RequestException as error:
+        raise ProviderError(f"Google's revoke endpoint unreachable: {type(error).__name__}", retryable=True) from None
+    if response.status_code == 200 or (response.status_code == 400 and "invalid_token" in response.text):
+        return
+    raise ProviderError(
+        f"Google's revoke endpoint answered {response.status_code}",
+        retryable=response.status_code in (408, 429) or response.status_code >= 500,
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        status=response.status_code,
+    )
 
 
 DOMAIN_READ_SCOPE = "https://www.googleapis.com/auth/admin.directory.domain.readonly"

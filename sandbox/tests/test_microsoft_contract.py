@@ -126,6 +126,37 @@ def test_form_post_answers_with_a_self_submitting_form(world):
     assert fields["code"]
 
 
+def test_a_permission_entra_does_not_have_is_refused_at_sign_in(world):
+    app = msal_application(
+        world.clients["microsoft"].client_id, world.clients["microsoft"].client_secret, "organizations"
+    )
+    flow = app.initiate_auth_code_flow(["Calendars.ReadWrite.All"], redirect_uri=REDIRECT)
+    answer = requests.get(endpoints.browser_url(flow["auth_uri"]), timeout=10, allow_redirects=False)
+    callback = parse_qs(urlparse(answer.headers["Location"]).query)
+    assert callback["error"] == ["invalid_client"]
+    assert "AADSTS650053" in callback["error_description"][0]
+
+
+def test_admin_consent_refuses_a_registration_holding_an_app_role_entra_does_not_have(world):
+    app = world.clients["microsoft"]
+    app.application_permissions = ["Calendars.ReadWrite.All", "User.Read.All"]
+    app.save()
+    page = requests.get(
+        f"{endpoints.url('MICROSOFT_LOGIN_URL')}/organizations/v2.0/adminconsent",
+        params={"client_id": app.client_id, "redirect_uri": REDIRECT, "scope": GRAPH_DEFAULT_SCOPE},
+        timeout=10,
+    )
+    assert page.status_code == 400
+    assert "AADSTS650053" in page.text
+    assert "Calendars.ReadWrite.All" in page.text
+    assert not AdminConsent.objects.exists()
+
+
+def test_the_read_write_registration_consents_to_calendars_read_write(world):
+    assert "Calendars.ReadWrite" in world.clients["microsoft"].application_permissions
+    assert "Calendars.ReadWrite.All" not in world.clients["microsoft"].application_permissions
+
+
 def test_an_unknown_redirect_uri_never_leaves_microsoft(world):
     app = msal_application(
         world.clients["microsoft"].client_id, world.clients["microsoft"].client_secret, "organizations"

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from sandbox import tokens
 from sandbox.models import AdminConsent, OAuthClient, Person, Provider, Tenant, Token
-from sandbox.scopes import graph_normalize
+from sandbox.scopes import GRAPH_RESOURCE_ID, entra_unknown_permissions, graph_normalize
 from sandbox.views.common import client_credentials, endpoint, oauth_error, secret_matches, take_fault
 
 MULTI_TENANT = {"common", "organizations"}
@@ -130,6 +130,13 @@ def _escape(value: str) -> str:
     return escape(value)
 
 
+def _no_such_scope(client: OAuthClient, scope: str) -> str:
+    return (
+        f"AADSTS650053: The application '{client.name}' asked for scope '{scope}' that doesn't exist on the "
+        f"resource '{GRAPH_RESOURCE_ID}'."
+    )
+
+
 def _requested_scopes(scope: str) -> list[str]:
     return [graph_normalize(item) for item in scope.split()]
 
@@ -155,6 +162,14 @@ def authorize(request: HttpRequest, tenant: str) -> HttpResponse:
     answer = {"state": params["state"]} if params["state"] else {}
     if params["response_type"] != "code":
         return _answer(params["redirect_uri"], mode, {"error": "unsupported_response_type", **answer})
+    requested = _requested_scopes(params["scope"])
+    unknown = entra_unknown_permissions(requested, application=False)
+    if unknown:
+        return _answer(
+            params["redirect_uri"],
+            mode,
+            {"error": "invalid_client", "error_description": _no_such_scope(client, unknown[0]), **answer},
+        )
     found_tenant = find_tenant(tenant)
     if found_tenant is None and tenant not in MULTI_TENANT:
         return _error_page(request, 90002, f"Tenant '{tenant}' not found.")
@@ -162,7 +177,6 @@ def authorize(request: HttpRequest, tenant: str) -> HttpResponse:
     if found_tenant is not None:
         accounts = accounts.filter(tenant=found_tenant)
     chosen = accounts.filter(email__iexact=source.get("account", "")).first()
-    requested = _requested_scopes(params["scope"])
     if chosen is None:
         return render(
             request,
@@ -405,6 +419,9 @@ def admin_consent(request: HttpRequest, tenant: str) -> HttpResponse:
             50011,
             f"The redirect URI '{redirect_uri}' does not match the redirect URIs configured for the application.",
         )
+    unknown = entra_unknown_permissions(client.application_permissions, application=True)
+    if unknown:
+        return _error_page(request, 650053, _no_such_scope(client, unknown[0]))
     found = find_tenant(tenant)
     admins = Person.objects.filter(tenant__provider=Provider.MICROSOFT, is_admin=True, suspended=False)
     if found is not None:
