@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 
 from accounts.models import Application, Grant
 from bookings.models import AttendeeStatus, ManagedEvent, ManagedEventAttendee, Transparency
+from calendars.access_modes import policy_for
 from calendars.availability import Interval, Member, intersect, merge
 from calendars.choices import BusyStatus, ProfileStatus
 from calendars.managed_availability import rule_spans
 from calendars.models import AvailabilityRule, AvailablePeriod, BusyPeriod, Calendar
-from core.choices import AccessMode
 
 OFFICE_HOURS = [
     {"day": day, "start_time": "09:00", "end_time": "17:00"}
@@ -176,7 +176,8 @@ def _fill(
 def _uses_managed_availability(request: MemberRequest, person: _Person) -> bool:
     if request.managed_availability is not None:
         return request.managed_availability
-    return bool(person.modes) and person.modes <= {AccessMode.NO_ACCESS}
+    # Nothing of theirs is synced from a calendar: what they set here is their availability.
+    return bool(person.modes) and not any(policy_for(mode).syncs_busy_periods for mode in person.modes)
 
 
 def _member(request: MemberRequest, person: _Person, *, start: datetime, end: datetime) -> Member:

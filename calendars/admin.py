@@ -43,7 +43,7 @@ from calendars.managed_availability import (
 )
 from calendars.mode_changes import calendar_service_mode_change_impact
 from calendars.models import AvailabilityRule, AvailablePeriod, Calendar, CalendarProfile, CalendarService
-from calendars.providers import endpoints, microsoft_app
+from calendars.providers import endpoints, microsoft_app, provider_traits
 from calendars.providers.base import ProviderError
 from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE
 from calendars.selectors import calendar_service_sync_state, calendars_of_user, people_served_by
@@ -492,22 +492,14 @@ class CalendarServiceAdmin(ConnectionAdmin):
             return SafeString("")
         links = []
         if obj.policy.needs_provider_authorization:
-            if obj.provider == "google":
-                links.append(
-                    (
-                        reverse("admin:calendars_calendarservice_authorize_google", args=[obj.pk]),
-                        "Upload the service account key" if obj.status != "active" else "Replace the key",
-                    )
+            traits = provider_traits(obj.provider)
+            links.append(
+                (
+                    # One authorization page per provider, named after it (get_urls above).
+                    reverse(f"admin:calendars_calendarservice_authorize_{obj.provider}", args=[obj.pk]),
+                    traits.authorize_label if obj.status != "active" else traits.reauthorize_label,
                 )
-            else:
-                links.append(
-                    (
-                        reverse("admin:calendars_calendarservice_authorize_microsoft", args=[obj.pk]),
-                        "Grant admin consent in Microsoft 365"
-                        if obj.status != "active"
-                        else "Grant admin consent again",
-                    )
-                )
+            )
         links.append((reverse("admin:calendars_calendarservice_access_mode", args=[obj.pk]), "Change access mode"))
         return format_html_join(" ", '<a class="button" href="{}">{}</a>', links)
 

@@ -60,18 +60,20 @@ PLATFORM_BY_PROVIDER_NAME: dict[str, str | None] = {
 }
 
 
+# The provider_name of a profile on each platform in each mode. No Access profiles are calendars hosted
+# here, whatever platform (if any) the person's organization uses.
+PROVIDER_NAME_BY_PLATFORM_AND_MODE: dict[tuple[str | None, str], str] = {
+    (CalendarProvider.GOOGLE, AccessMode.READ_WRITE): ProfileProviderName.GOOGLE,
+    (CalendarProvider.GOOGLE, AccessMode.FREE_BUSY): ProfileProviderName.GOOGLE_FREE_BUSY,
+    (CalendarProvider.MICROSOFT, AccessMode.READ_WRITE): ProfileProviderName.OFFICE365,
+    (CalendarProvider.MICROSOFT, AccessMode.FREE_BUSY): ProfileProviderName.MS_GRAPH_FREE_BUSY,
+    **{(platform, AccessMode.NO_ACCESS): ProfileProviderName.CRONOFY for platform in (None, *CalendarProvider)},
+}
+
+
 def profile_provider_name(*, platform: str | None, access_mode: str) -> str:
     """The provider_name Cronofy reports for a profile on this platform in this mode."""
-    if access_mode == AccessMode.NO_ACCESS:
-        return ProfileProviderName.CRONOFY
-    if platform == CalendarProvider.GOOGLE:
-        return (
-            ProfileProviderName.GOOGLE if access_mode == AccessMode.READ_WRITE else ProfileProviderName.GOOGLE_FREE_BUSY
-        )
-    if platform == CalendarProvider.MICROSOFT:
-        return (
-            ProfileProviderName.OFFICE365
-            if access_mode == AccessMode.READ_WRITE
-            else ProfileProviderName.MS_GRAPH_FREE_BUSY
-        )
-    raise ValueError(f"No provider name for platform {platform!r} in mode {access_mode!r}")
+    try:
+        return PROVIDER_NAME_BY_PLATFORM_AND_MODE[(platform, access_mode)]
+    except KeyError:
+        raise ValueError(f"No provider name for platform {platform!r} in mode {access_mode!r}") from None

@@ -16,20 +16,57 @@ from calendars.providers.google import GoogleCalendarClient, revoke_user_grant
 from calendars.providers.microsoft import MicrosoftCalendarClient
 
 
+def _google_for_service(service: CalendarService, mailbox: str, include_details: bool) -> ProviderClient:
+    return GoogleCalendarClient(
+        service.credentials, subject=mailbox, scopes=service.granted_scopes or None, include_details=include_details
+    )
+
+
+def _microsoft_for_service(service: CalendarService, mailbox: str, include_details: bool) -> ProviderClient:
+    client_id, secret = microsoft_app(service.access_mode)
+    return MicrosoftCalendarClient(
+        service.credentials, mailbox=mailbox, include_details=include_details, client_id=client_id, client_secret=secret
+    )
+
+
+def _google_for_profile(
+    credentials: dict[str, Any], store: Callable[[dict[str, Any]], None], include_details: bool
+) -> ProviderClient:
+    return GoogleCalendarClient(credentials, on_credentials_changed=store, include_details=include_details)
+
+
+def _microsoft_for_profile(
+    credentials: dict[str, Any], store: Callable[[dict[str, Any]], None], include_details: bool
+) -> ProviderClient:
+    client_id, secret = microsoft_app_by_id(credentials.get("client_id") or settings.MICROSOFT_CLIENT_ID)
+    return MicrosoftCalendarClient(
+        credentials,
+        on_credentials_changed=store,
+        include_details=include_details,
+        client_id=client_id,
+        client_secret=secret,
+    )
+
+
+# The registries of client builders, keyed by provider: an organization's grant acting for a mailbox,
+# and a person's own grant that stores its refreshed tokens back.
+SERVICE_CLIENTS: dict[str, Callable[[CalendarService, str, bool], ProviderClient]] = {
+    CalendarProvider.GOOGLE: _google_for_service,
+    CalendarProvider.MICROSOFT: _microsoft_for_service,
+}
+PROFILE_CLIENTS: dict[str, Callable[[dict[str, Any], Callable[[dict[str, Any]], None], bool], ProviderClient]] = {
+    CalendarProvider.GOOGLE: _google_for_profile,
+    CalendarProvider.MICROSOFT: _microsoft_for_profile,
+}
+
+
 def calendar_client_for_service(
     service: CalendarService, *, mailbox: str, include_details: bool = False
 ) -> ProviderClient:
     """The organization's own grant, acting for one of its people."""
     if not service.policy.needs_provider_authorization or not service.credentials:
         raise ValueError("This calendar service has no provider authorization.")
-    if service.provider == CalendarProvider.GOOGLE:
-        return GoogleCalendarClient(
-            service.credentials, subject=mailbox, scopes=service.granted_scopes or None, include_details=include_details
-        )
-    client_id, secret = microsoft_app(service.access_mode)
-    return MicrosoftCalendarClient(
-        service.credentials, mailbox=mailbox, include_details=include_details, client_id=client_id, client_secret=secret
-    )
+    return SERVICE_CLIENTS[service.provider](service, mailbox, include_details)
 
 
 def calendar_client_for_profile(profile: CalendarProfile, *, include_details: bool = False) -> ProviderClient:
@@ -46,16 +83,7 @@ def calendar_client_for_profile(profile: CalendarProfile, *, include_details: bo
         profile.credentials = credentials
         profile.save(update_fields=["credentials", "updated_at"])
 
-    if profile.platform == CalendarProvider.GOOGLE:
-        return GoogleCalendarClient(profile.credentials, on_credentials_changed=store, include_details=include_details)
-    client_id, secret = microsoft_app_by_id(profile.credentials.get("client_id") or settings.MICROSOFT_CLIENT_ID)
-    return MicrosoftCalendarClient(
-        profile.credentials,
-        on_credentials_changed=store,
-        include_details=include_details,
-        client_id=client_id,
-        client_secret=secret,
-    )
+    return PROFILE_CLIENTS[profile.platform](profile.credentials, store, include_details)
 
 
 # How a person's own grant is revoked at each provider. Microsoft has no endpoint a client can call to

@@ -58,7 +58,7 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
     if service.status != ConnectionStatus.ACTIVE or not users:
         return []
     provider_name, provider_service = _profile_names(service)
-    hosted = provider_name == ProfileProviderName.CRONOFY
+    hosted = not service.policy.needs_provider_authorization  # No Access: calendars kept here, no provider account
     by_id = {user.pk: user for user in users}
     live = CalendarProfile.objects.exclude(status=ProfileStatus.DISCONNECTED)
     through_service = {p.user_id: p for p in live.filter(calendar_service=service, user_id__in=by_id)}

@@ -85,6 +85,12 @@ class ScopeProvider(StrEnum):
 
 GOOGLE_SCOPE_PREFIX = "https://www.googleapis.com/auth/"
 
+# Providers whose short scope names the seeds print stand for URLs under a prefix (Google's OAuth scopes).
+SCOPE_URL_PREFIXES: dict[ScopeProvider, str] = {ScopeProvider.GOOGLE: GOOGLE_SCOPE_PREFIX}
+# Providers where an organization's connection is granted tenant-wide application permissions (an admin's
+# consent for the whole tenant) rather than delegated ones.
+GRANTS_APPLICATION_PERMISSIONS: frozenset[ScopeProvider] = frozenset({ScopeProvider.MICROSOFT})
+
 # Plain-language lines, keyed by wire scope: what a person is agreeing to.
 MEANINGS: dict[str, str] = {
     "email": "see your email address",
@@ -164,7 +170,7 @@ class ScopeRow:
     def is_application_permission(self) -> bool:
         """A Microsoft permission an admin grants for the whole tenant (not a person's delegated one)."""
         return (
-            self.provider is ScopeProvider.MICROSOFT
+            self.provider in GRANTS_APPLICATION_PERMISSIONS
             and self.kind is not ConnectionKind.INDIVIDUAL
             and "deleg" not in self.label.lower()
         )
@@ -188,8 +194,9 @@ def wire_scope(provider: ScopeProvider, seed_text: str) -> str:
         return WIRE_NAMES[(provider, text)]
     if text.lower() in {"openid", "email", "profile"}:
         return text.lower()
-    if provider is ScopeProvider.GOOGLE and not text.startswith("https://"):
-        return GOOGLE_SCOPE_PREFIX + text.lstrip("/").removeprefix("auth/")
+    prefix = SCOPE_URL_PREFIXES.get(provider)
+    if prefix is not None and not text.startswith("https://"):
+        return prefix + text.lstrip("/").removeprefix("auth/")
     return text
 
 

@@ -24,7 +24,6 @@ from calendars.access_modes import policy_for
 from calendars.choices import (
     PLATFORM_BY_PROVIDER_NAME,
     PROVIDER_NAMES_BY_ACCESS_MODE,
-    CalendarProvider,
     ProfileProviderName,
     ProfileStatus,
     profile_provider_name,
@@ -42,7 +41,7 @@ from calendars.models import (
     ProviderWatch,
 )
 from calendars.notifications import profile_access_changed_notify
-from calendars.providers import microsoft_app
+from calendars.providers import OrganizationGrant, microsoft_app, provider_traits
 from calendars.providers.base import ProviderCalendar, ProviderError
 from calendars.providers.google import delegation_missing_scopes, workspace_domains
 from calendars.providers.microsoft import consented_application_permissions, tenant_verified_domains
@@ -551,17 +550,12 @@ def _calendar_record(*, profile: CalendarProfile, calendar: Calendar, actor: Use
 # Organization connections: authorizing a service, provisioning its people, changing its mode
 #
 
-# Scopes the admin's own sign-in carries during Microsoft's admin consent; they are not application
-# permissions and never appear in an app-only token.
-MICROSOFT_SIGN_IN_SCOPES = {"openid", "email", "profile", "offline_access"}
-
 
 def organization_required_scopes(service: CalendarService) -> list[str]:
     """What the service's provider grant must cover: the registry's organization-calendar scopes."""
     scopes = requested_scopes(Flow.ORGANIZATION_CALENDAR, provider=service.provider, access_mode=service.access_mode)
-    if service.provider == CalendarProvider.MICROSOFT:
-        return [scope for scope in scopes if scope not in MICROSOFT_SIGN_IN_SCOPES]
-    return scopes
+    sign_in = provider_traits(service.provider).organization_sign_in_scopes
+    return [scope for scope in scopes if scope not in sign_in]
 
 
 def _provider_domains(read: Callable[[], list[str]]) -> list[str]:
@@ -578,7 +572,11 @@ def calendar_service_authorize_google(
 ) -> CalendarService:
     """Keep a Google service account key (encrypted) once its domain-wide delegation is verified to grant
     every scope the service's mode needs; refuse, naming each missing scope, otherwise."""
-    if service.provider != CalendarProvider.GOOGLE or not service.policy.needs_provider_authorization:
+    grant = OrganizationGrant.SERVICE_ACCOUNT_KEY
+    if (
+        provider_traits(service.provider).organization_grant is not grant
+        or not service.policy.needs_provider_authorization
+    ):
         raise ValidationError("This service does not authorize with a Google service account.")
     if (
         not isinstance(key, dict)
@@ -599,7 +597,7 @@ def calendar_service_authorize_google(
             "The Workspace admin has not delegated every scope this access mode needs to "
             f"{key['client_email']} (client id {key.get('client_id', '?')}). Missing: " + ", ".join(missing)
         )
-    credentials = {"kind": "google_service_account", "key": key}
+    credentials = {"kind": grant, "key": key}
     listed = _provider_domains(lambda: workspace_domains(key, subject=test_subject))
     calendar_service_authorize(
         service=service,
@@ -617,7 +615,11 @@ def calendar_service_authorize_microsoft(
     *, service: CalendarService, tenant_id: str, actor: User | None
 ) -> CalendarService:
     """After Microsoft's admin consent: verify the app-only token carries every permission the mode needs."""
-    if service.provider != CalendarProvider.MICROSOFT or not service.policy.needs_provider_authorization:
+    grant = OrganizationGrant.ADMIN_CONSENT
+    if (
+        provider_traits(service.provider).organization_grant is not grant
+        or not service.policy.needs_provider_authorization
+    ):
         raise ValidationError("This service does not authorize with Microsoft admin consent.")
     client_id, secret = microsoft_app(service.access_mode)
     roles = consented_application_permissions(client_id=client_id, client_secret=secret, tenant_id=tenant_id)
@@ -632,7 +634,7 @@ def calendar_service_authorize_microsoft(
     )
     calendar_service_authorize(
         service=service,
-        credentials={"kind": "microsoft_app", "tenant_id": tenant_id},
+        credentials={"kind": grant, "tenant_id": tenant_id},
         granted_scopes=roles,
         external_id=tenant_id,
         actor=actor,

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from calendars.choices import CalendarProvider
 from calendars.clients import calendar_client_for_profile
 from calendars.models import Calendar, CalendarProfile, ProviderWatch
+from calendars.providers import provider_traits
 from calendars.providers.base import CalendarProvider as ProviderClient
 from calendars.providers.base import ProviderError, WatchChannel
 
@@ -29,8 +29,7 @@ def _digest(token: str) -> str:
 
 
 def _push_address(provider: str) -> str:
-    name = "push-google" if provider == CalendarProvider.GOOGLE else "push-microsoft"
-    return settings.SITE_URL + reverse(name)
+    return settings.SITE_URL + reverse(provider_traits(provider).push_url_name)
 
 
 def profile_watches_ensure(*, profile: CalendarProfile) -> list[ProviderWatch]:
@@ -43,7 +42,7 @@ def profile_watches_ensure(*, profile: CalendarProfile) -> list[ProviderWatch]:
     live = list(profile.watches.filter(stopped_at__isnull=True))
     kept: list[ProviderWatch] = []
     targets: list[Calendar | None]
-    if profile.platform == CalendarProvider.GOOGLE:
+    if provider_traits(profile.platform).watches_each_calendar:
         targets = [c for c in profile.calendars.filter(is_deleted=False) if not c.is_hosted]
     else:
         primary = profile.calendars.filter(is_deleted=False).order_by("-is_primary", "pk").first()
@@ -83,7 +82,7 @@ def _watch(client: ProviderClient, *, profile: CalendarProfile, calendar: Calend
     )
     return ProviderWatch.objects.create(
         profile=profile,
-        calendar=calendar if profile.platform == CalendarProvider.GOOGLE else None,
+        calendar=calendar if provider_traits(profile.platform).watches_each_calendar else None,
         provider=profile.platform,
         channel_id=channel.channel_id,
         resource_id=channel.resource_id,

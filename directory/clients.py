@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
+from calendars.providers import OrganizationGrant
 from calendars.scopes import Flow, requested_scopes
 from directory.models import DirectoryProvider, DirectoryService
 from directory.providers.base import DirectoryClient
@@ -55,6 +56,13 @@ def _successfactors(service: DirectoryService) -> DirectoryClient:
         page_size=settings.DIRECTORY_PAGE_SIZE,
     )
 
+
+# How an organization authorizes its directory at each provider: the kind of credentials it keeps.
+GRANTS: dict[str, OrganizationGrant] = {
+    DirectoryProvider.GOOGLE: OrganizationGrant.SERVICE_ACCOUNT_KEY,
+    DirectoryProvider.MICROSOFT: OrganizationGrant.ADMIN_CONSENT,
+    DirectoryProvider.SUCCESSFACTORS: OrganizationGrant.SAML_CLIENT,
+}
 
 CLIENTS: dict[str, Callable[[DirectoryService], DirectoryClient]] = {
     DirectoryProvider.GOOGLE: _google,

@@ -18,8 +18,9 @@ from accounts.services import (
     organization_connection_set_external_id,
     organization_connection_store_credentials,
 )
+from calendars.providers import OrganizationGrant
 from calendars.providers.base import ProviderError
-from directory.clients import directory_client_for, directory_scopes
+from directory.clients import GRANTS, directory_client_for, directory_scopes
 from directory.models import DirectoryProvider, DirectoryService, DirectoryUnitMapping, OffboardingPolicy
 
 
@@ -94,11 +95,12 @@ def directory_service_authorize_google(
 ) -> DirectoryService:
     """A Google service account key with domain-wide delegation of the directory scopes, acting as an
     administrator of the Workspace: verified at Google (every scope, and the administrator), then kept."""
-    if service.provider != DirectoryProvider.GOOGLE or not service.is_live:
+    grant = OrganizationGrant.SERVICE_ACCOUNT_KEY
+    if GRANTS[service.provider] is not grant or not service.is_live:
         raise ValidationError("This directory does not authorize with a Google service account.")
     if not isinstance(key, dict) or key.get("type") != "service_account" or not key.get("private_key"):
         raise ValidationError("This is not a Google service account key file (JSON with type service_account).")
-    credentials = {"kind": "google_service_account", "key": key}
+    credentials = {"kind": grant, "key": key}
     try:
         _verify(service, _candidate(service, credentials=credentials, acting_user=admin_email.strip().lower()))
     except (ValueError, TypeError):
@@ -120,9 +122,10 @@ def directory_service_authorize_microsoft(
     *, service: DirectoryService, tenant_id: str, actor: User | None
 ) -> DirectoryService:
     """After the tenant administrator's consent: the app-only token must carry every directory permission."""
-    if service.provider != DirectoryProvider.MICROSOFT or not service.is_live:
+    grant = OrganizationGrant.ADMIN_CONSENT
+    if GRANTS[service.provider] is not grant or not service.is_live:
         raise ValidationError("This directory does not authorize with Microsoft admin consent.")
-    credentials = {"kind": "microsoft_app", "tenant_id": tenant_id}
+    credentials = {"kind": grant, "tenant_id": tenant_id}
     candidate = _candidate(service, credentials=credentials, external_id=tenant_id)
     _verify(service, candidate)
     granted = directory_client_for(candidate).granted_permissions()  # type: ignore[attr-defined]
@@ -146,12 +149,13 @@ def directory_service_authorize_successfactors(
     """The OAuth client application registered in SuccessFactors (its API key and the certificate it was
     given), the API user the SAML assertion names, and the key that signs it: a token is taken and the
     User entity read before anything is kept."""
-    if service.provider != DirectoryProvider.SUCCESSFACTORS or not service.is_live:
+    grant = OrganizationGrant.SAML_CLIENT
+    if GRANTS[service.provider] is not grant or not service.is_live:
         raise ValidationError("This directory does not authorize with SuccessFactors.")
     if "PRIVATE KEY" not in private_key or "CERTIFICATE" not in certificate:
         raise ValidationError("Paste the private key and the certificate in PEM form (-----BEGIN …-----).")
     credentials = {
-        "kind": "successfactors_saml",
+        "kind": grant,
         "client_id": client_id.strip(),
         "private_key": private_key.strip(),
         "certificate": certificate.strip(),

@@ -11,6 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from calendars.choices import CalendarProvider, ProfileProviderName
+from calendars.scopes import ScopeProvider
+from conferencing.models import ConferencingProvider
+from core.choices import AccessMode
+from directory.models import DirectoryProvider
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_PACKAGES = ("core", "accounts", "calendars", "directory", "conferencing", "bookings", "connect", "cronofy_site")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -71,3 +77,115 @@ def test_an_upward_import_breaks_a_contract(tmp_path, module, upward_import, bro
     result = subprocess.run([LINT_IMPORTS, "--no-cache"], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert broken in result.stdout
+
+
+# Behaviour that differs by access mode is a field or method of the mode's policy, and behaviour that
+# differs by provider is a trait or a registry entry keyed by provider: comparing modes or providers is
+# left to the module that defines the policy, the provider clients, and the outside world (the sandbox,
+# and the demo seeding that plays each organization's admin at it).
+MODE_COMPARISONS_ALLOWED = ("calendars/access_modes.py",)
+PROVIDER_COMPARISONS_ALLOWED = (
+    "calendars/providers/",
+    "directory/providers/",
+    "conferencing/providers/",
+    "sandbox/",
+    "cronofy_site/demo.py",
+    "cronofy_site/demo_directories.py",
+)
+MODES = ({"AccessMode"}, {"access_mode", "mode", "ceiling"}, {str(mode) for mode in AccessMode})
+PROVIDERS = (
+    {"CalendarProvider", "DirectoryProvider", "ConferencingProvider", "ScopeProvider", "ProfileProviderName"},
+    {"provider", "platform", "provider_name", "provider_service"},
+    {
+        str(member)
+        for choices in (CalendarProvider, DirectoryProvider, ConferencingProvider, ScopeProvider, ProfileProviderName)
+        for member in choices
+    },
+)
+
+
+def _names_a_choice(node: ast.expr, kind: tuple[set[str], set[str], set[str]]) -> bool:
+    """`AccessMode.NO_ACCESS`, or a tuple/list/set holding one (for `in`). `AccessMode.values` is not one:
+    checking that input names some mode is validation, not a difference in behaviour."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_names_a_choice(element, kind) for element in node.elts)
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr.isupper()
+        and isinstance(node.value, ast.Name)
+        and node.value.id in kind[0]
+    )
+
+
+def _spells_a_value(node: ast.expr, kind: tuple[set[str], set[str], set[str]]) -> bool:
+    """A literal value of the choices ("google", "no_access"), alone or in a tuple/list/set."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_spells_a_value(element, kind) for element in node.elts)
+    return isinstance(node, ast.Constant) and node.value in kind[2]
+
+
+def _is_a_field(node: ast.expr, kind: tuple[set[str], set[str], set[str]]) -> bool:
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+    return name in kind[1]
+
+
+def comparisons(source: str, kind: tuple[set[str], set[str], set[str]]) -> list[int]:
+    """Lines comparing against a mode (or a provider): `x == AccessMode.READ_WRITE`, `x in (...)`,
+    `service.provider != "google"`, `case CalendarProvider.GOOGLE:`."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(_names_a_choice(operand, kind) for operand in operands) or (
+                any(_is_a_field(operand, kind) for operand in operands)
+                and any(_spells_a_value(operand, kind) for operand in operands)
+            ):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.MatchValue) and _names_a_choice(node.value, kind):
+            lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("kind", "allowed"),
+    [(MODES, MODE_COMPARISONS_ALLOWED), (PROVIDERS, PROVIDER_COMPARISONS_ALLOWED)],
+    ids=["modes", "providers"],
+)
+def test_modes_and_providers_are_compared_only_by_the_policy_and_the_provider_registries(kind, allowed):
+    found = []
+    for path in product_modules():
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith(allowed):
+            continue
+        found += [f"{relative}:{line}" for line in comparisons(path.read_text(), kind)]
+    assert not found, "Ask the access-mode policy or the provider registry instead: " + ", ".join(found)
+
+
+@pytest.mark.parametrize(
+    ("snippet", "kind"),
+    [
+        ("if profile.access_mode == AccessMode.NO_ACCESS: pass", MODES),
+        ("hosted = service.access_mode in (AccessMode.FREE_BUSY, AccessMode.NO_ACCESS)", MODES),
+        ("if mode != 'read_write': pass", MODES),
+        ("if service.provider == CalendarProvider.GOOGLE: pass", PROVIDERS),
+        ("if profile.platform != 'microsoft': pass", PROVIDERS),
+        ("match service.provider:\n    case DirectoryProvider.SUCCESSFACTORS:\n        pass", PROVIDERS),
+        ("named = provider_name == ProfileProviderName.CRONOFY", PROVIDERS),
+    ],
+)
+def test_the_comparison_check_catches_a_comparison(snippet, kind):
+    assert comparisons(snippet, kind) != []
+
+
+@pytest.mark.parametrize(
+    ("snippet", "kind"),
+    [
+        ("if service.policy.writes_events_natively: pass", MODES),
+        ("policy = POLICIES[service.access_mode]", MODES),
+        ("client = SERVICE_CLIENTS[service.provider](service)", PROVIDERS),
+        ("if kind == 'google_service_account': pass", PROVIDERS),
+        ("if mode not in AccessMode.values: raise ValueError", MODES),
+    ],
+)
+def test_the_comparison_check_lets_policy_and_registry_lookups_through(snippet, kind):
+    assert comparisons(snippet, kind) == []

@@ -12,8 +12,9 @@ import pytest
 
 from calendars.choices import CalendarProvider
 from calendars.models import CalendarService
+from calendars.providers import provider_traits
 from calendars.scopes import REGISTRY, Flow, ScopeProvider, requested_scopes
-from calendars.services import MICROSOFT_SIGN_IN_SCOPES, organization_required_scopes
+from calendars.services import organization_required_scopes
 from core.choices import AccessMode
 from sandbox.scopes import ENTRA_APPLICATION_PERMISSIONS, ENTRA_DELEGATED_PERMISSIONS
 from sandbox.seed import DEMO_APP_PERMISSIONS, DEMO_GOOGLE_DELEGATED_SCOPES
@@ -96,7 +97,10 @@ def test_the_sandbox_knows_only_real_entra_names():
 )
 def test_the_demo_app_registrations_hold_exactly_what_the_product_verifies(registration, mode):
     service = CalendarService(provider=CalendarProvider.MICROSOFT, access_mode=mode)
-    held = set(DEMO_APP_PERMISSIONS[registration]) - MICROSOFT_SIGN_IN_SCOPES
+    held = (
+        set(DEMO_APP_PERMISSIONS[registration])
+        - provider_traits(CalendarProvider.MICROSOFT).organization_sign_in_scopes
+    )
     assert held == set(organization_required_scopes(service))
 
 
