@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 NATIVE_DESCRIPTIONS = {"google": "Google Meet", "microsoft": "Microsoft Teams"}
 NOTIFICATION_ATTEMPTS = 8
 NOTIFICATION_TIMEOUT_SECONDS = 10
-NOTIFICATIONS = Outbox(EventNotification, done_field="delivered_at", lease=timedelta(minutes=2))
+NOTIFICATIONS = Outbox(EventNotification, lease=timedelta(minutes=2))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 # How long a worker may take to hand an invitation to the SMTP server before another may try.
 SEND_LEASE = timedelta(minutes=5)
-INVITATIONS = Outbox(Invitation, done_field="sent_at", lease=SEND_LEASE)
+INVITATIONS = Outbox(Invitation, lease=SEND_LEASE)
 
 
 def _organizer(calendar: Calendar) -> imip.Party:

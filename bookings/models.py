@@ -17,6 +17,7 @@ from accounts.models import Application, Organization, User
 from calendars.models import Calendar
 from conferencing.models import ConferencingMeeting, ConferencingProfile
 from core.encryption import EncryptedJSONField
+from core.outbox import OutboxRow
 from core.public_ids import PublicIdField
 
 
@@ -186,20 +187,18 @@ class EventNotificationKind(models.TextChoices):
     CONFERENCING_FAILING = "conferencing_failing", "Conferencing failing"
 
 
-class EventNotification(models.Model):
+class EventNotification(OutboxRow):
     """One notification to an event's subscription (`subscriptions[].uri`), stored before it is sent and
     posted, signed like channel notifications, with growing pauses until a 2xx or the last attempt."""
+
+    DONE_FIELD = "delivered_at"
 
     event = models.ForeignKey("ManagedEvent", on_delete=models.CASCADE, related_name="notifications")
     uri = models.URLField(max_length=2000)
     kind = models.CharField(max_length=40, choices=EventNotificationKind.choices)
     body = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after the last attempt.")
-    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -214,7 +213,7 @@ class InvitationMethod(models.TextChoices):
     CANCEL = "CANCEL", "Cancellation"
 
 
-class Invitation(models.Model):
+class Invitation(OutboxRow):
     """One email to one recipient about one version of an event: the outbox row.
 
     The iCalendar object is rendered when the row is written, in the same transaction as the change
@@ -222,6 +221,8 @@ class Invitation(models.Model):
     a second row for the same recipient, version and method impossible, and the Message-ID makes any
     resend recognisable as the same message.
     """
+
+    DONE_FIELD = "sent_at"
 
     event = models.ForeignKey(ManagedEvent, on_delete=models.CASCADE, related_name="invitations")
     recipient = models.EmailField()
@@ -234,11 +235,7 @@ class Invitation(models.Model):
     subject = models.CharField(max_length=500)
     ics = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after the last attempt.")
-    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

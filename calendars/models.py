@@ -20,6 +20,7 @@ from calendars.choices import (
 from calendars.scopes import Flow, ScopeRow, meaning_of, rows_for
 from core.choices import AccessMode
 from core.encryption import EncryptedJSONField
+from core.outbox import OutboxRow
 from core.public_ids import PublicIdField
 
 
@@ -360,10 +361,12 @@ class ProviderWatch(models.Model):
         return self.stopped_at is None
 
 
-class ProviderGrantRevocation(models.Model):
+class ProviderGrantRevocation(OutboxRow):
     """A person's own provider grant that was replaced by a lower mode or dropped, to revoke at the
     provider. Stored (encrypted) before the provider is called, so an outage loses nothing; the
     credentials are forgotten once the provider confirmed, or when the attempts run out."""
+
+    DONE_FIELD = "revoked_at"
 
     profile = models.ForeignKey(
         CalendarProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="grant_revocations"
@@ -372,11 +375,7 @@ class ProviderGrantRevocation(models.Model):
     credentials = EncryptedJSONField(null=True, blank=True)
     reason = models.CharField(max_length=40)
     created_at = models.DateTimeField(auto_now_add=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after the last attempt.")
-    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -473,19 +472,17 @@ class NotificationKind(models.TextChoices):
     PROFILE_INITIAL_SYNC_COMPLETED = "profile_initial_sync_completed", "Profile initial sync completed"
 
 
-class ChannelNotification(models.Model):
+class ChannelNotification(OutboxRow):
     """One notification for a channel, stored before it is sent: a task posts it, signed, and tries
     again with growing pauses until the integrator answers 2xx or the attempts run out."""
+
+    DONE_FIELD = "delivered_at"
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40, choices=NotificationKind.choices)
     body = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after the last attempt.")
-    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 DELIVERY_LEASE = timedelta(minutes=2)
-NOTIFICATIONS = Outbox(ChannelNotification, done_field="delivered_at", lease=DELIVERY_LEASE)
+NOTIFICATIONS = Outbox(ChannelNotification, lease=DELIVERY_LEASE)
 SIGNATURE_HEADER = "Cronofy-HMAC-SHA256"
 
 

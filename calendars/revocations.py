@@ -20,7 +20,7 @@ from core.outbox import Outbox
 
 # A person's own grants as we store them, by the platform that issued them.
 CREDENTIAL_PLATFORMS = {"google_user": CalendarProvider.GOOGLE, "microsoft_delegated": CalendarProvider.MICROSOFT}
-REVOCATIONS = Outbox(ProviderGrantRevocation, done_field="revoked_at", lease=timedelta(minutes=2))
+REVOCATIONS = Outbox(ProviderGrantRevocation, lease=timedelta(minutes=2))
 REVOCATION_ATTEMPTS = 8
 
 

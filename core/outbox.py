@@ -2,8 +2,8 @@
 tasks that wait on a provider: rows claimed with a lease, sent without a lock held, recorded; failures
 tried again with growing pauses.
 
-An outbox row has `attempts`, `next_attempt_at`, `failed_at`, `last_error` and a field saying it is
-done (`done_field`). Claiming moves `next_attempt_at` a lease ahead in a short transaction, so no other
+An outbox row is an `OutboxRow`: `attempts`, `next_attempt_at`, `failed_at`, `last_error` and a field
+saying it is done (its `DONE_FIELD`). Claiming moves `next_attempt_at` a lease ahead in a short transaction, so no other
 worker takes the row meanwhile and no database lock waits on the network; a worker that dies leaves
 the lease to run out and the periodic sweep takes the row again.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -32,18 +33,50 @@ def schedule_retry(func: str, *args: object, attempt: int, retry_after: float | 
     return delay
 
 
+class OutboxRow(models.Model):
+    """What every outbox row carries (invitations, channel and event notifications, grant revocations),
+    and how one attempt's outcome is written. Each kind adds its payload and names its own "done"
+    timestamp in `DONE_FIELD` (sent_at, delivered_at, revoked_at)."""
+
+    DONE_FIELD: ClassVar[str]
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up after the last attempt.")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    def record_attempt(self, *, error: str, max_attempts: int) -> bool:
+        """Save how the attempt went: done, or the next attempt booked after the backoff, or given up
+        after `max_attempts` (returns True)."""
+        now = timezone.now()
+        gave_up = False
+        if not error:
+            setattr(self, self.DONE_FIELD, now)
+            self.last_error = ""
+        elif self.attempts >= max_attempts:
+            self.failed_at, self.last_error, gave_up = now, error[:2000], True
+        else:
+            self.next_attempt_at, self.last_error = now + backoff(self.attempts), error[:2000]
+        self.save(update_fields=[self.DONE_FIELD, "failed_at", "next_attempt_at", "last_error"])
+        return gave_up
+
+
 @dataclass(frozen=True)
 class Outbox:
-    model: type[models.Model]
-    done_field: str
+    """One kind of outbox row, claimed with a lease of `lease` for each attempt."""
+
+    model: type[OutboxRow]
     lease: timedelta
 
     def _pending(self) -> models.QuerySet:
         return self.model.objects.filter(
-            **{f"{self.done_field}__isnull": True}, failed_at__isnull=True, next_attempt_at__lte=timezone.now()
+            **{f"{self.model.DONE_FIELD}__isnull": True}, failed_at__isnull=True, next_attempt_at__lte=timezone.now()
         )
 
-    def claim(self, pk: int) -> models.Model | None:
+    def claim(self, pk: int) -> OutboxRow | None:
         """Take a due row for one attempt; None when it is done, given up, not due, or taken."""
         with transaction.atomic():
             row = self._pending().select_for_update(skip_locked=True).filter(pk=pk).first()
@@ -54,19 +87,9 @@ class Outbox:
             row.save(update_fields=["attempts", "next_attempt_at"])
         return row
 
-    def record(self, row: models.Model, *, error: str, max_attempts: int) -> bool:
+    def record(self, row: OutboxRow, *, error: str, max_attempts: int) -> bool:
         """Save how the attempt went: done, or the next attempt booked, or given up (returns True)."""
-        now = timezone.now()
-        gave_up = False
-        if not error:
-            setattr(row, self.done_field, now)
-            row.last_error = ""
-        elif row.attempts >= max_attempts:
-            row.failed_at, row.last_error, gave_up = now, error[:2000], True
-        else:
-            row.next_attempt_at, row.last_error = now + backoff(row.attempts), error[:2000]
-        row.save(update_fields=[self.done_field, "failed_at", "next_attempt_at", "last_error"])
-        return gave_up
+        return row.record_attempt(error=error, max_attempts=max_attempts)
 
     def due(self, *, limit: int = 500) -> list[int]:
         return list(self._pending().order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
