@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -47,7 +48,12 @@ def _errors_from(detail: Any) -> dict[str, list[dict[str, str]]]:
 
 def cronofy_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """422 with `{"errors": {field: [{key, description}]}}` for bad input, as Cronofy answers;
-    a short `{"message": ...}` for 401, 403, 404 and the rest."""
+    a short `{"message": ...}` for 401, 403, 404 and the rest.
+
+    A service refusing a write raises Django's ValidationError; it becomes the same 422 here, once,
+    so views call services without translating their errors."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, exceptions.ValidationError):
         return Response({"errors": _errors_from(exc.detail)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, UpstreamError):

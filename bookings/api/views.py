@@ -6,7 +6,6 @@ import zoneinfo
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from django.core.exceptions import ValidationError as ModelValidationError
 from django.http import Http404
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -221,10 +220,7 @@ class CalendarEventsApi(AccountApiView):
         calendar = _calendar_for_events(request, calendar_id)
         data = EventUpsertInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            managed_event_upsert(application=request.auth.application, calendar=calendar, data=data.event_input())
-        except ModelValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from None
+        managed_event_upsert(application=request.auth.application, calendar=calendar, data=data.event_input())
         return Response(status=202)
 
     @extend_schema(request=EventDeleteInput, responses={202: None}, summary="Delete an event")
