@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
+from accounts import api_scopes
 from accounts.console import (
     OrganizationScopedAdmin,
     ScopedInline,
@@ -25,8 +26,23 @@ from accounts.console import (
     data_shared_context,
     organization_page_connection_inlines,
 )
-from accounts.models import Application, AuditEvent, Membership, Organization, OrganizationInvitation, Role, User
-from accounts.oauth import application_create, application_update
+from accounts.models import (
+    Application,
+    AuditEvent,
+    Membership,
+    Organization,
+    OrganizationInvitation,
+    Role,
+    ServiceAccount,
+    User,
+)
+from accounts.oauth import (
+    application_create,
+    application_update,
+    service_account_create,
+    service_account_revoke,
+    service_account_tokens_issue,
+)
 from accounts.selectors import users_of_organizations
 from accounts.services import (
     member_create,
@@ -436,3 +452,112 @@ class OrganizationInvitationAdmin(OrganizationScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ServiceAccountForm(forms.ModelForm):
+    """The admin's Enterprise Connect decision. The application is named by the client id its integrator
+    gives (never a list of every application on the platform)."""
+
+    client_id = forms.CharField(label="Application client id", max_length=200)
+    scopes = forms.MultipleChoiceField(
+        choices=list(api_scopes.SERVICE_ACCOUNT_SCOPES.items()),
+        widget=forms.CheckboxSelectMultiple,
+        initial=[api_scopes.SERVICE_ACCOUNT_ACCOUNTS_MANAGE, api_scopes.SERVICE_ACCOUNT_RESOURCES_MANAGE],
+        label="The application may",
+    )
+    delegated_scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in api_scopes.DELEGABLE_SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+        label="For each person, at most",
+        help_text="Each calendar service's access mode still limits what the application can do.",
+    )
+    access_mode = forms.ChoiceField(
+        choices=[("", "Each calendar service's mode"), ("read_write", "Read-Write"), ("free_busy", "Free/Busy")],
+        required=False,
+        label="Mode for free_busy_write",
+        help_text="With free_busy_write, the mode you choose for everyone (as people choose on their consent page).",
+    )
+
+    class Meta:
+        model = ServiceAccount
+        fields = ["organization"]
+
+    def clean_client_id(self) -> Application:
+        application = Application.objects.filter(client_id=self.cleaned_data["client_id"].strip()).first()
+        if application is None:
+            raise ValidationError("No application has this client id.")
+        return application
+
+
+@admin.register(ServiceAccount)
+class ServiceAccountAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
+    """Integrator access (Enterprise Connect): which applications reach the organization's people, up to
+    which scope. Granted here or by Cronofy's authorize flow; revoked here, ending every delegated token."""
+
+    form = ServiceAccountForm
+    list_display = [
+        "application",
+        "organization",
+        "delegated_scope",
+        "access_mode",
+        "granted_by",
+        "created_at",
+        "revoked_at",
+    ]
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["organization", "application", "granted_by"]
+    actions = ["revoke"]
+    shown_fields = [
+        "organization",
+        "application",
+        "scopes",
+        "delegated_scopes",
+        "access_mode",
+        "granted_by",
+        "created_at",
+        "revoked_at",
+    ]
+
+    @admin.display(description="delegated scope")
+    def delegated_scope(self, obj: ServiceAccount) -> str:
+        return " ".join(obj.delegated_scopes)
+
+    def get_fields(self, request: HttpRequest, obj: ServiceAccount | None = None) -> list[str]:
+        if obj is None:
+            return ["organization", "client_id", "scopes", "delegated_scopes", "access_mode"]
+        return self.shown_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ServiceAccount | None = None) -> list[str]:
+        return self.shown_fields if obj is not None else []
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is not None:
+            kwargs["form"] = forms.ModelForm  # the decision is read here; a new one replaces it
+        return super().get_form(request, obj, change, **kwargs)
+
+    def create_with_service(self, request: HttpRequest, form: ModelForm) -> ServiceAccount:
+        data = form.cleaned_data
+        service_account = service_account_create(
+            organization=data["organization"],
+            application=data["client_id"],
+            scopes=data["scopes"],
+            delegated_scopes=data["delegated_scopes"],
+            access_mode=data["access_mode"],
+            actor=request.user,
+        )
+        tokens = service_account_tokens_issue(service_account=service_account)
+        self.message_user(
+            request,
+            f"Give {service_account.application.name}'s integrator this service account token (shown once, keep it "
+            f"safe): {tokens.access_token} and refresh token {tokens.refresh_token}",
+            messages.WARNING,
+        )
+        return service_account
+
+    def update_with_service(self, request: HttpRequest, obj: ServiceAccount, form: ModelForm) -> ServiceAccount:
+        return obj  # nothing is edited in place
+
+    @admin.action(description="Revoke: end every token issued under the selected grants at once")
+    def revoke(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        revoked = sum(service_account_revoke(service_account=item, actor=request.user) for item in queryset)
+        self.message_user(request, f"Revoked {revoked} integrator access grant(s).", messages.SUCCESS)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from rest_framework.views import APIView
 
-from accounts.api_auth import AccessTokenAuthentication, ApplicationAuthentication, HasScope, IsApplication
+from accounts.api_auth import (
+    AccessTokenAuthentication,
+    ApplicationAuthentication,
+    HasScope,
+    HasScopeOrServiceAccountScope,
+    HasServiceAccountScope,
+    IsApplication,
+    ServiceAccountAuthentication,
+)
 
 
 class AccountApiView(APIView):
@@ -19,3 +27,19 @@ class ApplicationApiView(APIView):
 
     authentication_classes = [ApplicationAuthentication]
     permission_classes = [IsApplication]
+
+
+class ServiceAccountApiView(APIView):
+    """An endpoint called with a service account's token (Enterprise Connect); `service_account_scope`
+    names the scope it needs."""
+
+    authentication_classes = [ServiceAccountAuthentication]
+    permission_classes = [HasServiceAccountScope]
+
+
+class AccountOrServiceAccountApiView(APIView):
+    """An endpoint an account's token and a service account's token both reach, each with its own scope
+    (`required_scope` for the account, `service_account_scope` for the service account)."""
+
+    authentication_classes = [ServiceAccountAuthentication, AccessTokenAuthentication]
+    permission_classes = [HasScopeOrServiceAccountScope]

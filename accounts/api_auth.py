@@ -11,7 +11,13 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from accounts.models import Application
-from accounts.oauth import AccessContext, access_token_authenticate, application_by_secret
+from accounts.oauth import (
+    AccessContext,
+    ServiceAccountContext,
+    access_token_authenticate,
+    application_by_secret,
+    service_account_token_authenticate,
+)
 
 
 def _bearer(request: Request) -> str:
@@ -30,6 +36,19 @@ class AccessTokenAuthentication(BaseAuthentication):
         if context is None:
             raise exceptions.AuthenticationFailed("The access token is invalid, expired or revoked.")
         return context.user, context
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class ServiceAccountAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <service account token>` (Enterprise Connect): request.user is nobody,
+    request.auth the service account's context. Any other token is left to the next class (an endpoint
+    open to both kinds lists this one first); where none follows, the permission answers 401."""
+
+    def authenticate(self, request: Request) -> tuple[Any, ServiceAccountContext] | None:
+        context = service_account_token_authenticate(_bearer(request))
+        return None if context is None else (None, context)
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
@@ -79,3 +98,30 @@ class HasScope(BasePermission):
             self.message = f"The access token does not grant {needed}."
             return False
         return True
+
+
+class HasServiceAccountScope(BasePermission):
+    """A service account's token holding the view's `service_account_scope`."""
+
+    message = "A service account token is required."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not isinstance(request.auth, ServiceAccountContext):
+            raise exceptions.NotAuthenticated()
+        needed = getattr(view, "service_account_scope", None)
+        if needed and not request.auth.allows(needed):
+            self.message = f"The service account token does not grant {needed}."
+            return False
+        return True
+
+
+class HasScopeOrServiceAccountScope(BasePermission):
+    """For endpoints both kinds of token reach (/v1/userinfo, /v1/resources): each checked its own way."""
+
+    message = "The access token does not grant the scope this call needs."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        checker = HasServiceAccountScope() if isinstance(request.auth, ServiceAccountContext) else HasScope()
+        allowed = checker.has_permission(request, view)
+        self.message = checker.message
+        return allowed

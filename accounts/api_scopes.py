@@ -95,3 +95,53 @@ def describe(scopes: Iterable[str]) -> list[str]:
     """Plain-language lines for the base scopes a request amounts to, in a stable order."""
     granted = expand(scopes)
     return [line for scope, line in BASE_SCOPES.items() if scope in granted]
+
+
+# Enterprise Connect: what a service account itself may do (never read a calendar: it asks for
+# delegated access to people, and lists resources). `unrestricted_access` includes `manage`.
+SERVICE_ACCOUNT_ACCOUNTS_MANAGE = "service_account/accounts/manage"
+SERVICE_ACCOUNT_ACCOUNTS_UNRESTRICTED = "service_account/accounts/unrestricted_access"
+SERVICE_ACCOUNT_RESOURCES_MANAGE = "service_account/resources/manage"
+SERVICE_ACCOUNT_RESOURCES_UNRESTRICTED = "service_account/resources/unrestricted_access"
+
+SERVICE_ACCOUNT_SCOPES: dict[str, str] = {
+    SERVICE_ACCOUNT_ACCOUNTS_MANAGE: "ask for access to your people's calendars, within the limits you set",
+    SERVICE_ACCOUNT_ACCOUNTS_UNRESTRICTED: "ask for access to your people's calendars, including extended permissions",
+    SERVICE_ACCOUNT_RESOURCES_MANAGE: "see your organization's meeting rooms and resources",
+    SERVICE_ACCOUNT_RESOURCES_UNRESTRICTED: "see and book your organization's meeting rooms and resources",
+}
+_SERVICE_ACCOUNT_INCLUDES = {
+    SERVICE_ACCOUNT_ACCOUNTS_UNRESTRICTED: SERVICE_ACCOUNT_ACCOUNTS_MANAGE,
+    SERVICE_ACCOUNT_RESOURCES_UNRESTRICTED: SERVICE_ACCOUNT_RESOURCES_MANAGE,
+}
+
+# What an admin may let an integrator ask for each person (Cronofy's simplified scopes).
+DELEGABLE_SCOPES = tuple(SIMPLIFIED_SCOPES)
+
+
+def parse_service_account(scope: str) -> list[str]:
+    """A service account's requested scopes (order kept, duplicates dropped); any other scope refused."""
+    requested: list[str] = []
+    for item in scope.split():
+        if item not in SERVICE_ACCOUNT_SCOPES:
+            raise UnknownScope(item)
+        if item not in requested:
+            requested.append(item)
+    return requested
+
+
+def service_account_allows(held: Iterable[str], scope: str) -> bool:
+    """Whether a service account holding `held` may do what `scope` names (unrestricted includes manage)."""
+    held = set(held)
+    return scope in held or any(
+        wider in held for wider, narrower in _SERVICE_ACCOUNT_INCLUDES.items() if narrower == scope
+    )
+
+
+def parse_delegated(scope: str) -> list[str]:
+    """A delegated scope: one or more of Cronofy's simplified scopes."""
+    requested = parse(scope)
+    for item in requested:
+        if item not in SIMPLIFIED_SCOPES:
+            raise UnknownScope(item)
+    return requested

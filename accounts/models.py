@@ -378,6 +378,14 @@ class Grant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    service_account = models.ForeignKey(
+        "ServiceAccount",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="grants",
+        help_text="Enterprise Connect: the organization's grant that covers this person (no consent of their own).",
+    )
 
     class Meta:
         constraints = [
@@ -425,3 +433,87 @@ class OrganizationInvitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class ServiceAccount(models.Model):
+    """Enterprise Connect: an organization's (or unit's) decision that an integrator application may reach
+    its people without each person's own consent, up to `delegated_scopes`.
+
+    Made by an admin through `/enterprise_connect/oauth/authorize` or in the console; either way this one
+    record. Every delegated grant issued under it names it, and authentication checks it on each request,
+    so revoking it ends every delegated token at once without walking them.
+    """
+
+    public_id = PublicIdField(prefix="sac", verbose_name="service account id")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="service_accounts")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="service_accounts")
+    scopes = models.JSONField(
+        default=list, help_text="The service account's own scopes (service_account/accounts/manage and the like)."
+    )
+    delegated_scopes = models.JSONField(
+        default=list, help_text="Cronofy's simplified scopes the application may ask for each person, at most."
+    )
+    access_mode = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="The mode the admin chose for free_busy_write (read_write or free_busy): a ceiling on every "
+        "delegated grant, under each calendar service's own mode. Blank: the services' modes alone decide.",
+    )
+    granted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organization__name", "application__name", "-created_at"]
+        verbose_name = "integrator access (Enterprise Connect)"
+        verbose_name_plural = "integrator access (Enterprise Connect)"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "application"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="service_account_live_once_per_organization_and_application",
+                violation_error_message="This application already has access to this organization's people.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} for {self.organization}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None
+
+
+class ServiceAccountAuthorization(models.Model):
+    """One `POST /v1/service_account_authorizations` entry: written before anything else happens, then
+    resolved by a task (code or error) and its answer delivered to `callback_url` through the outbox
+    (attempts, next_attempt_at, failed_at, last_error, delivered_at). The answer holds a code, so it is
+    encrypted at rest."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        GRANTED = "granted", "Code issued"
+        REFUSED = "refused", "Refused"
+
+    service_account = models.ForeignKey(ServiceAccount, on_delete=models.CASCADE, related_name="authorizations")
+    email = models.EmailField()
+    scopes = models.JSONField(default=list)
+    callback_url = models.URLField(max_length=2000)
+    state = models.CharField(max_length=2000, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    error = models.CharField(max_length=64, blank=True)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    answer = EncryptedJSONField(null=True, blank=True, help_text="The callback's body (it may hold a code).")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} via {self.service_account}"

@@ -18,11 +18,12 @@ from typing import Any
 
 from allauth.idp.oidc.models import Client, Token
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts import api_scopes
 from accounts.actors import Actor
-from accounts.models import Application, Grant, User
+from accounts.models import Application, Grant, ServiceAccount, User
 from accounts.services import audit_record
 from core.choices import AccessMode
 
@@ -166,16 +167,26 @@ def redirect_uri_allowed(application: Application, redirect_uri: str) -> bool:
 
 
 def authorization_code_issue(
-    *, application: Application, user: User, scopes: list[str], redirect_uri: str, profile_id: int
+    *,
+    application: Application,
+    user: User,
+    scopes: list[str],
+    redirect_uri: str,
+    profile_id: int,
+    service_account: ServiceAccount | None = None,
 ) -> str:
-    """A code the integrator exchanges for tokens; it remembers the profile this consent linked."""
+    """A code the integrator exchanges for tokens; it remembers the profile this consent linked, and the
+    service account whose grant covers the person when no consent of theirs was asked (Enterprise Connect)."""
     value = _new_value()
+    data: dict[str, Any] = {"redirect_uri": redirect_uri, "profile": profile_id, "used": False}
+    if service_account is not None:
+        data["service_account"] = service_account.pk
     token = Token(
         type=Token.Type.AUTHORIZATION_CODE,
         client=application.client,
         user=user,
         expires_at=timezone.now() + CODE_LIFETIME,
-        data={"redirect_uri": redirect_uri, "profile": profile_id, "used": False},
+        data=data,
     )
     token.set_value(value)
     token.set_scopes(scopes)
@@ -222,27 +233,44 @@ def _issue_tokens(grant: Grant) -> tuple[str, str]:
     return access, refresh
 
 
-def _grant_for(application: Application, user: User, scopes: list[str], *, actor: User | Actor | None = None) -> Grant:
+def _grant_for(
+    application: Application,
+    user: User,
+    scopes: list[str],
+    *,
+    actor: User | Actor | None = None,
+    service_account: ServiceAccount | None = None,
+) -> Grant:
+    """The live grant of the application for the account, made or brought to these scopes. Through a
+    service account the grant is the organization's (it ends with the service account); a person's own
+    consent afterwards makes it theirs again."""
     expanded = sorted(api_scopes.expand(scopes))
     grant = (
         Grant.objects.select_for_update().filter(application=application, user=user, revoked_at__isnull=True).first()
     )
     if grant is None:
-        grant = Grant.objects.create(application=application, user=user, scopes=expanded)
+        grant = Grant.objects.create(
+            application=application, user=user, scopes=expanded, service_account=service_account
+        )
+        changes: dict[str, Any] = {"application": application.name, "scopes": expanded}
+        if service_account is not None:
+            changes["covered_by"] = f"{service_account.organization.name}'s Enterprise Connect grant"
+            changes["service_account"] = service_account.public_id
         audit_record(
             actor=actor or user,
             target=grant,
             action="application_authorized",
-            organization=None,
-            changes={"application": application.name, "scopes": expanded},
+            organization=service_account.organization if service_account else None,
+            changes=changes,
         )
-    elif grant.scopes != expanded:
+    elif grant.scopes != expanded or grant.service_account_id != (service_account.pk if service_account else None):
         grant.scopes = expanded
-        grant.save(update_fields=["scopes", "updated_at"])
+        grant.service_account = service_account
+        grant.save(update_fields=["scopes", "service_account", "updated_at"])
     return grant
 
 
-def token_exchange_code(*, application: Application, code: str, redirect_uri: str) -> TokenSet:
+def token_exchange_code(*, application: Application, code: str, redirect_uri: str) -> TokenSet | ServiceAccountTokenSet:
     replayed_grant_id = None
     with transaction.atomic():
         row = (
@@ -260,12 +288,27 @@ def token_exchange_code(*, application: Application, code: str, redirect_uri: st
     raise OAuthError("invalid_grant", "The authorization code has already been used.")
 
 
-def _exchange(application: Application, row: Token | None, redirect_uri: str) -> TokenSet:
+def _exchange(application: Application, row: Token | None, redirect_uri: str) -> TokenSet | ServiceAccountTokenSet:
     if row is None or row.expires_at is None or row.expires_at <= timezone.now():
         raise OAuthError("invalid_grant", "The authorization code is unknown or expired.")
     if redirect_uri != row.data.get("redirect_uri"):
         raise OAuthError("invalid_grant", "The redirect_uri does not match the one of the authorization request.")
-    grant = _grant_for(application, row.user, row.get_scopes())
+    if row.data.get("kind") == SERVICE_ACCOUNT_KIND:
+        return _exchange_service_account(application, row)
+    service_account = None
+    if row.data.get("service_account"):
+        service_account = live_service_accounts().filter(pk=row.data["service_account"]).first()
+        if service_account is None:
+            raise OAuthError("invalid_grant", "The organization's grant behind this code has been revoked.")
+    grant = _grant_for(
+        application,
+        row.user,
+        row.get_scopes(),
+        actor=Actor.system(f"{service_account.organization.name}'s Enterprise Connect grant")
+        if service_account
+        else None,
+        service_account=service_account,
+    )
     row.data = {**row.data, "used": True, "grant": grant.pk}
     row.save(update_fields=["data"])
     access, refresh = _issue_tokens(grant)
@@ -273,7 +316,7 @@ def _exchange(application: Application, row: Token | None, redirect_uri: str) ->
 
 
 @transaction.atomic
-def token_refresh(*, application: Application, refresh_token: str) -> TokenSet:
+def token_refresh(*, application: Application, refresh_token: str) -> TokenSet | ServiceAccountTokenSet:
     row = (
         Token.objects.select_for_update(of=("self",))
         .valid()
@@ -282,7 +325,13 @@ def token_refresh(*, application: Application, refresh_token: str) -> TokenSet:
         .select_related("user")
         .first()
     )
-    grant = Grant.objects.filter(pk=(row.data or {}).get("grant"), revoked_at__isnull=True).first() if row else None
+    if row is not None and (row.data or {}).get("kind") == SERVICE_ACCOUNT_KIND:
+        service_account = live_service_accounts().filter(pk=row.data.get("service_account")).first()
+        if service_account is None:
+            raise OAuthError("invalid_grant", "The refresh token is unknown or revoked.")
+        row.delete()
+        return _issue_service_account_tokens(service_account)
+    grant = live_grants().filter(pk=(row.data or {}).get("grant")).first() if row else None
     if row is None or grant is None or not row.user.is_active:
         raise OAuthError("invalid_grant", "The refresh token is unknown or revoked.")
     row.delete()  # rotated: the new refresh token replaces it
@@ -304,6 +353,9 @@ def grant_revoke(*, application: Application, token: str = "", sub: str = "") ->
 
     Returns whether there was one. Unknown tokens are not an error (RFC 7009).
     """
+    service_account = _service_account_named(application, token=token, sub=sub)
+    if service_account is not None:
+        return service_account_revoke(service_account=service_account, actor=Actor.of_application(application))
     user: User | None = None
     if token:
         row = (
@@ -438,11 +490,216 @@ def access_token_authenticate(value: str) -> AccessContext | None:
         .select_related("user", "client__application")
         .first()
     )
-    if row is None or not row.user.is_active:
+    if row is None or row.user is None or not row.user.is_active:
         return None
-    grant = Grant.objects.filter(pk=(row.data or {}).get("grant"), revoked_at__isnull=True).first()
+    grant = live_grants().filter(pk=(row.data or {}).get("grant")).select_related("service_account").first()
     if grant is None:
         return None
     return AccessContext(
         user=row.user, application=row.client.application, grant=grant, scopes=frozenset(row.get_scopes())
+    )
+
+
+#
+# Enterprise Connect: service accounts
+#
+
+SERVICE_ACCOUNT_KIND = "service_account"
+
+
+def live_grants() -> QuerySet[Grant]:
+    """Grants that still stand: not revoked, and not under a revoked service account. Checked on every
+    request, so revoking a service account ends every token delegated under it at once."""
+    return Grant.objects.filter(revoked_at__isnull=True).filter(
+        Q(service_account__isnull=True) | Q(service_account__revoked_at__isnull=True)
+    )
+
+
+def live_service_accounts() -> QuerySet[ServiceAccount]:
+    return ServiceAccount.objects.filter(revoked_at__isnull=True).select_related("organization", "application")
+
+
+@transaction.atomic
+def service_account_create(
+    *,
+    organization: Any,
+    application: Application,
+    scopes: list[str],
+    delegated_scopes: list[str],
+    access_mode: str = "",
+    actor: User | None,
+) -> ServiceAccount:
+    """An organization's admin lets an application reach its people up to `delegated_scopes` (Enterprise
+    Connect). A live decision for the same application is replaced, not duplicated."""
+    unknown = [scope for scope in delegated_scopes if scope not in api_scopes.DELEGABLE_SCOPES]
+    unknown += [scope for scope in scopes if scope not in api_scopes.SERVICE_ACCOUNT_SCOPES]
+    if unknown or not delegated_scopes or not scopes:
+        raise ValueError(f"Unknown or missing scopes: {unknown or 'none given'}")
+    if access_mode and access_mode not in (AccessMode.READ_WRITE, AccessMode.FREE_BUSY):
+        raise ValueError(f"Unknown access mode for free_busy_write: {access_mode}")
+    if api_scopes.FREE_BUSY_WRITE not in delegated_scopes:
+        access_mode = ""  # the choice exists only for free_busy_write
+    service_account = (
+        ServiceAccount.objects.select_for_update()
+        .filter(organization=organization, application=application, revoked_at__isnull=True)
+        .first()
+    )
+    changes = {"application": application.name, "scopes": scopes, "delegated_scope": delegated_scopes}
+    if access_mode:
+        changes["access_mode"] = access_mode
+    if service_account is None:
+        service_account = ServiceAccount.objects.create(
+            organization=organization,
+            application=application,
+            scopes=scopes,
+            delegated_scopes=delegated_scopes,
+            access_mode=access_mode,
+            granted_by=actor,
+        )
+        action = "service_account_granted"
+    else:
+        service_account.scopes, service_account.delegated_scopes = scopes, delegated_scopes
+        service_account.access_mode, service_account.granted_by = access_mode, actor
+        service_account.save()
+        action = "service_account_changed"
+    audit_record(actor=actor, target=service_account, action=action, organization=organization, changes=changes)
+    return service_account
+
+
+@transaction.atomic
+def service_account_revoke(*, service_account: ServiceAccount, actor: User | Actor | None) -> bool:
+    """End the organization's grant: its own tokens go now, and every token delegated under it stops
+    authenticating at once (authentication checks the service account; nothing is walked)."""
+    service_account = ServiceAccount.objects.select_for_update().get(pk=service_account.pk)
+    if service_account.revoked_at is not None:
+        return False
+    service_account.revoked_at = timezone.now()
+    service_account.save(update_fields=["revoked_at", "updated_at"])
+    Token.objects.filter(client=service_account.application.client, data__service_account=service_account.pk).delete()
+    audit_record(
+        actor=actor,
+        target=service_account,
+        action="service_account_revoked",
+        organization=service_account.organization,
+        changes={"application": service_account.application.name},
+    )
+    return True
+
+
+def service_account_code_issue(*, service_account: ServiceAccount, redirect_uri: str, user: User) -> str:
+    """The code `/enterprise_connect/oauth/authorize` hands back; it exchanges for the service account's token."""
+    value = _new_value()
+    token = Token(
+        type=Token.Type.AUTHORIZATION_CODE,
+        client=service_account.application.client,
+        user=user,
+        expires_at=timezone.now() + CODE_LIFETIME,
+        data={
+            "kind": SERVICE_ACCOUNT_KIND,
+            "redirect_uri": redirect_uri,
+            "service_account": service_account.pk,
+            "used": False,
+        },
+    )
+    token.set_value(value)
+    token.set_scopes(service_account.scopes)
+    token.save()
+    return value
+
+
+@dataclass(frozen=True)
+class ServiceAccountTokenSet:
+    access_token: str
+    refresh_token: str
+    service_account: ServiceAccount
+    linking_profile_id: None = None
+
+    def as_cronofy(self, *, linking_profile: dict[str, str] | None = None) -> dict[str, Any]:
+        return {
+            "token_type": "bearer",
+            "access_token": self.access_token,
+            "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+            "refresh_token": self.refresh_token,
+            "scope": " ".join(self.service_account.scopes),
+            "sub": self.service_account.public_id,
+        }
+
+
+def _issue_service_account_tokens(service_account: ServiceAccount) -> ServiceAccountTokenSet:
+    access, refresh = _new_value(), _new_value()
+    now = timezone.now()
+    for kind, value, expires_at in (
+        (Token.Type.ACCESS_TOKEN, access, now + ACCESS_TOKEN_LIFETIME),
+        (Token.Type.REFRESH_TOKEN, refresh, None),
+    ):
+        token = Token(
+            type=kind,
+            client=service_account.application.client,
+            user=None,  # a service account is nobody's account: account endpoints never accept its tokens
+            expires_at=expires_at,
+            data={"kind": SERVICE_ACCOUNT_KIND, "service_account": service_account.pk},
+        )
+        token.set_value(value)
+        token.set_scopes(service_account.scopes)
+        token.save()
+    return ServiceAccountTokenSet(access_token=access, refresh_token=refresh, service_account=service_account)
+
+
+@transaction.atomic
+def service_account_tokens_issue(*, service_account: ServiceAccount) -> ServiceAccountTokenSet:
+    """Tokens for a service account granted in the console (no authorize round trip): the integrator's
+    developer hands them to its product, as a dashboard would."""
+    return _issue_service_account_tokens(service_account)
+
+
+def _exchange_service_account(application: Application, row: Token) -> ServiceAccountTokenSet:
+    service_account = (
+        live_service_accounts().filter(pk=row.data.get("service_account"), application=application).first()
+    )
+    if service_account is None:
+        raise OAuthError("invalid_grant", "The service account behind this code has been revoked.")
+    row.data = {**row.data, "used": True}
+    row.save(update_fields=["data"])
+    return _issue_service_account_tokens(service_account)
+
+
+def _service_account_named(application: Application, *, token: str, sub: str) -> ServiceAccount | None:
+    if sub:
+        return live_service_accounts().filter(application=application, public_id=sub).first()
+    row = (
+        Token.objects.by_value(token)
+        .filter(client=application.client, type__in=[Token.Type.ACCESS_TOKEN, Token.Type.REFRESH_TOKEN])
+        .first()
+    )
+    if row is None or (row.data or {}).get("kind") != SERVICE_ACCOUNT_KIND:
+        return None
+    return live_service_accounts().filter(application=application, pk=row.data.get("service_account")).first()
+
+
+@dataclass(frozen=True)
+class ServiceAccountContext:
+    """Who a service account's token speaks for: an organization's grant to an application."""
+
+    service_account: ServiceAccount
+    application: Application
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return api_scopes.service_account_allows(self.scopes, scope)
+
+
+def service_account_token_authenticate(value: str) -> ServiceAccountContext | None:
+    """The live service account an access token belongs to, or None (not such a token, expired, revoked)."""
+    if not value:
+        return None
+    row = Token.objects.valid().by_value(value).filter(type=Token.Type.ACCESS_TOKEN).first()
+    if row is None or (row.data or {}).get("kind") != SERVICE_ACCOUNT_KIND:
+        return None
+    service_account = (
+        live_service_accounts().filter(pk=row.data.get("service_account"), application__client=row.client_id).first()
+    )
+    if service_account is None:
+        return None
+    return ServiceAccountContext(
+        service_account=service_account, application=service_account.application, scopes=frozenset(row.get_scopes())
     )

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Min, Q, QuerySet
 
 from accounts.models import ConnectionStatus, Grant, User
-from calendars.access_modes import lowest_mode, withheld_api_scopes_for
+from calendars.access_modes import lowest_mode, policy_for, withheld_api_scopes_for
 from calendars.choices import ProfileStatus
 from calendars.models import (
     Calendar,
@@ -82,7 +82,11 @@ def withheld_api_scopes_of(user: User, grant: Grant | None = None) -> frozenset[
         profiles = profiles.exclude(pk__in=grant.revoked_profile_ids)
     modes = set(profiles.values_list("access_mode", flat=True))
     ceiling = calendar_ceiling_for(emails=[user.email])
-    return withheld_api_scopes_for(modes=modes, ceiling=ceiling.access_mode if ceiling else None)
+    withheld = withheld_api_scopes_for(modes=modes, ceiling=ceiling.access_mode if ceiling else None)
+    if grant is not None and grant.service_account_id is not None and grant.service_account.access_mode:
+        # Enterprise Connect with free_busy_write: the admin's choice of mode bounds every delegated grant.
+        withheld |= policy_for(grant.service_account.access_mode).withheld_api_scopes
+    return withheld
 
 
 def calendar_profiles_of_user(*, user_id: int, grant: Grant | None = None) -> QuerySet[CalendarProfile]:

@@ -15,6 +15,7 @@ from calendars.api.managed_availability import (
 )
 from calendars.api.views import CalendarsApi
 from conferencing.api.views import ConferencingServiceAuthorizationsApi
+from connect.api.enterprise import ServiceAccountAuthorizationsApi
 from connect.api.identity import AccountApi, ProfileRevokeApi, ProfilesApi, UserinfoApi
 from directory.api.views import ResourcesApi
 
@@ -37,6 +38,11 @@ urlpatterns = [
     path("channels/<str:channel_id>", ChannelApi.as_view(), name="api-channel"),
     path("free_busy/pages/<str:token>", FreeBusyPageApi.as_view(), name="api-free-busy-page"),
     path("resources", ResourcesApi.as_view(), name="api-resources"),
+    path(
+        "service_account_authorizations",
+        ServiceAccountAuthorizationsApi.as_view(),
+        name="api-service-account-authorizations",
+    ),
     path(
         "conferencing_service_authorizations",
         ConferencingServiceAuthorizationsApi.as_view(),

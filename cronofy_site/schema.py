@@ -21,3 +21,15 @@ class ApplicationSecretScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "The application's client secret."}
+
+
+class ServiceAccountTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.api_auth.ServiceAccountAuthentication"
+    name = "serviceAccountToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An Enterprise Connect service account's access token from /oauth/token.",
+        }

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from accounts import views as account_views
 from calendars import views as calendar_views
 from conferencing import views as conferencing_views
-from connect import my_calendars
+from connect import enterprise_views, my_calendars
 from connect import views as consent_views
 from connect.api import oauth as oauth_api
 from cronofy_site import views
@@ -27,6 +27,10 @@ urlpatterns = [
     path("oauth/consent/<str:consent_id>/", consent_views.consent_page, name="consent"),
     path("oauth/consent/<str:consent_id>/complete", consent_views.consent_complete, name="consent-complete"),
     path("oauth/token", oauth_api.token, name="oauth-token"),
+    path("enterprise_connect/oauth/authorize", enterprise_views.enterprise_authorize, name="enterprise-authorize"),
+    path(
+        "enterprise_connect/consent/<str:request_id>/", enterprise_views.enterprise_consent, name="enterprise-consent"
+    ),
     path("oauth/token/revoke", oauth_api.revoke, name="oauth-revoke"),
     path("profiles/<str:profile_id>/relink", consent_views.profile_relink, name="profile-relink"),
     # A person's own page: their calendars, applications, working hours and week

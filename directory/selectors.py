@@ -85,6 +85,20 @@ def room_addresses_among(*, emails: list[str]) -> set[str]:
     return rooms
 
 
+def directory_resources_of_organization(*, organization: Organization) -> list[DirectoryResource]:
+    """The rooms an organization's service account lists (Enterprise Connect): those of its own
+    directories, of the units below it, and of the units above it, whose rooms its people book too."""
+    organization_ids = set(organization_tree_ids(organization=organization))
+    organization_ids |= {ancestor.pk for ancestor in organization.ancestors()}
+    return list(
+        DirectoryResource.objects.filter(
+            removed_at__isnull=True,
+            service__organization_id__in=organization_ids,
+            service__status=ConnectionStatus.ACTIVE,
+        ).order_by("name", "email")
+    )
+
+
 def directory_resources_for(*, user: User) -> list[DirectoryResource]:
     """The rooms of the directories of every organization the person belongs to (and the units above)."""
     organization_ids: set[int] = set()

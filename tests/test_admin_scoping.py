@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Membership, Organization, Role, User
+from accounts.oauth import application_create, service_account_create
 from calendars.models import CalendarService
 from calendars.services import calendar_profile_connect
 from conferencing.models import ConferencingProvider
@@ -31,11 +32,20 @@ def acme_world(acme, bob, alice, acme_services):
         provider_account_id="google-alice",
         calendar_service=acme_services[AccessMode.READ_WRITE],
     )
+    application, _ = application_create(name="Acme's integrator", redirect_uris=["https://integrator.example/cb"])
+    service_account = service_account_create(
+        organization=acme,
+        application=application,
+        scopes=["service_account/accounts/manage"],
+        delegated_scopes=["free_busy"],
+        actor=bob,
+    )
     return {
         "services": acme_services,
         "directory": directory,
         "conferencing": conferencing,
         "profile": profile,
+        "service_account": service_account,
     }
 
 
@@ -50,6 +60,7 @@ def acme_objects(acme_world, acme, alice):
         acme_world["directory"],
         acme_world["conferencing"],
         acme_world["profile"],
+        acme_world["service_account"],
         *acme_world["services"].values(),
     ]
 
@@ -86,6 +97,7 @@ def test_the_outsider_admin_lists_only_globex(client_for, charlie, globex_servic
         "directory_directoryservice": (None, b"Acme"),
         "conferencing_conferencingservice": (None, b"Acme"),
         "accounts_auditevent": (b"Globex", b"Acme"),
+        "accounts_serviceaccount": (None, b"Acme"),
     }
     for name, (expected, forbidden) in lists.items():
         response = client.get(reverse(f"admin:{name}_changelist"))

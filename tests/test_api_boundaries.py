@@ -24,7 +24,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from accounts.models import Grant
-from accounts.oauth import application_create, tokens_issue_for
+from accounts.oauth import application_create, service_account_create, service_account_tokens_issue, tokens_issue_for
+from accounts.services import organization_create
 from bookings.models import ManagedEvent
 from bookings.services import EventInput, managed_event_delete, managed_event_upsert
 from calendars.managed_availability import availability_rule_upsert, available_period_upsert
@@ -66,6 +67,10 @@ def v1_operations() -> list[tuple[str, str, str]]:
 
 CREDENTIALS = ["own_token", "other_person_token", "other_application_token", "other_application_secret"]
 
+# Endpoints whose own credential is application A's Enterprise Connect service-account token (for
+# Alice's organization) rather than Alice's token: an account's token is refused there.
+SERVICE_ACCOUNT_ENDPOINTS = {"api-service-account-authorizations"}
+
 
 @dataclass
 class World:
@@ -89,6 +94,13 @@ def world() -> World:
     calendar_profile_connect(user=bob, provider_name="cronofy", profile_name=bob.email)
     calendar = profile.calendars.get()
     own = tokens_issue_for(application=app_a, user=alice, scopes=["read_write"])
+    service_account = service_account_create(
+        organization=organization_create(name="Acme", actor=None),
+        application=app_a,
+        scopes=["service_account/accounts/manage", "service_account/resources/manage"],
+        delegated_scopes=["read_write"],
+        actor=None,
+    )
     start = (timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
     managed_event_upsert(
         application=app_a,
@@ -147,6 +159,7 @@ def world() -> World:
                 application=app_b, user=alice, scopes=["read_write"]
             ).access_token,
             "other_application_secret": secret_b,
+            "service_account_token": service_account_tokens_issue(service_account=service_account).access_token,
         },
         pages=pages,
         event_start=start,
@@ -212,6 +225,11 @@ def example_request(world: World, name: str, method: str) -> tuple[dict[str, str
         ("api-available-periods-page", "get"): None,
         ("api-resources", "get"): None,
         ("api-conferencing-service-authorizations", "post"): {"redirect_uri": INTEGRATOR_REDIRECT},
+        ("api-service-account-authorizations", "post"): {
+            "email": world.alice.email,
+            "scope": "read_write",
+            "callback_url": "https://hooks.alpha.example/enterprise",
+        },
     }
     assert (name, method) in examples, f"Describe an ordinary {method.upper()} request of {name} in this matrix."
     return kwargs, examples[(name, method)]
@@ -272,9 +290,11 @@ def test_every_v1_endpoint_holds_the_person_and_application_boundaries(world, ro
     kwargs, data = example_request(world, name, method)
     path = fill(route, kwargs)
     before_alice, before_a = everything_of_alice(world), what_a_owns(world)
+    if credential == "own_token" and name in SERVICE_ACCOUNT_ENDPOINTS:
+        credential = "service_account_token"
     response = call(Client(), method, path, data, world.tokens[credential])
     assert response.status_code < 500, response.content
-    if credential == "own_token":
+    if credential in ("own_token", "service_account_token"):
         assert 200 <= response.status_code < 300, (path, response.status_code, response.content)
         return
     sent = path + json.dumps(data or {})

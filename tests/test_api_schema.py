@@ -19,7 +19,14 @@ import pytest
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
-from tests.test_api_boundaries import call, example_request, fill, v1_operations, world  # noqa: F401  # fixture
+from tests.test_api_boundaries import (  # noqa: F401  # world is a fixture
+    SERVICE_ACCOUNT_ENDPOINTS,
+    call,
+    example_request,
+    fill,
+    v1_operations,
+    world,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +71,8 @@ def test_no_v1_operation_describes_its_answer_as_a_bare_object(openapi):
 @pytest.mark.parametrize(("route", "name", "method"), v1_operations(), ids=lambda value: value.replace("/", "_"))
 def test_every_v1_answer_is_exactly_what_the_schema_says(world, openapi, route, name, method):  # noqa: F811
     kwargs, data = example_request(world, name, method)
-    response = call(Client(), method, fill(route, kwargs), data, world.tokens["own_token"])
+    credential = "service_account_token" if name in SERVICE_ACCOUNT_ENDPOINTS else "own_token"
+    response = call(Client(), method, fill(route, kwargs), data, world.tokens[credential])
     assert 200 <= response.status_code < 300, response.content
     documented = openapi["paths"][schema_path(route)][method]["responses"]
     assert str(response.status_code) in documented, (route, method, response.status_code, list(documented))

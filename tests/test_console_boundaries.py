@@ -24,7 +24,7 @@ from django.test import Client, RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import AuditEvent, Membership, Organization, OrganizationInvitation, Role, User
-from accounts.oauth import application_create, tokens_issue_for
+from accounts.oauth import application_create, service_account_create, tokens_issue_for
 from accounts.services import membership_set, organization_invitation_send
 from bookings.models import InboundReply
 from bookings.senders import sender_domain_set
@@ -71,6 +71,13 @@ def people_world(organization, owner, person, service, prefix: str) -> None:
     calendar = profile.calendars.get()
     application, _ = application_create(name=f"{prefix} app", redirect_uris=[INTEGRATOR_REDIRECT])
     tokens_issue_for(application=application, user=person, scopes=["read_only"])
+    service_account_create(
+        organization=organization,
+        application=application,
+        scopes=["service_account/accounts/manage"],
+        delegated_scopes=["read_only"],
+        actor=owner,
+    )
     event = managed_event_upsert(
         application=application,
         calendar=calendar,

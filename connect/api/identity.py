@@ -7,17 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
-from accounts.api import AccountApiView
+from accounts.api import AccountApiView, AccountOrServiceAccountApiView
+from accounts.oauth import ServiceAccountContext
 from calendars.api.serializers import ProfilesOutput
 from calendars.selectors import calendar_profiles_of_user
 from calendars.services import calendar_profile_revoke_for_application
 from conferencing.selectors import conferencing_profiles_of_user
-from connect.api.outputs import AccountOutput, UserinfoOutput
+from connect.api.outputs import AccountOutput, ServiceAccountUserinfoOutput, UserinfoOutput
+from connect.enterprise import service_account_userinfo
 
 
 class AccountApi(AccountApiView):
@@ -38,11 +40,21 @@ class _Userinfo:
     cronofy_data: dict[str, Any]
 
 
-class UserinfoApi(AccountApiView):
-    """OpenID-style userinfo with Cronofy's `cronofy.data` (any valid token may read it)."""
+class UserinfoApi(AccountOrServiceAccountApiView):
+    """OpenID-style userinfo with Cronofy's `cronofy.data` (any valid token may read it); a service
+    account's token gets Cronofy's service-account shape."""
 
-    @extend_schema(responses=UserinfoOutput, summary="The account, its profiles and calendars")
+    @extend_schema(
+        responses=PolymorphicProxySerializer(
+            component_name="UserinfoResponse",
+            serializers=[UserinfoOutput, ServiceAccountUserinfoOutput],
+            resource_type_field_name=None,
+        ),
+        summary="The account, its profiles and calendars (or the service account)",
+    )
     def get(self, request: Request) -> Response:
+        if isinstance(request.auth, ServiceAccountContext):
+            return Response(ServiceAccountUserinfoOutput(service_account_userinfo(request.auth.service_account)).data)
         user = request.user
         profiles = calendar_profiles_of_user(user_id=user.pk, grant=request.auth.grant).prefetch_related("calendars")
         userinfo = _Userinfo(

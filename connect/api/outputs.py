@@ -43,3 +43,32 @@ class UserinfoOutput(serializers.Serializer):
         fields["cronofy.type"] = serializers.ChoiceField(choices=["account"], source="cronofy_type")
         fields["cronofy.data"] = CronofyDataOutput(source="cronofy_data")
         return fields
+
+
+class ServiceAccountAuthorizationOutput(serializers.Serializer):
+    scope = serializers.CharField(help_text="The service account's scopes, space-separated.")
+    status = serializers.ChoiceField(choices=["active"])
+    delegated_scope = serializers.CharField(help_text="The most it may ask for each person, space-separated.")
+
+
+class ServiceAccountProviderOutput(serializers.Serializer):
+    provider_name = serializers.CharField(allow_blank=True)
+    domain = serializers.CharField(allow_blank=True)
+
+
+class ServiceAccountDataOutput(serializers.Serializer):
+    service_account = ServiceAccountProviderOutput()
+    authorization = ServiceAccountAuthorizationOutput()
+
+
+class ServiceAccountUserinfoOutput(serializers.Serializer):
+    """Cronofy's userinfo for a service account's token (Enterprise Connect)."""
+
+    sub = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["cronofy.type"] = serializers.ChoiceField(choices=["service_account"], source="cronofy_type")
+        fields["cronofy.data"] = ServiceAccountDataOutput(source="cronofy_data")
+        return fields
