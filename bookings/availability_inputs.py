@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from django.db.models import BigIntegerField, F, Value
+from django.db.models.functions import Cast
 
 from accounts.models import Application, Grant
 from bookings.models import AttendeeStatus, ManagedEvent, ManagedEventAttendee, Transparency
@@ -23,6 +26,7 @@ from calendars.availability import Interval, Member, intersect, merge
 from calendars.choices import BusyStatus, ProfileStatus
 from calendars.managed_availability import rule_spans
 from calendars.models import AvailabilityRule, AvailablePeriod, BusyPeriod, Calendar
+from core.db_functions import EpochSeconds
 
 OFFICE_HOURS = [
     {"day": day, "start_time": "09:00", "end_time": "17:00"}
@@ -71,26 +75,59 @@ def availability_members(
     *, application: Application, requests: list[MemberRequest], start: datetime, end: datetime
 ) -> dict[str, Member]:
     """Engine members for the requested subs, by sub. Raises UnknownParticipants for subs that are not
-    accounts that granted this application access, UnknownCalendars for calendar ids not theirs."""
+    accounts that granted this application access, UnknownCalendars for calendar ids not theirs.
+
+    Three queries however many people are asked about (the grants with their calendars, everyone's
+    busy time, and their Managed Availability only when someone's answer uses it)."""
     subs = sorted({request.sub for request in requests})
-    people = {}
-    given_up: set[int] = set()  # profiles the application revoked for itself
-    for user_id, sub, tzid, revoked in Grant.objects.filter(
+    people: dict[str, _Person] = {}
+    calendars = []
+    # One query for the grants and the calendars behind them (outer joins keep people without any).
+    for (
+        user_id,
+        sub,
+        tzid,
+        given_up,
+        profile_id,
+        status,
+        mode,
+        calendar_pk,
+        calendar_id,
+        deleted,
+    ) in Grant.objects.filter(
         application=application, revoked_at__isnull=True, user__public_id__in=subs, user__is_active=True
-    ).values_list("user_id", "user__public_id", "user__default_tzid", "revoked_profile_ids"):
-        people[sub] = _Person(user_id=user_id, tzid=tzid or "Etc/UTC")
-        given_up.update(revoked or [])
+    ).values_list(
+        "user_id",
+        "user__public_id",
+        "user__default_tzid",
+        "revoked_profile_ids",
+        "user__calendar_profiles__id",
+        "user__calendar_profiles__status",
+        "user__calendar_profiles__access_mode",
+        "user__calendar_profiles__calendars__id",
+        "user__calendar_profiles__calendars__public_id",
+        "user__calendar_profiles__calendars__is_deleted",
+    ):
+        person = people.get(sub)
+        if person is None:
+            person = people[sub] = _Person(user_id=user_id, tzid=tzid or "Etc/UTC")
+        # The application gave up these profiles for itself: their calendars do not count.
+        counts = calendar_pk is not None and not deleted and status != ProfileStatus.DISCONNECTED
+        if counts and profile_id not in (given_up or ()):
+            calendars.append((calendar_pk, calendar_id, person, mode))
     unknown = [sub for sub in subs if sub not in people]
     if unknown:
         raise UnknownParticipants(unknown)
-    _fill(
-        people.values(),
+    calendar_owner = _own_calendars(calendars)
+    _fill_busy(people.values(), calendar_owner, start=start, end=end)
+    _fill_managed_availability(
+        [
+            person
+            for person in people.values()
+            if any(_uses_managed_availability(r, person) for r in requests if people[r.sub] is person)
+        ],
         start=start,
         end=end,
-        given_up=given_up,
-        uses_rules=lambda person: any(
-            _uses_managed_availability(r, person) for r in requests if people[r.sub] is person
-        ),
     )
     members = {}
     for request in requests:
@@ -104,52 +141,56 @@ def person_week(*, user_id: int, sub: str, tzid: str, start: datetime, end: date
     use it (No Access people by default, anyone who set hours). Returns the member and whether their
     Managed Availability applies."""
     person = _Person(user_id=user_id, tzid=tzid or "Etc/UTC")
-    _fill([person], start=start, end=end, given_up=set(), uses_rules=lambda _: True)
+    calendar_owner = _own_calendars(
+        (pk, public_id, person, mode)
+        for pk, public_id, mode in Calendar.objects.filter(profile__user_id=user_id, is_deleted=False)
+        .exclude(profile__status=ProfileStatus.DISCONNECTED)
+        .values_list("pk", "public_id", "profile__access_mode")
+    )
+    _fill_busy([person], calendar_owner, start=start, end=end)
+    _fill_managed_availability([person], start=start, end=end)
     uses_rules = bool(person.rules or person.periods) or _uses_managed_availability(MemberRequest(sub=sub), person)
     request = MemberRequest(sub=sub, managed_availability=uses_rules)
     return _member(request, person, start=start, end=end), uses_rules
 
 
-def _fill(
-    people: Iterable[_Person],
-    *,
-    start: datetime,
-    end: datetime,
-    given_up: set[int],
-    uses_rules: Callable[[_Person], bool],
-) -> None:
-    """Load what the engine needs about these people, in a fixed number of queries. Rules and available
-    periods are read for those `uses_rules` picks once their calendars' modes are known; the calendars of
-    profiles in `given_up` (an application gave them up for itself) do not count."""
-    by_user = {person.user_id: person for person in people}
+def _own_calendars(calendars: Iterable[tuple[int, str, _Person, str]]) -> dict[int, _Person]:
+    """Record (pk, public id, owner, access mode) calendars on their owners; the owner of each pk."""
     calendar_owner: dict[int, _Person] = {}
-    for pk, public_id, user_id, mode in (
-        Calendar.objects.filter(profile__user_id__in=by_user, is_deleted=False)
-        .exclude(profile__status=ProfileStatus.DISCONNECTED)
-        .exclude(profile_id__in=given_up)
-        .values_list("pk", "public_id", "profile__user_id", "profile__access_mode")
-    ):
-        person = by_user[user_id]
+    for pk, public_id, person, mode in calendars:
         person.calendars[public_id] = pk
         person.modes.add(mode)
         calendar_owner[pk] = person
+    return calendar_owner
 
-    for calendar_id, busy_start, busy_end in BusyPeriod.objects.filter(
+
+def _fill_busy(
+    people: Iterable[_Person], calendar_owner: dict[int, _Person], *, start: datetime, end: datetime
+) -> None:
+    """Everyone's busy time over [start, end) in one query, read as epoch seconds (never as per-row
+    datetimes, which cost ten times the fetch): synced busy and tentative periods and the opaque events
+    booked here on their calendars (by calendar), and the opaque events they are invited to and have
+    not declined (by person)."""
+    by_user = {person.user_id: person for person in people}
+    if not by_user:
+        return
+    # Typed NULLs: PostgreSQL takes a UNION's column types from its first SELECT.
+    no_calendar = Cast(Value(None), output_field=BigIntegerField())
+    no_user = Cast(Value(None), output_field=BigIntegerField())
+    synced = BusyPeriod.objects.filter(
         calendar_id__in=calendar_owner,
         start__lt=end,
         end__gt=start,
         status__in=[BusyStatus.BUSY, BusyStatus.TENTATIVE],
-    ).values_list("calendar_id", "start", "end"):
-        calendar_owner[calendar_id].busy_by_calendar[calendar_id].append((seconds(busy_start), seconds(busy_end)))
-    for calendar_id, event_start, event_end in ManagedEvent.objects.filter(
+    ).annotate(b_calendar=F("calendar_id"), b_user=no_user, b_start=EpochSeconds("start"), b_end=EpochSeconds("end"))
+    booked = ManagedEvent.objects.filter(
         calendar_id__in=calendar_owner,
         deleted_at__isnull=True,
         transparency=Transparency.OPAQUE,
         start__lt=end,
         end__gt=start,
-    ).values_list("calendar_id", "start", "end"):
-        calendar_owner[calendar_id].busy_by_calendar[calendar_id].append((seconds(event_start), seconds(event_end)))
-    for user_id, event_start, event_end in (
+    ).annotate(b_calendar=F("calendar_id"), b_user=no_user, b_start=EpochSeconds("start"), b_end=EpochSeconds("end"))
+    invited = (
         ManagedEventAttendee.objects.filter(
             user_id__in=by_user,
             removed_at__isnull=True,
@@ -159,18 +200,37 @@ def _fill(
             event__end__gt=start,
         )
         .exclude(status=AttendeeStatus.DECLINED)
-        .values_list("user_id", "event__start", "event__end")
-    ):
-        by_user[user_id].invited.append((seconds(event_start), seconds(event_end)))
+        .annotate(
+            b_calendar=no_calendar,
+            b_user=F("user_id"),
+            b_start=EpochSeconds("event__start"),
+            b_end=EpochSeconds("event__end"),
+        )
+    )
+    columns = ("b_calendar", "b_user", "b_start", "b_end")
+    rows = (
+        synced.order_by()
+        .values_list(*columns)
+        .union(booked.order_by().values_list(*columns), invited.order_by().values_list(*columns), all=True)
+    )
+    for calendar_id, user_id, busy_start, busy_end in rows:
+        if calendar_id is not None:
+            calendar_owner[calendar_id].busy_by_calendar[calendar_id].append((busy_start, busy_end))
+        else:
+            by_user[user_id].invited.append((busy_start, busy_end))
 
-    managed_user_ids = [person.user_id for person in by_user.values() if uses_rules(person)]
-    if managed_user_ids:
-        for rule in AvailabilityRule.objects.filter(user_id__in=managed_user_ids):
-            by_user[rule.user_id].rules.append(rule)
-        for user_id, period_start, period_end in AvailablePeriod.objects.filter(
-            user_id__in=managed_user_ids, start__lt=end, end__gt=start
-        ).values_list("user_id", "start", "end"):
-            by_user[user_id].periods.append((seconds(period_start), seconds(period_end)))
+
+def _fill_managed_availability(people: list[_Person], *, start: datetime, end: datetime) -> None:
+    """Rules and available periods of these people (no query when nobody's answer uses them)."""
+    if not people:
+        return
+    by_user = {person.user_id: person for person in people}
+    for rule in AvailabilityRule.objects.filter(user_id__in=by_user):
+        by_user[rule.user_id].rules.append(rule)
+    for user_id, period_start, period_end in AvailablePeriod.objects.filter(
+        user_id__in=by_user, start__lt=end, end__gt=start
+    ).values_list("user_id", EpochSeconds("start"), EpochSeconds("end")):
+        by_user[user_id].periods.append((period_start, period_end))
 
 
 def _uses_managed_availability(request: MemberRequest, person: _Person) -> bool:

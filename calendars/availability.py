@@ -18,6 +18,7 @@ A member's busy period [b0, b1) is widened to [b0 - after, b1 + before]: a slot 
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -148,8 +149,9 @@ def suitable_spans(query: Query) -> list[Available]:
     starts = sorted((start, index[key], end) for key in keys for start, end in atoms[key])
     current_end: dict[int, int] = {}  # member id -> end of the atom they are in now
     expiry: list[tuple[int, int]] = []
-    bound: dict[int, int | None] = {}  # group -> k-th latest end among its free members (None: too few)
-    dirty = set(range(len(groups)))
+    # Per group, the ends of its free members' atoms, kept sorted as members come and go (a bisect
+    # insert or removal), so each group's bound is one index away instead of a sort per step.
+    group_ends: list[list[int]] = [[] for _ in groups]
     spans: list[Available] = []
     position = 0
     while position < len(starts):
@@ -158,23 +160,28 @@ def suitable_spans(query: Query) -> list[Available]:
             end, member_id = heapq.heappop(expiry)
             if current_end.get(member_id) == end:
                 del current_end[member_id]
-                dirty.update(groups_of.get(member_id, ()))
+                for number in groups_of.get(member_id, ()):
+                    ends = group_ends[number]
+                    del ends[bisect_left(ends, end)]
         while position < len(starts) and starts[position][0] == moment:
             _, member_id, end = starts[position]
             current_end[member_id] = end
             heapq.heappush(expiry, (end, member_id))
-            dirty.update(groups_of.get(member_id, ()))
+            for number in groups_of.get(member_id, ()):
+                insort(group_ends[number], end)
             position += 1
-        for number in dirty:
-            member_ids, required = groups[number]
-            ends = sorted((current_end[m] for m in member_ids if m in current_end), reverse=True)
-            bound[number] = ends[required - 1] if len(ends) >= required and required > 0 else None
-        dirty.clear()
-        bounds = [bound[number] for number in range(len(groups))]
-        if any(value is None for value in bounds):
-            continue
-        end = min(bounds)  # type: ignore[type-var]
-        if end - moment < query.duration:
+        # Each group's bound is the k-th latest end among its free members; a span from here reaches
+        # the smallest bound, and is none at all while some group has too few free members.
+        end = None
+        for number, (_, required) in enumerate(groups):
+            ends = group_ends[number]
+            if required <= 0 or len(ends) < required:
+                end = None
+                break
+            bound = ends[-required]
+            if end is None or bound < end:
+                end = bound
+        if end is None or end - moment < query.duration:
             continue
         free = tuple(keys[m] for m in sorted(current_end) if current_end[m] >= end)
         spans.append(Available(start=moment, end=end, participants=free))

@@ -298,6 +298,36 @@ def test_the_query_count_does_not_grow_with_the_participants(app):
     assert queries(people[:1]) == queries(people)
 
 
+def test_managed_availability_is_read_only_when_an_answer_uses_it(app):
+    people = [person(app, f"p{n}@acme.example", busy=[(hour(0, 9 + n), hour(0, 10 + n))])[0] for n in range(3)]
+
+    def queries(managed: bool) -> int:
+        members = [{"sub": u.public_id, "managed_availability": managed} for u in people]
+        with CaptureQueriesContext(connection) as captured:
+            response = ask(app, body({"members": members}))
+        assert response.status_code == 200
+        return len(captured)
+
+    # The grants with their calendars and everyone's busy time are one query each; the rules and the
+    # available periods two more, only for Managed Availability.
+    assert queries(True) == queries(False) + 2
+
+
+def test_busy_periods_with_fractions_of_a_second_count_from_their_whole_seconds(app):
+    # Busy from 10:00:00.7 to 10:59:59.4: read as 10:00:00 to 10:59:59 (as int(timestamp()) did), so
+    # a meeting may start at 11:00 but not at 10:59:59.
+    alice, _ = person(
+        app,
+        "alice@acme.example",
+        busy=[(hour(0, 10) + timedelta(microseconds=700_000), hour(0, 11) - timedelta(microseconds=600_000))],
+    )
+    found = periods(ask(app, body({"members": [{"sub": alice.public_id}]}, start=hour(0, 9), end=hour(0, 12))))
+    assert [(s, e) for s, e, _ in found] == [
+        (z(hour(0, 9)), z(hour(0, 10))),
+        (z(hour(0, 11) - timedelta(seconds=1)), z(hour(0, 12))),
+    ]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_official_sdk_asks_for_availability(live_server, app):
     alice, _ = person(app, "alice@acme.example", busy=[(hour(0, 10), hour(0, 16))])
