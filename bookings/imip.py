@@ -26,6 +26,7 @@ from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 from bookings.dkim_signing import DkimKey, sign
 from bookings.models import AttendeeStatus, ManagedEvent, Transparency
+from bookings.when import event_when
 
 PRODID = "-//Scheduling//Invitations 1.0//EN"
 PARTSTAT = {
@@ -213,6 +214,7 @@ def invitation_text(event: ManagedEvent, *, method: str, cancelled: bool, organi
         "cancelled": cancelled,
         "organizer": organizer,
         "passcode": meeting.passcode if meeting is not None else "",
+        "when": event_when(event),
     }
     return (
         render_to_string("bookings/invitation.txt", context),

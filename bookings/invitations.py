@@ -15,6 +15,7 @@ from django_q.tasks import async_task
 from bookings import imip
 from bookings.models import Invitation, InvitationMethod, ManagedEvent, ManagedEventAttendee
 from bookings.senders import sender_for
+from bookings.when import event_when
 from calendars.models import Calendar
 from core.outbox import Outbox
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # How long a worker may take to hand an invitation to the SMTP server before another may try.
 SEND_LEASE = timedelta(minutes=5)
+SUBJECT_LENGTH = Invitation._meta.get_field("subject").max_length
 INVITATIONS = Outbox(Invitation, lease=SEND_LEASE)
 
 
@@ -49,6 +51,8 @@ def invitations_queue(
     parties = [imip.Party(email=a.email, name=a.display_name, status=a.status) for a in attendees]
     dtstamp = timezone.now()
     subject = subject or _subject(event, method=method, cancelled=cancelled or method == InvitationMethod.CANCEL)
+    if len(subject) > SUBJECT_LENGTH:  # a summary may be 1024 characters long; the column holds 500
+        subject = subject[: SUBJECT_LENGTH - 1] + "…"
     if organizer_only:
         targets = [(organizer.email, organizer.name, None)]
     elif recipients is None:
@@ -91,7 +95,7 @@ def invitations_queue(
 
 
 def _subject(event: ManagedEvent, *, method: str, cancelled: bool) -> str:
-    when = event.start.strftime("%a %-d %b %Y %H:%M UTC")
+    when = event_when(event)
     if method == InvitationMethod.CANCEL:
         return f"Cancelled: {event.summary} @ {when}"
     prefix = "Updated invitation" if event.version > 1 else "Invitation"

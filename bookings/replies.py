@@ -36,6 +36,7 @@ from bookings.models import (
     ReplyOutcome,
 )
 from bookings.senders import dkim_aligned
+from bookings.when import event_when
 from calendars.notifications import profile_changes_notify
 
 logger = logging.getLogger(__name__)
@@ -154,9 +155,16 @@ def _apply(reply: InboundReply) -> None:
         attendees=current,
         organizer_only=True,
         occasion=f"reply-{reply.pk}",
-        subject=f"{attendee.display_name or attendee.email} has {ANSWERED[status]}: {event.summary}",
+        subject=reply_notice_subject(attendee=attendee, event=event),
     )
     profile_changes_notify(profile=event.calendar.profile, calendar_ids=[event.calendar.public_id], managed=True)
+
+
+def reply_notice_subject(*, attendee: ManagedEventAttendee, event: ManagedEvent) -> str:
+    """The subject of the organizer's refreshed copy after a reply: who answered what, and when the
+    event is, in its own time zone."""
+    who = attendee.display_name or attendee.email
+    return f"{who} has {ANSWERED[attendee.status]}: {event.summary} @ {event_when(event)}"
 
 
 def _attendee_addressed(reply: InboundReply, message: EmailMessage) -> ManagedEventAttendee:

@@ -41,7 +41,8 @@ def mail_store(*, raw: bytes, mail_from: str, recipients: list[str]) -> list[Mai
         MailMessage.objects.create(
             mail_from=mail_from,
             recipient=recipient.lower(),
-            subject=str(message.get("Subject", ""))[:500],
+            # A folded non-ASCII subject unfolds with a leading space.
+            subject=str(message.get("Subject", "")).strip()[:500],
             raw=raw.decode("utf-8", errors="replace"),
             method=found[0] if found else "",
         )

@@ -8,7 +8,10 @@ from datetime import timedelta
 
 import pytest
 import requests
+from allauth.account.models import EmailAddress
+from django.core.mail import send_mail
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -45,6 +48,11 @@ def mail(settings):
         server.stop()
 
 
+def looks(button: WebElement) -> tuple[str, str, str]:
+    """How a button is drawn: its background, text colour and border."""
+    return tuple(button.value_of_css_property(name) for name in ("background-color", "color", "border-top-color"))
+
+
 def test_the_free_busy_loop_from_booking_to_the_admin(browser, live_server, world, mail, acme, bob):
     alice = make_user("alice@acme.example", "Alice")
     membership_set(organization=acme, user=alice, role=Role.MEMBER, actor=None)
@@ -71,11 +79,25 @@ def test_the_free_busy_loop_from_booking_to_the_admin(browser, live_server, worl
     browser.get(f"{live_server.url}/sandbox/mail/bob@acme.example/")
     invitation = browser.find_element(By.CSS_SELECTOR, "article.mail")
     assert "Invitation: Partnership call" in invitation.text
-    invitation.find_element(By.CSS_SELECTOR, "button[value=accepted]").click()
+    # Nothing is answered yet, so no answer looks chosen: Yes is drawn exactly like Maybe and No.
+    buttons = {b.get_attribute("value"): b for b in invitation.find_elements(By.CSS_SELECTOR, "form.rsvp button")}
+    assert list(buttons) == ["accepted", "tentative", "declined"]
+    assert [b.get_attribute("aria-pressed") for b in buttons.values()] == ["false", "false", "false"]
+    assert len({looks(b) for b in buttons.values()}) == 1
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / "sandbox-mailbox-invitation-unanswered.png"))
+    buttons["accepted"].click()
     WebDriverWait(browser, 10).until(
         expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, ".notices"), "Replied: accepted")
     )
     assert ManagedEventAttendee.objects.get(email="bob@acme.example").status == AttendeeStatus.ACCEPTED
+    # Once answered, only the answer given looks chosen.
+    answered = {
+        b.get_attribute("value"): b for b in browser.find_elements(By.CSS_SELECTOR, "article.mail form.rsvp button")
+    }
+    assert answered["accepted"].get_attribute("aria-pressed") == "true"
+    assert looks(answered["accepted"]) != looks(answered["tentative"]) == looks(answered["declined"])
+    browser.save_screenshot(str(SCREENSHOTS / "sandbox-mailbox-invitation-answered.png"))
 
     browser.get(f"{live_server.url}/sandbox/mail/alice@acme.example/")
     assert "Bob has accepted: Partnership call" in browser.find_element(By.TAG_NAME, "main").text  # her copy, refreshed
@@ -90,3 +112,47 @@ def test_the_free_busy_loop_from_booking_to_the_admin(browser, live_server, worl
     assert "Applied" in browser.find_element(By.ID, "replies-group").text
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / "free-busy-loop-admin.png"))
+
+
+def test_the_email_confirmation_link_in_the_sandbox_mailbox_is_clickable(browser, live_server, mail):
+    """Someone signs up, opens the confirmation email in the sandbox mailbox and clicks its link,
+    as they would in any mail client: the plain-text body's URL is a link, and nothing else is markup."""
+    browser.delete_all_cookies()
+    browser.get(f"{live_server.url}/accounts/signup/")
+    browser.find_element(By.NAME, "email").send_keys("dana@newcomer.example")
+    for name in ("password1", "password2"):
+        browser.find_element(By.NAME, name).send_keys("a long passphrase 2027")
+    browser.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
+    WebDriverWait(browser, 10).until(lambda b: "/accounts/confirm-email/" in b.current_url)
+
+    browser.get(f"{live_server.url}/sandbox/mail/dana@newcomer.example/")
+    message = browser.find_element(By.CSS_SELECTOR, "article.mail")
+    assert not message.find_elements(By.CSS_SELECTOR, "form.rsvp")  # not an invitation: nothing to answer
+    links = message.find_elements(By.CSS_SELECTOR, "pre.body a")
+    [link] = [a for a in links if "/accounts/confirm-email/" in a.get_attribute("href")]
+    href = link.get_attribute("href")
+    assert href.startswith(f"{live_server.url}/accounts/confirm-email/") and link.text == href
+    assert link.get_attribute("rel") == "nofollow"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / "sandbox-mailbox-confirmation-link.png"))
+
+    link.click()
+    WebDriverWait(browser, 10).until(lambda b: b.current_url == href)
+    browser.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
+    WebDriverWait(browser, 10).until(lambda b: "/accounts/confirm-email/" not in b.current_url)
+    assert EmailAddress.objects.get(email="dana@newcomer.example").verified
+
+
+def test_urls_in_a_plain_text_mail_are_links_and_the_rest_stays_text(browser, live_server, mail):
+    """Linkifying is safe: markup in a body is shown as text, and only http(s) URLs become links."""
+    send_mail(
+        "Hello",
+        'Read <b>this</b> <script>document.title="owned"</script> javascript:alert(1) https://example.com/a?b=1&c=2',
+        "someone@example.net",
+        ["erin@plain.example"],
+    )
+    browser.get(f"{live_server.url}/sandbox/mail/erin@plain.example/")
+    body = browser.find_element(By.CSS_SELECTOR, "pre.body")
+    assert browser.title != "owned" and not body.find_elements(By.TAG_NAME, "b")
+    assert "<b>this</b>" in body.get_attribute("textContent")
+    assert [a.get_attribute("href") for a in body.find_elements(By.TAG_NAME, "a")] == ["https://example.com/a?b=1&c=2"]

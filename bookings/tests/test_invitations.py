@@ -24,9 +24,12 @@ from icalendar import Calendar as ICalendar
 
 from accounts.oauth import application_create
 from bookings.dkim_signing import dns_value, generate_private_key
+from bookings.invitations import invitations_queue
 from bookings.models import Invitation, ManagedEvent
+from bookings.replies import reply_notice_subject
 from bookings.services import EventInput, Invitee, managed_event_delete, managed_event_upsert
 from bookings.tasks import invitations_retry
+from bookings.when import event_when
 from calendars.services import calendar_profile_connect
 from calendars.tasks import profile_first_sync
 from conftest import make_user
@@ -142,7 +145,7 @@ def test_an_invitation_is_a_native_invite_with_a_verified_signature(smtp_server,
     assert message["From"] == '"Nina Legal (via Scheduling)" <invitations@scheduling.example>'
     assert message["Reply-To"] == "nina@legal.acme.example"
     assert message["Message-ID"] == Invitation.objects.get(recipient="casey@example.com").message_id
-    assert message["Subject"] == "Invitation: Interview @ Wed 24 Mar 2027 10:00 UTC"
+    assert subject(message) == "Invitation: Interview @ Wed 24 Mar 2027 10:00 \u2013 11:00 (Europe/London, UTC+00:00)"
     assert dkim_verifies(got.data)
 
     method, ics = calendar_part(message)
@@ -179,6 +182,105 @@ def test_an_invitation_is_a_native_invite_with_a_verified_signature(smtp_server,
     ]
 
 
+def subject(message: Message) -> str:
+    """The subject as a mail client shows it: a non-ASCII subject is folded onto a continuation line
+    from the start (Django's encoding), which leaves a leading space after unfolding."""
+    return str(message["Subject"]).strip()
+
+
+def bodies(message: Message) -> tuple[str, str]:
+    """The plain-text and HTML bodies people read."""
+    found = {
+        part.get_content_type(): part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if not part.is_multipart()
+    }
+    return found["text/plain"], found["text/html"]
+
+
+@pytest.mark.parametrize(
+    ("tzid", "start", "end", "when"),
+    [
+        # 10:00 in New York is 15:00 UTC: the subject and the body say 10:00 and the zone, never "UTC".
+        (
+            "America/New_York",
+            datetime(2027, 3, 2, 15, 0, tzinfo=UTC),
+            datetime(2027, 3, 2, 16, 0, tzinfo=UTC),
+            "Tue 2 Mar 2027 10:00 \u2013 11:00 (America/New_York, UTC\u221205:00)",
+        ),
+        # A half-hour offset, and an event that ends the next day.
+        (
+            "Asia/Kolkata",
+            datetime(2027, 3, 3, 17, 30, tzinfo=UTC),
+            datetime(2027, 3, 3, 19, 0, tzinfo=UTC),
+            "Wed 3 Mar 2027 23:00 \u2013 Thu 4 Mar 2027 00:30 (Asia/Kolkata, UTC+05:30)",
+        ),
+        # London either side of the last Sunday of March (28 Mar 2027), and an event across the change.
+        (
+            "Europe/London",
+            datetime(2027, 3, 26, 10, 0, tzinfo=UTC),
+            datetime(2027, 3, 26, 11, 0, tzinfo=UTC),
+            "Fri 26 Mar 2027 10:00 \u2013 11:00 (Europe/London, UTC+00:00)",
+        ),
+        (
+            "Europe/London",
+            datetime(2027, 3, 29, 9, 0, tzinfo=UTC),
+            datetime(2027, 3, 29, 10, 0, tzinfo=UTC),
+            "Mon 29 Mar 2027 10:00 \u2013 11:00 (Europe/London, UTC+01:00)",
+        ),
+        (
+            "Europe/London",
+            datetime(2027, 3, 28, 0, 30, tzinfo=UTC),
+            datetime(2027, 3, 28, 1, 30, tzinfo=UTC),
+            "Sun 28 Mar 2027 00:30 \u2013 02:30 (Europe/London, UTC+00:00 at the start, UTC+01:00 at the end)",
+        ),
+    ],
+)
+def test_invitations_and_reply_notices_tell_the_time_in_the_events_own_zone(smtp_server, app, tzid, start, end, when):
+    calendar = nina()
+    managed_event_upsert(application=app, calendar=calendar, data=event_input(tzid=tzid, start=start, end=end))
+    for got in smtp_server.received:  # the organizer's copy and Casey's invitation
+        assert subject(got.message) == f"Invitation: Interview @ {when}"
+        text, html = bodies(got.message)
+        assert f"When: {when}\r\n" in text
+        assert f"<strong>When:</strong> {when}</p>" in html
+        assert "(UTC)" not in text + html
+    smtp_server.received.clear()
+
+    # The organizer's notice of a reply reads the same time.
+    event = ManagedEvent.objects.get()
+    casey = event.attendees.get(email="casey@example.com")
+    casey.status = "accepted"
+    invitations_queue(
+        event=event,
+        method="REQUEST",
+        recipients=None,
+        attendees=[casey],
+        organizer_only=True,
+        occasion="reply-1",
+        subject=reply_notice_subject(attendee=casey, event=event),
+    )
+    [notice] = smtp_server.received
+    assert subject(notice.message) == f"Casey Candidate has accepted: Interview @ {when}"
+    assert f"When: {when}\r\n" in bodies(notice.message)[0]
+
+
+def test_an_all_day_invitation_names_its_days():
+    event = ManagedEvent(
+        summary="Offsite",
+        tzid="America/New_York",
+        all_day=True,
+        start=datetime(2027, 3, 2, 5, 0, tzinfo=UTC),
+        end=datetime(2027, 3, 4, 5, 0, tzinfo=UTC),
+    )
+    assert event_when(event) == "Tue 2 Mar 2027 \u2013 Wed 3 Mar 2027 (all day)"
+    event.end = datetime(2027, 3, 3, 5, 0, tzinfo=UTC)
+    assert event_when(event) == "Tue 2 Mar 2027 (all day)"
+    utc = ManagedEvent(summary="Call", tzid="Etc/UTC", start=datetime(2027, 3, 2, 9, 0, tzinfo=UTC))
+    utc.end = utc.start + timedelta(minutes=30)
+    assert event_when(utc) == "Tue 2 Mar 2027 09:00 \u2013 09:30 (UTC)"
+
+
 @pytest.mark.parametrize(("person", "email"), [("alice", "alice@acme.example"), ("erin", "erin@contoso.example")])
 def test_free_busy_organizers_on_each_provider_send_the_same_invitations(smtp_server, world, app, person, email):
     calendar = free_busy(world, person, email)
@@ -206,7 +308,7 @@ def test_updates_raise_the_sequence_only_when_attendees_must_act(smtp_server, ap
     )
     managed_event_upsert(application=app, calendar=calendar, data=later)
     [got] = smtp_server.to("casey@example.com")
-    assert got.message["Subject"].startswith("Updated invitation: ")
+    assert subject(got.message).startswith("Updated invitation: ")
     method, ics = calendar_part(got.message)
     assert (method, int(vevent(ics)["SEQUENCE"])) == ("REQUEST", 1)
     assert vevent(ics)["DTSTART"].dt.day == 25
@@ -246,7 +348,7 @@ def test_deleting_cancels_for_everyone(smtp_server, app):
         assert method == "CANCEL"
         assert str(vevent(ics)["STATUS"]) == "CANCELLED"
         assert int(vevent(ics)["SEQUENCE"]) == 1
-        assert got.message["Subject"].startswith("Cancelled: ")
+        assert subject(got.message).startswith("Cancelled: ")
     managed_event_delete(application=app, calendar=calendar, event_id="interview-7")  # again: nothing more is sent
     assert len(smtp_server.received) == 2
 

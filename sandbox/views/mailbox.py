@@ -18,6 +18,8 @@ from icalendar import Calendar as ICalendar
 from sandbox.mail import ANSWERS, calendar_part, reply_send
 from sandbox.models import MailMessage
 
+ANSWER_LABELS = [("accepted", "Yes"), ("tentative", "Maybe"), ("declined", "No")]
+
 
 @require_GET
 def mailboxes(request: HttpRequest) -> HttpResponse:
@@ -55,7 +57,7 @@ def mailbox(request: HttpRequest, address: str) -> HttpResponse:
     return render(
         request,
         "sandbox/mailbox.html",
-        {"address": address.lower(), "shown": shown, "answers": list(ANSWERS), "provider_name": "Mail"},
+        {"address": address.lower(), "shown": shown, "answers": ANSWER_LABELS, "provider_name": "Mail"},
     )
 
 
