@@ -61,7 +61,7 @@ from calendars.services import (
     profiles_sync_queue,
 )
 from core.choices import AccessMode
-from core.domains import parse_domain_list
+from core.domains import email_domain, parse_domain_list
 
 CONSENT_STATE_SALT = "calendars.admin.microsoft-consent"
 
@@ -116,11 +116,21 @@ class GoogleAuthorizationForm(forms.Form):
         help_text="Stored encrypted. Delegate the scopes below to its client id in the Google "
         "Admin console (Security, API controls, Domain-wide delegation) first.",
     )
-    test_user = forms.EmailField(help_text="A user of the service's domains to check the delegation with.")
+    test_user = forms.EmailField(
+        help_text="An existing user of the Workspace in the service's domains, best an administrator "
+        "(the Workspace's domains are read as them): the delegation is checked acting for them."
+    )
 
-    def __init__(self, *args: Any, service: CalendarService, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, service: CalendarService, admin_email: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.service = service
+        domains = service.domain_names
+        # The console's admin is often not a user of the customer's Workspace (a partner, a platform
+        # address): their address is offered only when it is one of the service's domains.
+        if admin_email and email_domain(admin_email) in domains:
+            self.initial.setdefault("test_user", admin_email)
+        if domains:
+            self.fields["test_user"].widget.attrs["placeholder"] = f"admin@{domains[0]}"
 
     def clean_key_file(self) -> dict[str, Any]:
         upload = self.cleaned_data["key_file"]
@@ -392,7 +402,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
     def authorize_google_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         service = self._changeable(request, object_id)
         form = GoogleAuthorizationForm(
-            request.POST or None, request.FILES or None, service=service, initial={"test_user": request.user.email}
+            request.POST or None, request.FILES or None, service=service, admin_email=request.user.email
         )
         if request.method == "POST" and form.is_valid():
             try:

@@ -44,7 +44,12 @@ from calendars.models import (
 from calendars.notifications import profile_access_changed_notify
 from calendars.providers import microsoft_app
 from calendars.providers.base import ProviderCalendar, ProviderError
-from calendars.providers.google import delegation_missing_scopes, workspace_domains
+from calendars.providers.google import (
+    DelegationRefused,
+    WorkspaceCustomer,
+    delegation_missing_scopes,
+    workspace_customer,
+)
 from calendars.providers.microsoft import consented_application_permissions, tenant_verified_domains
 from calendars.provisioning import calendar_profiles_provision, verified_address
 from calendars.revocations import grant_revocation_queue
@@ -573,6 +578,15 @@ def _provider_domains(read: Callable[[], list[str]]) -> list[str]:
         return []
 
 
+def _provider_customer(read: Callable[[], WorkspaceCustomer]) -> WorkspaceCustomer:
+    """The Workspace customer as the Admin SDK describes it; nothing when it will not say (the test user
+    is no administrator, Google is down): the claims then wait for DNS proof and the tenant stays unnamed."""
+    try:
+        return read()
+    except ProviderError:
+        return WorkspaceCustomer(customer_id="", domains=[])
+
+
 def calendar_service_authorize_google(
     *, service: CalendarService, key: dict[str, Any], test_subject: str, actor: User | None
 ) -> CalendarService:
@@ -594,20 +608,36 @@ def calendar_service_authorize_google(
         missing = delegation_missing_scopes(key, subject=test_subject, scopes=scopes)
     except (ValueError, TypeError):
         raise ValidationError("The key file's private key cannot be read.") from None
+    except DelegationRefused as refusal:
+        if refusal.unknown_subject:
+            raise ValidationError(
+                f"Google Workspace has no user {test_subject}: name an existing user of "
+                f"{', '.join(service.domain_names)} to test with (Google: “{refusal.reason}”). "
+                "The delegation's scopes were not checked.",
+                code="unknown_test_user",
+            ) from None
+        raise ValidationError(
+            f"Google refused the service account's key (“{refusal.reason}”): download a new key from "
+            "Google Cloud and upload it.",
+            code="key_refused",
+        ) from None
     if missing:
         raise ValidationError(
             "The Workspace admin has not delegated every scope this access mode needs to "
-            f"{key['client_email']} (client id {key.get('client_id', '?')}). Missing: " + ", ".join(missing)
+            f"{key['client_email']} (client id {key.get('client_id', '?')}). Missing: " + ", ".join(missing),
+            code="scopes_missing",
         )
     credentials = {"kind": "google_service_account", "key": key}
-    listed = _provider_domains(lambda: workspace_domains(key, subject=test_subject))
+    # The customer's id names the tenant (what "Provider tenant" shows), whichever key acts in it.
+    customer = _provider_customer(lambda: workspace_customer(key, subject=test_subject))
     calendar_service_authorize(
         service=service,
         credentials=credentials,
         granted_scopes=scopes,
         actor=actor,
-        external_id=key.get("client_id", ""),
+        external_id=customer.customer_id,
     )
+    listed = customer.domains
     calendar_service_prove_domains_by_provider(service=service, provider_domains=listed, actor=actor)
     transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service

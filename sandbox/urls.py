@@ -60,6 +60,7 @@ urlpatterns = [
     path("google/calendar/v3/calendars/<str:calendar_id>/events/<str:event_id>", _events_item),
     # Google Admin SDK Directory API (admin.googleapis.com/admin/directory/v1)
     path("google/admin/admin/directory/v1/users", google_directory.users_list),
+    path("google/admin/admin/directory/v1/users/<str:user_key>", google_directory.users_get),
     path("google/admin/admin/directory/v1/customer/<str:customer>/domains", google_directory.domains_list),
     path(
         "google/admin/admin/directory/v1/customer/<str:customer>/resources/calendars",
