@@ -422,3 +422,24 @@ def test_a_provider_outage_during_the_first_sync_defers_it_and_loses_nothing(
     outage.delete()
     profile_first_sync(alice.pk, 2)  # what the worker runs when the retry is due
     assert [c.provider_calendar_id for c in alice.calendars.all()] == ["alice@acme.example"]
+
+
+def test_provisioning_leaves_no_relink_waiting_for_an_address_the_workspace_does_not_know(
+    world, google_service_account, client_for, acme_people, acme, bob
+):
+    """Zoe signed up here by herself with a proven acme.example address before Acme connected: the
+    Workspace has no user Zoe. Her provisioned profile goes at its first sync (recorded with Google's
+    reason), instead of waiting for a relink nobody can do, and Acme's service stays connected."""
+    zoe = make_user("zoe@acme.example", "Zoe")
+    service = google_service(acme, bob)
+    delegate_mode(world, google_service_account, AccessMode.READ_WRITE)
+
+    assert upload_key(client_for(bob), service, google_service_account).status_code == 302
+
+    service.refresh_from_db()
+    assert service.status == ConnectionStatus.ACTIVE, service.last_error
+    assert not CalendarProfile.objects.filter(status=ProfileStatus.RELINK_REQUIRED).exists()
+    assert not CalendarProfile.objects.filter(user=zoe).exists()
+    record = AuditEvent.objects.filter(action="profile_not_provisioned", target_id=str(service.pk)).first()
+    assert record is not None and "no user zoe@acme.example" in record.changes["reason"]
+    assert CalendarProfile.objects.get(user=acme_people["alice"]).status == ProfileStatus.CONNECTED
