@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -31,6 +32,7 @@ from accounts.console import (
     badge,
     data_shared_panel,
     organization_page_add_connections,
+    person_page_add_panel,
     status_badge,
 )
 from accounts.models import Organization, User
@@ -46,7 +48,12 @@ from calendars.models import AvailabilityRule, AvailablePeriod, Calendar, Calend
 from calendars.providers import endpoints, microsoft_app
 from calendars.providers.base import ProviderError
 from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE
-from calendars.selectors import calendar_service_sync_state, calendars_of_user, people_served_by
+from calendars.selectors import (
+    calendar_service_sync_state,
+    calendars_of_user,
+    own_connections_of,
+    people_served_by,
+)
 from calendars.services import (
     calendar_domain_check_dns,
     calendar_domains_check_free,
@@ -766,3 +773,22 @@ class AvailablePeriodAdmin(UserScopedAdmin):
     def save_model(self, request: HttpRequest, obj: AvailablePeriod, form: forms.ModelForm, change: bool) -> None:
         saved = available_period_upsert(user=obj.user, period_id=obj.period_id, start=obj.start, end=obj.end)
         obj.pk = saved.pk
+
+
+#
+# On a person's page: the calendars they connected themselves, through integrators
+#
+
+
+def own_connections_panel(request: HttpRequest, person: User) -> SafeString:
+    """Which applications reach the person's own calendar connections, in which mode and since when,
+    against the mode their organization allows: for the admins who manage the person's availability
+    (people their services serve, or people wholly theirs), as every console page is scoped."""
+    if not request.user.is_superuser and not people_in_scope(request).filter(pk=person.pk).exists():
+        return SafeString("")
+    return render_to_string(
+        "admin/calendars/own_connections.html", {"connections": own_connections_of(user=person)}, request=request
+    )
+
+
+person_page_add_panel(own_connections_panel)
