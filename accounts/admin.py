@@ -25,6 +25,7 @@ from accounts.console import (
     administered_ids,
     data_shared_context,
     organization_page_connection_inlines,
+    person_page_panels,
 )
 from accounts.models import (
     Application,
@@ -276,6 +277,14 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
             form.base_fields["organization"].queryset = organizations
             form.base_fields["organization"].required = not request.user.is_superuser
         return form
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        # Panels the calendar apps add (the person's own connections), each scoped by its owner.
+        person = self.get_object(request, object_id)
+        panels = person_page_panels(request, person) if person is not None else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "person_panels": panels})
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         # An organization admin setting an owner's password would become that owner.

@@ -8,6 +8,7 @@ them: lists leave them out, direct URLs answer 404, and choice fields never offe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -233,6 +234,22 @@ class ConnectionSummaryInline(ScopedInline, admin.TabularInline):
 # The organization page lists each kind of connection. The apps that own a kind (calendars, directory,
 # conferencing) sit above accounts, so they add their list here rather than accounts importing them.
 _organization_page_connection_inlines: list[type[ConnectionSummaryInline]] = []
+
+
+# Panels on a person's console page that higher apps own (their calendar connections): each takes the
+# request and the person and returns HTML, or "" when it has nothing to show this admin.
+PersonPanel = Callable[[HttpRequest, User], SafeString]
+_person_page_panels: list[PersonPanel] = []
+
+
+def person_page_add_panel(panel: PersonPanel) -> None:
+    """Show this panel on every person's console page (called from the owning app's admin)."""
+    if panel not in _person_page_panels:
+        _person_page_panels.append(panel)
+
+
+def person_page_panels(request: HttpRequest, person: User) -> list[SafeString]:
+    return [html for html in (panel(request, person) for panel in _person_page_panels) if html]
 
 
 def organization_page_add_connections(inline: type[ConnectionSummaryInline]) -> None:

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -31,6 +32,7 @@ from accounts.console import (
     badge,
     data_shared_panel,
     organization_page_add_connections,
+    person_page_add_panel,
     status_badge,
 )
 from accounts.models import Organization, User
@@ -46,7 +48,12 @@ from calendars.models import AvailabilityRule, AvailablePeriod, Calendar, Calend
 from calendars.providers import endpoints, microsoft_app, provider_traits
 from calendars.providers.base import ProviderError
 from calendars.providers.microsoft import GRAPH_DEFAULT_SCOPE
-from calendars.selectors import calendar_service_sync_state, calendars_of_user, people_served_by
+from calendars.selectors import (
+    calendar_service_sync_state,
+    calendars_of_user,
+    own_connections_of,
+    people_served_by,
+)
 from calendars.services import (
     calendar_domain_check_dns,
     calendar_domains_check_free,
@@ -61,7 +68,7 @@ from calendars.services import (
     profiles_sync_queue,
 )
 from core.choices import AccessMode
-from core.domains import parse_domain_list
+from core.domains import email_domain, parse_domain_list
 
 CONSENT_STATE_SALT = "calendars.admin.microsoft-consent"
 
@@ -116,11 +123,21 @@ class GoogleAuthorizationForm(forms.Form):
         help_text="Stored encrypted. Delegate the scopes below to its client id in the Google "
         "Admin console (Security, API controls, Domain-wide delegation) first.",
     )
-    test_user = forms.EmailField(help_text="A user of the service's domains to check the delegation with.")
+    test_user = forms.EmailField(
+        help_text="An existing user of the Workspace in the service's domains, best an administrator "
+        "(the Workspace's domains are read as them): the delegation is checked acting for them."
+    )
 
-    def __init__(self, *args: Any, service: CalendarService, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, service: CalendarService, admin_email: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.service = service
+        domains = service.domain_names
+        # The console's admin is often not a user of the customer's Workspace (a partner, a platform
+        # address): their address is offered only when it is one of the service's domains.
+        if admin_email and email_domain(admin_email) in domains:
+            self.initial.setdefault("test_user", admin_email)
+        if domains:
+            self.fields["test_user"].widget.attrs["placeholder"] = f"admin@{domains[0]}"
 
     def clean_key_file(self) -> dict[str, Any]:
         upload = self.cleaned_data["key_file"]
@@ -392,7 +409,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
     def authorize_google_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         service = self._changeable(request, object_id)
         form = GoogleAuthorizationForm(
-            request.POST or None, request.FILES or None, service=service, initial={"test_user": request.user.email}
+            request.POST or None, request.FILES or None, service=service, admin_email=request.user.email
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -748,3 +765,22 @@ class AvailablePeriodAdmin(UserScopedAdmin):
     def save_model(self, request: HttpRequest, obj: AvailablePeriod, form: forms.ModelForm, change: bool) -> None:
         saved = available_period_upsert(user=obj.user, period_id=obj.period_id, start=obj.start, end=obj.end)
         obj.pk = saved.pk
+
+
+#
+# On a person's page: the calendars they connected themselves, through integrators
+#
+
+
+def own_connections_panel(request: HttpRequest, person: User) -> SafeString:
+    """Which applications reach the person's own calendar connections, in which mode and since when,
+    against the mode their organization allows: for the admins who manage the person's availability
+    (people their services serve, or people wholly theirs), as every console page is scoped."""
+    if not request.user.is_superuser and not people_in_scope(request).filter(pk=person.pk).exists():
+        return SafeString("")
+    return render_to_string(
+        "admin/calendars/own_connections.html", {"connections": own_connections_of(user=person)}, request=request
+    )
+
+
+person_page_add_panel(own_connections_panel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
@@ -139,3 +140,39 @@ def people_served_by(*, organization_ids: frozenset[int] | set[int]) -> QuerySet
         calendar_profiles__organization_id__in=organization_ids,
         calendar_profiles__status__in=[ProfileStatus.CONNECTED, ProfileStatus.RELINK_REQUIRED],
     ).distinct()
+
+
+@dataclass(frozen=True)
+class OwnConnection:
+    """A calendar a person connected themselves (through an integrator's consent), as an admin sees it:
+    the account, its mode and status, the applications whose live grant reaches it, and the mode the
+    organization allows for it (None when no organization's service serves the account's domain)."""
+
+    profile: CalendarProfile
+    grants: list[Grant]
+    ceiling: CalendarService | None
+
+    @property
+    def within_ceiling(self) -> bool:
+        return self.ceiling is None or self.profile.policy.rank <= self.ceiling.policy.rank
+
+
+def own_connections_of(*, user: User) -> list[OwnConnection]:
+    """The person's own connections (not through an organization's service), with the applications that
+    reach each, live ones first. A fixed number of queries, plus one per connection for its ceiling."""
+    profiles = list(
+        CalendarProfile.objects.filter(user=user, calendar_service__isnull=True)
+        .order_by("status", "-connected_at")
+        .select_related("organization")
+    )
+    grants = list(
+        Grant.objects.filter(user=user, revoked_at__isnull=True).select_related("application").order_by("created_at")
+    )
+    return [
+        OwnConnection(
+            profile=profile,
+            grants=[grant for grant in grants if grant.covers_profile(profile.pk)],
+            ceiling=calendar_ceiling_for(emails=[user.email, profile.profile_name]),
+        )
+        for profile in profiles
+    ]

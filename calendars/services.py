@@ -28,7 +28,7 @@ from calendars.choices import (
     ProfileStatus,
     profile_provider_name,
 )
-from calendars.clients import calendar_client_for_profile
+from calendars.clients import calendar_client_for_profile, calendar_client_for_service
 from calendars.mode_changes import ModeChangeImpact, calendar_service_mode_change_impact, profiles_above_ceiling
 from calendars.models import (
     BusyPeriod,
@@ -42,8 +42,13 @@ from calendars.models import (
 )
 from calendars.notifications import profile_access_changed_notify
 from calendars.providers import OrganizationGrant, microsoft_app, provider_traits
-from calendars.providers.base import ProviderCalendar, ProviderError
-from calendars.providers.google import delegation_missing_scopes, workspace_domains
+from calendars.providers.base import ProviderCalendar, ProviderError, ProviderNotFound
+from calendars.providers.google import (
+    DelegationRefused,
+    WorkspaceCustomer,
+    delegation_missing_scopes,
+    workspace_customer,
+)
 from calendars.providers.microsoft import consented_application_permissions, tenant_verified_domains
 from calendars.provisioning import calendar_profiles_provision, verified_address
 from calendars.revocations import grant_revocation_queue
@@ -462,6 +467,23 @@ def calendar_profile_mark_relink_required(*, profile: CalendarProfile, error: st
     return profile
 
 
+@transaction.atomic
+def calendar_profile_discard_unknown_person(*, profile: CalendarProfile, error: str) -> None:
+    """Provisioning gave a profile through the organization's service to an address the provider has no
+    user for (someone who signed up here by themselves): nothing was ever read or granted through it,
+    and nobody can relink it, so it goes (recorded), rather than wait as "Relink required" for ever."""
+    locked = CalendarProfile.objects.select_for_update().filter(pk=profile.pk).first()
+    if locked is None or locked.calendar_service_id is None or locked.last_synced_at is not None:
+        return
+    audit_record(
+        actor=Actor.provider(locked.platform or "provider"),
+        target=locked.calendar_service,
+        action="profile_not_provisioned",
+        changes={"email": locked.profile_name, "reason": error[:500]},
+    )
+    locked.delete()
+
+
 def calendar_profile_disconnect(*, profile: CalendarProfile, actor: User | Actor | None) -> CalendarProfile:
     """End a profile's calendar access: its push subscriptions are stopped at the provider while its
     credentials still work (before any transaction opens), then everything synced from it is deleted."""
@@ -567,6 +589,15 @@ def _provider_domains(read: Callable[[], list[str]]) -> list[str]:
         return []
 
 
+def _provider_customer(read: Callable[[], WorkspaceCustomer]) -> WorkspaceCustomer:
+    """The Workspace customer as the Admin SDK describes it; nothing when it will not say (the test user
+    is no administrator, Google is down): the claims then wait for DNS proof and the tenant stays unnamed."""
+    try:
+        return read()
+    except ProviderError:
+        return WorkspaceCustomer(customer_id="", domains=[])
+
+
 def calendar_service_authorize_google(
     *, service: CalendarService, key: dict[str, Any], test_subject: str, actor: User | None
 ) -> CalendarService:
@@ -592,20 +623,36 @@ def calendar_service_authorize_google(
         missing = delegation_missing_scopes(key, subject=test_subject, scopes=scopes)
     except (ValueError, TypeError):
         raise ValidationError("The key file's private key cannot be read.") from None
+    except DelegationRefused as refusal:
+        if refusal.unknown_subject:
+            raise ValidationError(
+                f"Google Workspace has no user {test_subject}: name an existing user of "
+                f"{', '.join(service.domain_names)} to test with (Google: “{refusal.reason}”). "
+                "The delegation's scopes were not checked.",
+                code="unknown_test_user",
+            ) from None
+        raise ValidationError(
+            f"Google refused the service account's key (“{refusal.reason}”): download a new key from "
+            "Google Cloud and upload it.",
+            code="key_refused",
+        ) from None
     if missing:
         raise ValidationError(
             "The Workspace admin has not delegated every scope this access mode needs to "
-            f"{key['client_email']} (client id {key.get('client_id', '?')}). Missing: " + ", ".join(missing)
+            f"{key['client_email']} (client id {key.get('client_id', '?')}). Missing: " + ", ".join(missing),
+            code="scopes_missing",
         )
     credentials = {"kind": grant, "key": key}
-    listed = _provider_domains(lambda: workspace_domains(key, subject=test_subject))
+    # The customer's id names the tenant (what "Provider tenant" shows), whichever key acts in it.
+    customer = _provider_customer(lambda: workspace_customer(key, subject=test_subject))
     calendar_service_authorize(
         service=service,
         credentials=credentials,
         granted_scopes=scopes,
         actor=actor,
-        external_id=key.get("client_id", ""),
+        external_id=customer.customer_id,
     )
+    listed = customer.domains
     calendar_service_prove_domains_by_provider(service=service, provider_domains=listed, actor=actor)
     transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service
@@ -662,10 +709,41 @@ def calendar_service_provision(*, service: CalendarService) -> list[CalendarProf
     return calendar_profiles_provision(service=service, users=users)
 
 
+def calendar_service_person_known(*, service: CalendarService, email: str) -> bool:
+    """Whether the provider has this address as a user of the organization's customer or tenant: the
+    organization's grant, acting for them, lists their calendars. Someone who merely signed up here with
+    an address of the domain is nobody at the provider, and the grant can act for nobody of that name.
+    Raises ProviderError when the provider cannot say (down, throttling)."""
+    if not service.policy.needs_provider_authorization:
+        return True  # No Access: a hosted calendar, nothing at the provider
+    try:
+        calendar_client_for_service(service, mailbox=email).list_calendars()
+    except ProviderNotFound:  # Google's "Invalid email or User ID", Graph's 404 for the mailbox
+        return False
+    return True
+
+
 @transaction.atomic(savepoint=False)
 def calendar_service_provision_person(*, service: CalendarService, user: User) -> CalendarProfile:
     """One person's profile through the organization's connection, now (an application's consent that
-    attaches to it should not wait for provisioning to reach them); theirs if they have one already."""
+    attaches to it should not wait for provisioning to reach them); theirs if they have one already.
+    A newcomer the provider does not know (someone who signed up here with an address of the domain)
+    gets none: a profile the organization's grant cannot act for would only ever wait for a relink."""
+    has_one = service.profiles.filter(user=user).exclude(status=ProfileStatus.DISCONNECTED).exists()
+    if not has_one:
+        try:
+            known = calendar_service_person_known(service=service, email=user.email)
+        except ProviderError:
+            raise ValidationError(
+                f"{service.get_provider_display()} cannot be asked right now; try again shortly.",
+                code="provider_unavailable",
+            ) from None
+        if not known:
+            raise ValidationError(
+                f"{service.organization.name}'s {service.get_provider_display()} has no user {user.email}, so "
+                "its connection cannot reach a calendar of yours. Ask your IT administrator to add you there.",
+                code="not_a_provider_user",
+            )
     profile = next(
         (p for p in calendar_profiles_provision(service=service, users=[user]) if p.user_id == user.pk), None
     )

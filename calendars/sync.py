@@ -42,10 +42,12 @@ from calendars.providers.base import (
     ProviderAuthError,
     ProviderError,
     ProviderPermissionError,
+    ProviderUnknownUser,
     SyncCursorExpired,
 )
 from calendars.providers.base import CalendarProvider as ProviderClient
 from calendars.services import (
+    calendar_profile_discard_unknown_person,
     calendar_profile_mark_relink_required,
     calendar_profile_save_calendars,
     calendar_service_mark_failed,
@@ -150,6 +152,13 @@ def profile_initial_sync(*, profile: CalendarProfile) -> None:
         return
     try:
         calendars = calendar_client_for_profile(profile).list_calendars()
+    except ProviderUnknownUser as error:
+        if profile.calendar_service_id is None:
+            raise
+        # Provisioning reached an address of the domain the provider has no user for (someone who
+        # signed up here): the organization's grant is fine, and there is nothing to relink.
+        calendar_profile_discard_unknown_person(profile=profile, error=str(error))
+        return
     except (ProviderAuthError, ProviderPermissionError) as error:
         _grant_refused(profile, error)
         return

@@ -10,9 +10,10 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 
-from connect.consent import APP_SESSION_PREFIX, consent_end, pending_consent
+from connect.consent import APP_SESSION_PREFIX, consent_end, consent_last_ended, pending_consent
 
 # allauth's notices that a consent flow makes redundant: the consent pages say what is happening, and
 # the notices would otherwise surface later on whatever page of ours the person opens next.
@@ -67,6 +68,23 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if consent is not None:
             consent_end(request, consent)
             raise ImmediateHttpResponse(HttpResponseRedirect(consent.redirect({"error": "access_denied"})))
+        # No flow in progress: typically the person cancelled at the provider (the flow ended and the
+        # application was told), pressed Back and answered the provider's page again. The provider's
+        # answer belongs to nothing now; say so, and offer to start again or to return.
+        ended = consent_last_ended(request)
+        if ended is not None:
+            raise ImmediateHttpResponse(
+                render(
+                    request,
+                    "consent/provider_answer_unexpected.html",
+                    {
+                        "application": ended.application,
+                        "restart_url": f"{reverse('oauth-authorize')}?{ended.authorize_query}",
+                        "back_url": ended.back_url,
+                    },
+                    status=400,
+                )
+            )
         super().on_authentication_error(
             request, provider, error=error, exception=exception, extra_context=extra_context
         )

@@ -45,6 +45,9 @@ from core.choices import AccessMode
 
 SESSION_PREFIX = "consent:"
 PENDING_KEY = "consent:pending"
+# The flow that ended last (refused, cancelled or completed): where a person who comes back to a provider
+# page afterwards (Back, then Continue) can start again, or return to the application.
+LAST_ENDED_KEY = "consent:last-ended"
 LIFETIME_SECONDS = 3600
 # The app registration a provider login started with, per allauth provider: its callback must use the
 # same one (connect/adapters.py).
@@ -178,6 +181,20 @@ class ConsentRequest:
     def offers_mode_choice(self) -> bool:
         return api_scopes.FREE_BUSY_WRITE in self.scopes and self.forced_mode is None
 
+    @property
+    def authorize_query(self) -> str:
+        """The integrator's authorization request this flow began with, to begin it again."""
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": " ".join(self.scopes),
+            "state": self.state,
+            "provider_name": self.provider_name,
+            "avoid_linking": "true" if self.avoid_linking else "",
+        }
+        return urlencode({key: value for key, value in params.items() if value})
+
     def redirect(self, params: dict[str, str]) -> str:
         if self.state:
             params = {**params, "state": self.state}
@@ -254,9 +271,35 @@ def consent_load(request: HttpRequest, consent_id: str) -> ConsentRequest | None
 
 
 def consent_end(request: HttpRequest, consent: ConsentRequest) -> None:
+    request.session[LAST_ENDED_KEY] = {
+        "client_id": consent.client_id,
+        "authorize_query": consent.authorize_query,
+        "back_url": consent.redirect({"error": "access_denied"}),
+        "ended_at": time.time(),
+    }
     request.session.pop(SESSION_PREFIX + consent.id, None)
     if request.session.get(PENDING_KEY) == consent.id:
         request.session.pop(PENDING_KEY, None)
+
+
+@dataclass(frozen=True)
+class EndedConsent:
+    """A flow that ended: its application, how to ask again, and the way back to the application."""
+
+    application: Application
+    authorize_query: str
+    back_url: str
+
+
+def consent_last_ended(request: HttpRequest) -> EndedConsent | None:
+    """The flow that ended last in this session, within a flow's lifetime."""
+    data = request.session.get(LAST_ENDED_KEY) or {}
+    if not data or time.time() - data.get("ended_at", 0) > LIFETIME_SECONDS:
+        return None
+    application = Application.objects.filter(client_id=data.get("client_id", "")).first()
+    if application is None:
+        return None
+    return EndedConsent(application=application, authorize_query=data["authorize_query"], back_url=data["back_url"])
 
 
 def pending_consent(request: HttpRequest) -> ConsentRequest | None:

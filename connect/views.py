@@ -8,6 +8,7 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.providers.base.constants import AuthProcess
 from django.contrib.auth import logout
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -223,7 +224,17 @@ def _governed(request: HttpRequest, consent: ConsentRequest, service: CalendarSe
     waiting = _prove_identity(request, consent, service)
     if waiting is not None:
         return waiting
-    consent_governed_profile(request=request, consent=consent, user=request.user, service=service)
+    try:
+        consent_governed_profile(request=request, consent=consent, user=request.user, service=service)
+    except ValidationError as error:
+        # Nobody at the provider by that address (or the provider cannot say now): no profile is made,
+        # and the person learns why rather than finding a calendar that waits for a relink forever.
+        return _page(
+            request,
+            "not_connected.html",
+            {"consent": consent, "application": application_of(consent), "reason": " ".join(error.messages)},
+            status=400,
+        )
     return _issue_code(request, consent)
 
 

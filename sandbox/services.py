@@ -14,7 +14,17 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from sandbox.models import Calendar, ChangeCounter, Event, Person, Subscription, WatchChannel
+from sandbox.models import (
+    Calendar,
+    ChangeCounter,
+    DelegationGrant,
+    Event,
+    Person,
+    ServiceAccount,
+    Subscription,
+    Tenant,
+    WatchChannel,
+)
 from sandbox.recurrence import occurrences
 
 MEET_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
@@ -294,3 +304,43 @@ def calendar_expire_sync_tokens(*, calendar: Calendar) -> None:
 
 def new_guid() -> str:
     return str(uuid.uuid4())
+
+
+#
+# Domain-wide delegation, as a Workspace administrator grants it in the Google Admin console
+#
+
+# Scopes Google accepts in a delegation besides its https://www.googleapis.com/auth/… URLs.
+GOOGLE_SHORT_SCOPES = {"email", "profile", "openid", "https://mail.google.com/"}
+GOOGLE_SCOPE_PREFIX = "https://www.googleapis.com/auth/"
+
+
+class DelegationRefused(Exception):
+    """What the Admin console says when it will not save a delegation."""
+
+
+def delegation_grant(*, tenant: Tenant, client_id: str, scopes: str | list[str]) -> DelegationGrant:
+    """Allow the service account with this client id (its numeric unique id) these scopes for the
+    Workspace's users; a client id delegated already has its scopes replaced (Google's overwrite)."""
+    listed = scopes.replace(",", " ").split() if isinstance(scopes, str) else list(scopes)
+    wanted = list(dict.fromkeys(scope.strip() for scope in listed if scope.strip()))
+    account = ServiceAccount.objects.filter(unique_id=client_id.strip()).first() if client_id.strip() else None
+    if account is None:
+        raise DelegationRefused("Client ID is invalid: give the service account's numeric client ID.")
+    if not wanted:
+        raise DelegationRefused("Add at least one OAuth scope.")
+    invalid = [s for s in wanted if s not in GOOGLE_SHORT_SCOPES and not s.startswith(GOOGLE_SCOPE_PREFIX)]
+    if invalid:
+        raise DelegationRefused(f"Invalid OAuth scope: {invalid[0]}")
+    if tenant.provider != "google":
+        raise DelegationRefused("Domain-wide delegation is a Google Workspace setting.")
+    grant, _ = DelegationGrant.objects.update_or_create(
+        tenant=tenant, service_account=account, defaults={"scopes": wanted}
+    )
+    return grant
+
+
+def delegation_remove(*, tenant: Tenant, client_id: str) -> int:
+    """Delete a client's delegation: its tokens for the Workspace's users stop being issued."""
+    deleted, _ = DelegationGrant.objects.filter(tenant=tenant, service_account__unique_id=client_id).delete()
+    return deleted

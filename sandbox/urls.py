@@ -11,6 +11,7 @@ from django.urls import path, re_path
 from sandbox.views import (
     control,
     google_calendar,
+    google_consoles,
     google_directory,
     google_meet,
     google_oauth,
@@ -60,6 +61,7 @@ urlpatterns = [
     path("google/calendar/v3/calendars/<str:calendar_id>/events/<str:event_id>", _events_item),
     # Google Admin SDK Directory API (admin.googleapis.com/admin/directory/v1)
     path("google/admin/admin/directory/v1/users", google_directory.users_list),
+    path("google/admin/admin/directory/v1/users/<str:user_key>", google_directory.users_get),
     path("google/admin/admin/directory/v1/customer/<str:customer>/domains", google_directory.domains_list),
     path(
         "google/admin/admin/directory/v1/customer/<str:customer>/resources/calendars",
@@ -110,6 +112,24 @@ urlpatterns = [
     # SAP SuccessFactors (an API server of the customer's data center, e.g. api4.successfactors.com)
     path("successfactors/oauth/token", successfactors.token, name="successfactors-token"),
     path("successfactors/odata/v2/User", successfactors.users, name="successfactors-users"),
+    # The consoles a Workspace administrator uses (console.cloud.google.com, admin.google.com)
+    path("google/console/signin", google_consoles.sign_in, name="google-console-signin"),
+    path("google/console/signout", google_consoles.sign_out, name="google-console-signout"),
+    path(
+        "google/cloud/iam-admin/serviceaccounts",
+        google_consoles.service_accounts,
+        name="google-cloud-service-accounts",
+    ),
+    path(
+        "google/cloud/iam-admin/serviceaccounts/<str:unique_id>/key.json",
+        google_consoles.service_account_key,
+        name="google-cloud-service-account-key",
+    ),
+    path(
+        "google/admin-console/ac/owl/domainwidedelegation",
+        google_consoles.domain_wide_delegation,
+        name="google-admin-delegation",
+    ),
     # Everybody's mailboxes
     path("mail/", mailbox.mailboxes, name="mailboxes"),
     path("mail/message/<int:message_id>/answer", mailbox.answer, name="mail-answer"),

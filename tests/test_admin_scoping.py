@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Membership, Organization, Role, User
-from accounts.oauth import application_create, service_account_create
+from accounts.oauth import application_create, service_account_create, tokens_issue_for
 from calendars.models import CalendarService
 from calendars.services import calendar_profile_connect
 from conferencing.models import ConferencingProvider
@@ -299,3 +299,45 @@ def test_an_owner_cannot_pull_another_organizations_person_into_their_organizati
     response = client_for(charlie).post(change_url(globex), data)
     assert response.status_code == 200  # the form comes back with an error
     assert not Membership.objects.filter(organization=globex, user=alice).exists()
+
+
+def own_connection(person, application_name: str = "Acme Scheduler", account: str = "alice.home@gmail.example"):
+    """A calendar the person connected themselves when an integrator asked (Free/Busy), and its grant."""
+    profile = calendar_profile_connect(
+        user=person,
+        provider_name="google_free_busy",
+        profile_name=account,
+        provider_account_id=f"google-{account}",
+    )
+    application, _ = application_create(name=application_name, redirect_uris=["https://app.example/cb"])
+    tokens_issue_for(application=application, user=person, scopes=["read_free_busy"])
+    return profile
+
+
+def test_admins_see_which_applications_reach_a_persons_own_calendars_in_which_mode(
+    client_for, bob, acme, alice, acme_world
+):
+    profile = own_connection(alice)
+    page = client_for(bob).get(change_url(alice)).content.decode()
+    assert "Calendars connected through applications" in page
+    assert "alice.home@gmail.example" in page and profile.public_id in page
+    assert "Acme Scheduler (" in page  # the application, and since when
+    assert "Free/Busy" in page
+    assert "Read-Write (Acme) · within it" in page  # against the mode Acme allows for alice@acme.example
+
+
+def test_a_persons_own_calendars_show_only_to_the_admins_who_manage_them(
+    client_for, bob, charlie, globex, acme, alice, acme_world
+):
+    """Someone another organization shares, and whom no Acme service serves, is not Bob's to look into;
+    the outsider finds no page at all."""
+    shared = User.objects.create_user(email="sam@globex.example", password="x")
+    Membership.objects.create(organization=acme, user=shared, role=Role.MEMBER)
+    Membership.objects.create(organization=globex, user=shared, role=Role.MEMBER)
+    own_connection(shared, "Shared Scheduler", account="sam.home@gmail.example")
+    page = client_for(bob).get(change_url(shared))
+    assert page.status_code == 200
+    assert "Calendars connected through applications" not in page.content.decode()
+    assert "Shared Scheduler" not in page.content.decode()
+    own_connection(alice, "Alice Scheduler")
+    assert client_for(charlie).get(change_url(alice)).status_code in (403, 404)

@@ -392,3 +392,14 @@ def test_a_person_shared_with_another_organization_shows_only_what_belongs_to_th
     assert not re.search(event, client.get(reverse("admin:bookings_managedevent_changelist")).content.decode())
     # Bob, whose service serves Alice, still sees all of it.
     assert "acme meeting" in client_for(bob).get(reverse("admin:bookings_managedevent_changelist")).content.decode()
+    # Her own calendar connections through integrators (the person's page panel) are Bob's to see, not Charlie's.
+    calendar_profile_connect(
+        user=alice, provider_name="google_free_busy", profile_name="alice.home@gmail.example", provider_account_id="h"
+    )
+    person_page = reverse("admin:accounts_user_change", args=[alice.pk])
+    charlie_sees = client_for(charlie).get(person_page)
+    assert charlie_sees.status_code == 200  # Alice is a Globex member too
+    assert "alice.home@gmail.example" not in charlie_sees.content.decode()
+    assert "Calendars connected through applications" not in charlie_sees.content.decode()
+    bob_sees = client_for(bob).get(person_page).content.decode()
+    assert "alice.home@gmail.example" in bob_sees and "acme app (" in bob_sees

@@ -153,6 +153,14 @@ class ProviderNotFound(ProviderError):
         super().__init__(message, retryable=False, status=status)
 
 
+class ProviderUnknownUser(ProviderNotFound):
+    """The provider has no such user in the customer's domain or tenant: an organization's grant can act
+    for nobody of that address (Google's token endpoint: `invalid_grant` "Invalid email or User ID")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=None)
+
+
 class SyncCursorExpired(ProviderError):
     """The provider no longer knows the sync token or delta link: sync everything again."""
 

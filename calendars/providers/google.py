@@ -8,6 +8,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +39,7 @@ from calendars.providers.base import (
     ProviderEvent,
     ProviderNotFound,
     ProviderPermissionError,
+    ProviderUnknownUser,
     SyncCursorExpired,
     WatchChannel,
     WrittenEvent,
@@ -47,6 +49,21 @@ from calendars.providers.retry import retry_after_seconds, with_retries
 
 RESPONSES = {"needsAction": "needs_action", "accepted": "accepted", "tentative": "tentative", "declined": "declined"}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+
+
+# Google's token endpoint, asked for a service account to act for an address no user of the Workspace has.
+UNKNOWN_SUBJECT = "Invalid email or User ID"
+
+
+def _refusal(error: google.auth.exceptions.RefreshError) -> tuple[str, str]:
+    """Google's `error` and `error_description` of a refused token request (google-auth keeps the body)."""
+    body = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], dict) else {}
+    return str(body.get("error", "")), str(body.get("error_description", ""))
+
+
+def _unknown_subject(error: google.auth.exceptions.RefreshError) -> bool:
+    code, description = _refusal(error)
+    return code == "invalid_grant" and UNKNOWN_SUBJECT.lower() in description.lower()
 
 
 def event_id_for(key: str) -> str:
@@ -102,6 +119,7 @@ class GoogleCalendarClient:
         self._stored = dict(credentials)
         self._on_changed = on_credentials_changed
         self.include_details = include_details
+        self._subject = subject or ""
         if credentials.get("kind") == "google_service_account":
             if not subject:
                 raise ValueError("A service account acts for a user: give the subject's email address.")
@@ -144,6 +162,9 @@ class GoogleCalendarClient:
             except google.auth.exceptions.RefreshError as error:
                 if getattr(error, "retryable", False):
                     raise ProviderError("Google's token endpoint is unavailable.", retryable=True) from None
+                if self._stored.get("kind") == "google_service_account" and _unknown_subject(error):
+                    # The organization's grant is fine; this address is simply no user of the Workspace.
+                    raise ProviderUnknownUser(f"Google Workspace has no user {self._subject}.") from None
                 raise ProviderAuthError("Google refused to refresh the grant (revoked or expired).") from None
             except (httplib2.HttpLib2Error, OSError) as error:
                 raise ProviderError(f"Google Calendar unreachable: {type(error).__name__}", retryable=True) from None
@@ -381,11 +402,24 @@ def _event_body(spec: EventSpec) -> dict[str, Any]:
     return body
 
 
+class DelegationRefused(Exception):
+    """Google refused the service account for a reason other than scopes; `reason` says which."""
+
+    def __init__(self, reason: str, *, unknown_subject: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.unknown_subject = unknown_subject
+
+
 def delegation_missing_scopes(key: dict[str, Any], *, subject: str, scopes: list[str]) -> list[str]:
     """Which of `scopes` the Workspace admin has not delegated to this service account.
 
-    Google refuses the whole token request when one scope is missing, so on a refusal each scope is
-    tried alone to name the missing ones. Raises ProviderError when Google cannot be asked at all.
+    Google refuses the whole token request when one scope is missing (`unauthorized_client`), so on a
+    refusal each scope is tried alone to name the missing ones. A refusal that is not about scopes is
+    raised as DelegationRefused: `invalid_grant` "Invalid email or User ID" when the subject is no user
+    of the Workspace, another `invalid_grant` when the key itself is refused (deleted, or its signature
+    does not verify): trying scopes alone would wrongly blame every one of them. Raises ProviderError
+    when Google cannot be asked at all.
     """
     request = Request(session=ProviderSession())
     info = {**key, "token_uri": endpoints.google_token_url()}
@@ -397,6 +431,9 @@ def delegation_missing_scopes(key: dict[str, Any], *, subject: str, scopes: list
         except google.auth.exceptions.RefreshError as error:
             if getattr(error, "retryable", False):
                 raise ProviderError("Google's token endpoint is unavailable.", retryable=True) from None
+            code, description = _refusal(error)
+            if code == "invalid_grant":
+                raise DelegationRefused(description or code, unknown_subject=_unknown_subject(error)) from None
             return False
         except google.auth.exceptions.TransportError:
             raise ProviderError("Google's token endpoint cannot be reached.", retryable=True) from None
@@ -433,15 +470,25 @@ def revoke_user_grant(credentials: dict[str, Any]) -> None:
 
 
 DOMAIN_READ_SCOPE = "https://www.googleapis.com/auth/admin.directory.domain.readonly"
+USER_READ_SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
 
 
-def workspace_domains(key: dict[str, Any], *, subject: str) -> list[str]:
-    """The Workspace customer's domains (Admin SDK `domains.list`), read as `subject`, an administrator
+@dataclass(frozen=True)
+class WorkspaceCustomer:
+    """What the Admin SDK says of the Workspace a service account acts in."""
+
+    customer_id: str  # Google's customer id (C0…): the tenant, whatever service account acts in it
+    domains: list[str]
+
+
+def workspace_customer(key: dict[str, Any], *, subject: str) -> WorkspaceCustomer:
+    """The Workspace customer's id (from the acting user's own record, `users.get`, whose `customerId`
+    names the customer) and its verified domains (`domains.list`), read as `subject`, an administrator
     the service account acts for. Raises ProviderPermissionError when the subject is no administrator
-    or the scope is not delegated, ProviderError when Google cannot be asked."""
+    or the scopes are not delegated, ProviderError when Google cannot be asked."""
     info = {**key, "token_uri": endpoints.google_token_url()}
     credentials = service_account.Credentials.from_service_account_info(
-        info, scopes=[DOMAIN_READ_SCOPE], subject=subject
+        info, scopes=[USER_READ_SCOPE, DOMAIN_READ_SCOPE], subject=subject
     )
     http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=settings.PROVIDER_HTTP_TIMEOUT))
     directory = build(
@@ -453,6 +500,7 @@ def workspace_domains(key: dict[str, Any], *, subject: str) -> list[str]:
         client_options={"api_endpoint": endpoints.url("GOOGLE_ADMIN_API_URL")},
     )
     try:
+        user = directory.users().get(userKey=subject).execute(num_retries=0)
         response = directory.domains().list(customer="my_customer").execute(num_retries=0)
     except HttpError as error:
         raise _translate(error) from None
@@ -460,4 +508,7 @@ def workspace_domains(key: dict[str, Any], *, subject: str) -> list[str]:
         raise ProviderPermissionError("Google refused to act for this user on the Admin SDK.") from None
     except (google.auth.exceptions.TransportError, httplib2.HttpLib2Error, OSError) as error:
         raise ProviderError(f"Google's Admin SDK unreachable: {type(error).__name__}", retryable=True) from None
-    return [item["domainName"] for item in response.get("domains", []) if item.get("verified", True)]
+    return WorkspaceCustomer(
+        customer_id=str(user.get("customerId", "")),
+        domains=[item["domainName"] for item in response.get("domains", []) if item.get("verified", True)],
+    )

@@ -101,7 +101,9 @@ def test_a_verified_delegation_connects_the_service_and_provisions_its_people(
     service.refresh_from_db()
     assert service.status == ConnectionStatus.ACTIVE
     assert service.granted_scopes == wanted
-    assert service.external_id == google_service_account.key["client_id"]
+    # The provider tenant is the Workspace customer, not the service account that acts in it.
+    assert service.external_id == world.tenants["acme"].external_id
+    assert service.external_id.startswith("C") and service.external_id != google_service_account.key["client_id"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT credentials FROM calendars_calendarservice WHERE id = %s", [service.pk])
         stored = str(cursor.fetchone()[0])
@@ -119,6 +121,40 @@ def test_a_verified_delegation_connects_the_service_and_provisions_its_people(
     # Synced through the service account acting for her, and subscribed to her calendar's changes.
     assert BusyPeriod.objects.filter(calendar__profile=alice).count() >= 5
     assert ProviderWatch.objects.filter(profile=alice, stopped_at__isnull=True).count() == 1
+
+
+def test_an_unknown_test_user_is_named_as_such_not_blamed_on_scopes(
+    world, google_service_account, client_for, acme_people, acme, bob
+):
+    service = google_service(acme, bob, AccessMode.FREE_BUSY)
+    delegate_mode(world, google_service_account, AccessMode.FREE_BUSY)
+
+    response = upload_key(client_for(bob), service, google_service_account, test_user="nobody@acme.example")
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Google Workspace has no user nobody@acme.example" in text
+    assert "Invalid email or User ID" in text  # Google's own words
+    assert "Missing:" not in text and "has not delegated" not in text
+    service.refresh_from_db()
+    assert service.status == ConnectionStatus.PENDING and service.credentials is None
+
+
+def test_the_test_user_is_not_prefilled_with_an_admin_outside_the_services_domains(client_for, acme, bob):
+    page_url = "admin:calendars_calendarservice_authorize_google"
+    outside = calendar_service_connect(
+        organization=acme,
+        provider=CalendarProvider.GOOGLE,
+        access_mode=AccessMode.FREE_BUSY,
+        domains=["legal.acme.example"],
+        connected_by=bob,
+    )
+    text = client_for(bob).get(reverse(page_url, args=[outside.pk])).content.decode()
+    assert 'value="bob@acme.example"' not in text
+    assert 'placeholder="admin@legal.acme.example"' in text
+    inside = google_service(acme, bob, AccessMode.READ_WRITE)
+    text = client_for(bob).get(reverse(page_url, args=[inside.pk])).content.decode()
+    assert 'value="bob@acme.example"' in text  # Bob is a user of acme.example: a sensible default
 
 
 def test_a_delegation_missing_a_scope_is_refused_naming_it(
@@ -386,3 +422,24 @@ def test_a_provider_outage_during_the_first_sync_defers_it_and_loses_nothing(
     outage.delete()
     profile_first_sync(alice.pk, 2)  # what the worker runs when the retry is due
     assert [c.provider_calendar_id for c in alice.calendars.all()] == ["alice@acme.example"]
+
+
+def test_provisioning_leaves_no_relink_waiting_for_an_address_the_workspace_does_not_know(
+    world, google_service_account, client_for, acme_people, acme, bob
+):
+    """Zoe signed up here by herself with a proven acme.example address before Acme connected: the
+    Workspace has no user Zoe. Her provisioned profile goes at its first sync (recorded with Google's
+    reason), instead of waiting for a relink nobody can do, and Acme's service stays connected."""
+    zoe = make_user("zoe@acme.example", "Zoe")
+    service = google_service(acme, bob)
+    delegate_mode(world, google_service_account, AccessMode.READ_WRITE)
+
+    assert upload_key(client_for(bob), service, google_service_account).status_code == 302
+
+    service.refresh_from_db()
+    assert service.status == ConnectionStatus.ACTIVE, service.last_error
+    assert not CalendarProfile.objects.filter(status=ProfileStatus.RELINK_REQUIRED).exists()
+    assert not CalendarProfile.objects.filter(user=zoe).exists()
+    record = AuditEvent.objects.filter(action="profile_not_provisioned", target_id=str(service.pk)).first()
+    assert record is not None and "no user zoe@acme.example" in record.changes["reason"]
+    assert CalendarProfile.objects.get(user=acme_people["alice"]).status == ProfileStatus.CONNECTED

@@ -371,3 +371,34 @@ def test_several_profiles_link_to_one_account_unless_avoid_linking(live_server, 
     assert CalendarProfile.objects.filter(user=people["alice"]).count() == 2
     page = browser.go("GET", authorize_url(application, avoid_linking="true"))
     assert "/accounts/login/" in page.url  # signed out: the person says who they are again
+
+
+def test_answering_the_provider_again_after_cancelling_offers_to_start_again(live_server, integrator, people):
+    """Cancel at the provider (the application hears access_denied), press Back and continue there: the
+    provider's late answer belongs to no flow. The page says so and offers to start again or go back."""
+    application, _ = integrator
+    browser, callback = connect(
+        live_server,
+        application,
+        "alice@acme.example",
+        provider="google",
+        mode=AccessMode.READ_WRITE,
+        decline_at_provider=True,
+    )
+    assert callback == {"error": "access_denied", "state": "state-123"}
+    chooser_url = next(url for url in browser.visited if "/sandbox/google/o/oauth2/v2/auth?" in url)
+
+    page = browser.go("GET", chooser_url)  # Back, to the provider's pages
+    page = browser.submit(page, {"account": "alice@acme.example"})
+    granted = re.findall(r'name="granted" value="([^"]+)"', page.text)
+    page = browser.submit(page, {"granted": granted, "decision": "allow"})  # ...and Continue
+
+    assert page.status_code == 400
+    assert "This connection was already ended" in page.text
+    assert "Third-Party Login Failure" not in page.text
+    restart = re.search(r'id="start-again" href="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    back = re.search(r'id="back-to-application" href="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    assert back.startswith(INTEGRATOR_REDIRECT) and "error=access_denied" in back and "state=state-123" in back
+    again = browser.go("GET", restart)
+    assert again.status_code == 200 and "/oauth/consent/" in again.url  # a new flow, same request
+    assert not CalendarProfile.objects.exists()

@@ -215,3 +215,35 @@ def test_microsoft_read_write_consent_is_given_to_the_read_write_app_registratio
     page = browser.submit(page, {"account": erin.email})
     assert "Scheduling (Read-Write)" in page.text
     assert sandbox_authorize_query(browser)["client_id"] == [settings.MICROSOFT_CLIENT_ID]
+
+
+def test_someone_who_signed_up_with_the_domains_address_gets_no_stray_profile(
+    live_server, integrator, alice, acme, bob, world, google_service_account
+):
+    """Zoe signed up here by herself with an acme.example address; Acme's Workspace has no user Zoe. The
+    organization's grant can act for nobody of that name: she is told so, and no profile is made that
+    would only ever wait for a relink (nor is Acme's service blamed)."""
+    application, _ = integrator
+    service = acme_service(acme, bob, AccessMode.READ_WRITE)
+    DelegationGrant.objects.create(
+        tenant=world.tenants["acme"],
+        service_account=google_service_account,
+        scopes=requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE),
+    )
+    calendar_service_authorize_google(
+        service=service, key=google_service_account.key, test_subject=alice.email, actor=bob
+    )
+    zoe = make_user("zoe@acme.example", "Zoe")
+
+    browser = Browser(live_server.url)
+    page = browser.sign_in(browser.go("GET", authorize_url(application)), zoe.email)
+    assert "Acme has connected your calendar already" in page.text
+    page = browser.submit(page, {"action": "continue"})
+
+    assert page.status_code == 400
+    assert "Your calendar was not connected" in page.text
+    assert "has no user zoe@acme.example" in page.text
+    assert not CalendarProfile.objects.filter(user=zoe).exists()
+    assert not CalendarProfile.objects.filter(status=ProfileStatus.RELINK_REQUIRED).exists()
+    service.refresh_from_db()
+    assert service.status == "active"

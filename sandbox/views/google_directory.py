@@ -1,4 +1,4 @@
-"""Google Admin SDK Directory API v1 (admin.googleapis.com/admin/directory/v1): users.list, domains.list
+"""Google Admin SDK Directory API v1 (admin.googleapis.com/admin/directory/v1): users.list, users.get, domains.list
 and resources.calendars.list, with the discovery document's scopes, the acting user an administrator
 of the customer (domain-wide delegation acts as a named admin), and page tokens."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import signing
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -148,6 +149,22 @@ def users_list(request: HttpRequest) -> HttpResponse:
     if not body["users"]:
         body.pop("users")  # Google leaves the key out of an empty page
     return JsonResponse(body)
+
+
+@endpoint(Provider.GOOGLE, "directory.users.get")
+@require_GET
+def users_get(request: HttpRequest, user_key: str) -> HttpResponse:
+    """One user of the caller's customer, by primary email or id (Google answers 404 for anyone else)."""
+    token = _caller(request, "directory.users.get")
+    person = (
+        Person.objects.filter(tenant=token.person.tenant, kind=Person.Kind.USER, deleted_at__isnull=True)
+        .filter(Q(email__iexact=user_key) | Q(external_id=user_key))
+        .select_related("tenant", "manager")
+        .first()
+    )
+    if person is None:
+        raise ApiError(google_error(404, "notFound", "Resource Not Found: userKey"))
+    return JsonResponse(user_json(person))
 
 
 @endpoint(Provider.GOOGLE, "directory.domains.list")
