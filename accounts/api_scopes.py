@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.choices import AccessMode
+
 READ_ACCOUNT = "read_account"
 LIST_CALENDARS = "list_calendars"
 READ_EVENTS = "read_events"
@@ -19,6 +21,9 @@ CHANGE_PARTICIPATION_STATUS = "change_participation_status"
 
 # The scope that lets the person choose their calendar access mode.
 FREE_BUSY_WRITE = "free_busy_write"
+# With free_busy_write the one who consents (a person, or an admin for Enterprise Connect) chooses
+# between these modes; No Access needs no provider consent, so there is nothing to choose.
+FREE_BUSY_WRITE_MODES = (AccessMode.READ_WRITE, AccessMode.FREE_BUSY)
 
 BASE_SCOPES: dict[str, str] = {
     READ_ACCOUNT: "see your name, email address and time zone",

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.encryption import EncryptedJSONField
+from core.outbox import OutboxRow
 from core.public_ids import PublicIdField
 
 # Deeper nesting than this is a modelling mistake, and the bound keeps tree walks cheap.
@@ -485,11 +486,13 @@ class ServiceAccount(models.Model):
         return self.revoked_at is None
 
 
-class ServiceAccountAuthorization(models.Model):
+class ServiceAccountAuthorization(OutboxRow):
     """One `POST /v1/service_account_authorizations` entry: written before anything else happens, then
     resolved by a task (code or error) and its answer delivered to `callback_url` through the outbox
     (attempts, next_attempt_at, failed_at, last_error, delivered_at). The answer holds a code, so it is
     encrypted at rest."""
+
+    DONE_FIELD = "delivered_at"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -505,11 +508,9 @@ class ServiceAccountAuthorization(models.Model):
     error = models.CharField(max_length=64, blank=True)
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     answer = EncryptedJSONField(null=True, blank=True, help_text="The callback's body (it may hold a code).")
-    attempts = models.PositiveIntegerField(default=0)
+    # Empty until the task has resolved the entry: only then is there an answer to deliver.
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

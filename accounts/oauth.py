@@ -535,7 +535,7 @@ def service_account_create(
     unknown += [scope for scope in scopes if scope not in api_scopes.SERVICE_ACCOUNT_SCOPES]
     if unknown or not delegated_scopes or not scopes:
         raise ValueError(f"Unknown or missing scopes: {unknown or 'none given'}")
-    if access_mode and access_mode not in (AccessMode.READ_WRITE, AccessMode.FREE_BUSY):
+    if access_mode and access_mode not in api_scopes.FREE_BUSY_WRITE_MODES:
         raise ValueError(f"Unknown access mode for free_busy_write: {access_mode}")
     if api_scopes.FREE_BUSY_WRITE not in delegated_scopes:
         access_mode = ""  # the choice exists only for free_busy_write

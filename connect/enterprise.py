@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 50
 MAX_ATTEMPTS = 8
-CALLBACKS = Outbox(ServiceAccountAuthorization, done_field="delivered_at", lease=timedelta(minutes=2))
+CALLBACKS = Outbox(ServiceAccountAuthorization, lease=timedelta(minutes=2))
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,10 @@ from accounts.models import Application, Organization
 from accounts.oauth import redirect_uri_allowed, service_account_code_issue, service_account_create
 from accounts.selectors import administered_organization_ids
 from calendars.access_modes import policy_for
-from core.choices import AccessMode
 
 SESSION_PREFIX = "enterprise_connect:"
 # The modes an admin chooses between for free_busy_write, as a person does on their consent page.
-CHOOSABLE_MODES = (AccessMode.READ_WRITE, AccessMode.FREE_BUSY)
+CHOOSABLE_MODES = api_scopes.FREE_BUSY_WRITE_MODES
 
 
 def _back(request_data: dict[str, str], params: dict[str, str]) -> HttpResponse:

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from accounts.models import AuditEvent, Grant, ServiceAccount, ServiceAccountAuthorization
 from accounts.oauth import service_account_create, service_account_revoke, service_account_tokens_issue
 from calendars.models import CalendarProfile
-from calendars.services import calendar_service_authorize, calendar_service_change_mode
+from calendars.services import calendar_service_authorize, calendar_service_change_mode, calendar_service_provision
 from conftest import make_user
 from connect.enterprise import service_account_authorization_resolve
 from core.choices import AccessMode
@@ -41,11 +41,16 @@ def acme_live(acme_services, bob):
 
 @pytest.fixture
 def people(alice, acme_live):
-    return {
+    """Acme's people, provisioned through its services as the organization's directory would have done:
+    Enterprise Connect reaches the people the organization's grant already serves."""
+    everyone = {
         "alice": alice,
         "fay": make_user("fay@emea.acme.example", "Fay"),
         "lee": make_user("lee@legal.acme.example", "Lee"),
     }
+    for service in acme_live.values():
+        calendar_service_provision(service=service)
+    return everyone
 
 
 def grant(organization, integrator, *, delegated=("read_write",), mode="", actor=None, scopes=MANAGE):
