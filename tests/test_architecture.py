@@ -214,12 +214,19 @@ def nested_entry_points(sources: dict[str, str]) -> list[str]:
     """`module:line name` for each call of an entry point from inside another transaction, directly or
     through functions it calls (followed by name)."""
     trees = {name: ast.parse(source) for name, source in sources.items()}
+    # Decorated, or opening `with transaction.atomic(durable=True):` itself.
     entry_points = {
         function.name
         for tree in trees.values()
         for function in ast.walk(tree)
         if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
-        and any(_atomic_kind(decorator) == "durable" for decorator in function.decorator_list)
+        and (
+            any(_atomic_kind(decorator) == "durable" for decorator in function.decorator_list)
+            or any(
+                isinstance(node, ast.With) and any(_atomic_kind(item.context_expr) == "durable" for item in node.items)
+                for node in ast.walk(function)
+            )
+        )
     }
     # What each module-level function calls, by name, to follow calls through helpers that open no
     # transaction (methods are left out: `post` or `save` would join unrelated code).
@@ -269,6 +276,9 @@ def test_the_transaction_check_catches_a_nested_entry_point():
         "services.py:6 thing_change",
         "views.py:3 thing_change",
     ]
+    opening_one = "def thing_authorize():\n    with transaction.atomic(durable=True):\n        pass\n"
+    nested = "@transaction.atomic\ndef task():\n    thing_authorize()\n"
+    assert nested_entry_points({"services.py": opening_one, "tasks.py": nested}) == ["tasks.py:3 thing_authorize"]
     through_a_helper = "def helper():\n    thing_change(thing=1)\n\n@transaction.atomic\ndef task():\n    helper()\n"
     assert nested_entry_points({"services.py": services, "tasks.py": through_a_helper})[-1] == "tasks.py:6 thing_change"
     assert nested_entry_points({"services.py": services.split("\n\n")[0], "views.py": "thing_change(thing=1)"}) == []
