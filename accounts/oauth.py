@@ -315,7 +315,7 @@ def _exchange(application: Application, row: Token | None, redirect_uri: str) ->
     return TokenSet(access_token=access, refresh_token=refresh, grant=grant, linking_profile_id=row.data.get("profile"))
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def token_refresh(*, application: Application, refresh_token: str) -> TokenSet | ServiceAccountTokenSet:
     row = (
         Token.objects.select_for_update(of=("self",))
@@ -347,7 +347,7 @@ def _revoke_grant_tokens(grant: Grant | None) -> None:
     ).delete()
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def grant_revoke(*, application: Application, token: str = "", sub: str = "") -> bool:
     """Revoke the application's authorization for an account, found by one of its tokens or by `sub`.
 
@@ -385,7 +385,7 @@ def grant_revoke(*, application: Application, token: str = "", sub: str = "") ->
     return True
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def grant_revoke_by_person(*, grant: Grant, actor: User) -> Grant:
     """A person takes an application's access to their account away (on their own page): every token
     of the grant ends at once, and the application's channels with it."""

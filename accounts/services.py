@@ -268,11 +268,13 @@ def member_create(*, organization: Organization, email: str, name: str, role: st
 #
 # The lifecycle every organization connection shares
 #
+# Helpers of each kind's services (calendar, directory, conferencing), which hold the transaction: they
+# join it without a savepoint (`savepoint=False`), so a refusal here rolls the whole step back.
 
 ConnectionT = TypeVar("ConnectionT", bound=OrganizationConnection)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def organization_connection_create(
     *,
     model: type[ConnectionT],
@@ -289,7 +291,7 @@ def organization_connection_create(
     return connection
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def organization_connection_set_external_id(
     *, connection: ConnectionT, actor: User | None, external_id: str
 ) -> ConnectionT:
@@ -307,7 +309,7 @@ def organization_connection_set_external_id(
     return connection
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def organization_connection_store_credentials(
     *,
     connection: OrganizationConnection,
@@ -360,7 +362,7 @@ def organization_connection_mark_failed(*, connection: OrganizationConnection, e
     return connection
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def organization_connection_disconnect(
     *, connection: OrganizationConnection, actor: User | None
 ) -> OrganizationConnection:
@@ -438,7 +440,7 @@ def organization_invitation_for(*, token: str) -> OrganizationInvitation | None:
     return invitation if invitation is not None and invitation.is_open else None
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def organization_invitation_accept(*, invitation: OrganizationInvitation, user: User) -> Membership:
     """The invited person accepts, signed in with a verified address the invitation was sent to."""
     locked = OrganizationInvitation.objects.select_for_update().get(pk=invitation.pk)

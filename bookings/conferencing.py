@@ -246,7 +246,7 @@ def _conference_failed(event_id: int, *, version: int, error: ProviderError, fin
     logger.warning("Conferencing for event %s %s: %s", event.event_uid, "given up" if final else "failing", error)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def managed_event_conference_retry(*, event: ManagedEvent) -> ManagedEvent:
     """An admin's retry of an event whose conferencing was given up."""
     event = ManagedEvent.objects.select_for_update().get(pk=event.pk)

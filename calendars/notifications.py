@@ -33,7 +33,7 @@ NOTIFICATIONS = Outbox(ChannelNotification, lease=DELIVERY_LEASE)
 SIGNATURE_HEADER = "Cronofy-HMAC-SHA256"
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def channel_create(*, grant: Grant, callback_url: str, calendar_ids: list[str], only_managed: bool) -> Channel:
     """Open a channel for the grant's account and send it the `verification` notification."""
     channel = Channel.objects.create(

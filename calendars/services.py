@@ -598,6 +598,12 @@ def _provider_customer(read: Callable[[], WorkspaceCustomer]) -> WorkspaceCustom
         return WorkspaceCustomer(customer_id="", domains=[])
 
 
+def _lock_and_reread(service: CalendarService) -> None:
+    """Lock the service's row and read it again: a disconnect or mode change that landed while the
+    provider was being asked is seen (and refused) instead of overwritten."""
+    service.refresh_from_db(from_queryset=CalendarService.objects.select_for_update())
+
+
 def calendar_service_authorize_google(
     *, service: CalendarService, key: dict[str, Any], test_subject: str, actor: User | None
 ) -> CalendarService:
@@ -645,16 +651,18 @@ def calendar_service_authorize_google(
     credentials = {"kind": grant, "key": key}
     # The customer's id names the tenant (what "Provider tenant" shows), whichever key acts in it.
     customer = _provider_customer(lambda: workspace_customer(key, subject=test_subject))
-    calendar_service_authorize(
-        service=service,
-        credentials=credentials,
-        granted_scopes=scopes,
-        actor=actor,
-        external_id=customer.customer_id,
-    )
-    listed = customer.domains
-    calendar_service_prove_domains_by_provider(service=service, provider_domains=listed, actor=actor)
-    transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
+    # Google was asked before the transaction opens; the grant and the domains it proves are kept together.
+    with transaction.atomic(durable=True):
+        _lock_and_reread(service)
+        calendar_service_authorize(
+            service=service,
+            credentials=credentials,
+            granted_scopes=scopes,
+            actor=actor,
+            external_id=customer.customer_id,
+        )
+        calendar_service_prove_domains_by_provider(service=service, provider_domains=customer.domains, actor=actor)
+        transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service
 
 
@@ -679,15 +687,18 @@ def calendar_service_authorize_microsoft(
     listed = _provider_domains(
         lambda: tenant_verified_domains(client_id=client_id, client_secret=secret, tenant_id=tenant_id)
     )
-    calendar_service_authorize(
-        service=service,
-        credentials={"kind": grant, "tenant_id": tenant_id},
-        granted_scopes=roles,
-        external_id=tenant_id,
-        actor=actor,
-    )
-    calendar_service_prove_domains_by_provider(service=service, provider_domains=listed, actor=actor)
-    transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
+    # Microsoft was asked before the transaction opens; the grant and the domains it proves are kept together.
+    with transaction.atomic(durable=True):
+        _lock_and_reread(service)
+        calendar_service_authorize(
+            service=service,
+            credentials={"kind": grant, "tenant_id": tenant_id},
+            granted_scopes=roles,
+            external_id=tenant_id,
+            actor=actor,
+        )
+        calendar_service_prove_domains_by_provider(service=service, provider_domains=listed, actor=actor)
+        transaction.on_commit(lambda: async_task("calendars.tasks.service_provision", service.pk))
     return service
 
 
@@ -754,7 +765,7 @@ def calendar_service_provision_person(*, service: CalendarService, user: User) -
     return profile
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def calendar_service_change_mode(
     *, service: CalendarService, access_mode: str, actor: User | None
 ) -> tuple[CalendarService, ModeChangeImpact | None]:
@@ -817,7 +828,7 @@ def _personal_profiles_follow_ceiling(*, service: CalendarService, actor: User |
     return followed
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def calendar_profile_change_mode(*, profile: CalendarProfile, access_mode: str, actor: User) -> CalendarProfile:
     """A person lowers their own connection to a mode that needs nothing from the provider (No Access)
     at once: the grant is revoked, what it read deleted, the profile becomes their hosted calendar with
@@ -954,7 +965,10 @@ def calendar_service_prove_domains_by_provider(
     for claim in service.domain_claims.filter(released_at__isnull=True, proven_at__isnull=True):
         if claim.domain in listed:
             try:
-                _domain_prove(claim=claim, proof=DomainProof.PROVIDER, actor=actor)
+                # A savepoint of its own: `_domain_prove` is a savepoint-less helper, and a refusal caught
+                # without one would leave the whole transaction unusable.
+                with transaction.atomic():
+                    _domain_prove(claim=claim, proof=DomainProof.PROVIDER, actor=actor)
             except ValidationError:
                 continue  # in use by another service: stays unproven here
             proven.append(claim.domain)

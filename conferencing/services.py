@@ -88,13 +88,14 @@ def conferencing_service_connect(
     return service
 
 
+@transaction.atomic
 def conferencing_service_update(
     *, service: ConferencingService, actor: User | None, external_id: str
 ) -> ConferencingService:
     return organization_connection_set_external_id(connection=service, actor=actor, external_id=external_id)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def conferencing_service_set_default(*, service: ConferencingService, actor: User | None) -> ConferencingService:
     """Make this the service `profile_id: "default"` uses for the organization."""
     Organization.objects.select_for_update().filter(pk=service.organization_id).first()

@@ -477,7 +477,7 @@ def identity_proven(user: User, *, service: CalendarService | None) -> bool:
     return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def consent_hosted_profile(*, request: HttpRequest, consent: ConsentRequest, user: User) -> CalendarProfile:
     """No Access: a hosted calendar for a person whose identity is proven."""
     profile = calendar_profile_connect(user=user, provider_name=ProfileProviderName.CRONOFY, profile_name=user.email)
@@ -486,7 +486,7 @@ def consent_hosted_profile(*, request: HttpRequest, consent: ConsentRequest, use
     return profile
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def consent_governed_profile(
     *, request: HttpRequest, consent: ConsentRequest, user: User, service: CalendarService
 ) -> CalendarProfile:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,7 +18,7 @@ from core.json_limits import MAX_BYTES, JsonRefused, load_json
 class LimitedJSONParser(JSONParser):
     """DRF's JSON parser with a size and a nesting limit: 400 before anything deep is parsed."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         raw = stream.read(MAX_BYTES + 1) if stream is not None else b""
         try:
             return load_json(raw)
@@ -62,6 +63,7 @@ def cronofy_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             status=status.HTTP_503_SERVICE_UNAVAILABLE if exc.retryable else status.HTTP_502_BAD_GATEWAY,
         )
     response = exception_handler(exc, context)
-    if response is not None and isinstance(getattr(exc, "detail", None), str | exceptions.ErrorDetail):
-        response.data = {"message": str(exc.detail)}
+    detail = getattr(exc, "detail", None)
+    if response is not None and isinstance(detail, str | exceptions.ErrorDetail):
+        response.data = {"message": str(detail)}
     return response

@@ -58,7 +58,8 @@ class FieldErrorOutput(serializers.Serializer):
 class ValidationErrorOutput(serializers.Serializer):
     """422: Cronofy's shape for bad input."""
 
-    errors = serializers.DictField(
+    # Cronofy names the field `errors`, which shadows Serializer.errors; this serializer only documents.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=FieldErrorOutput()),
         help_text="Each invalid field (dotted for nested ones) with what is wrong with it.",
     )

@@ -3,7 +3,7 @@ API answers with, in its shapes, so integrators (and the schema tests) know ever
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema
 
@@ -13,7 +13,7 @@ from core.api_outputs import ErrorMessageOutput, ValidationErrorOutput
 class CronofyAutoSchema(AutoSchema):
     """drf-spectacular's schema with each operation's error answers added."""
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction=direction)
         errors: dict[str, tuple[type, str]] = {
             "400": (ErrorMessageOutput, "The body is not JSON, or is too large or too deeply nested."),

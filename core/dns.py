@@ -17,7 +17,7 @@ def resolver() -> dns.resolver.Resolver:
     if settings.DNS_NAMESERVERS:
         hosts = [entry.rsplit(":", 1) for entry in settings.DNS_NAMESERVERS]
         configured.nameservers = [host for host, *_ in hosts]
-        ports = {int(port) for _, *port in hosts for port in port}
+        ports = {int(rest[0]) for _, *rest in hosts if rest}
         if ports:
             configured.port = ports.pop()
     configured.lifetime = 5.0

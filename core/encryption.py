@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -80,7 +81,7 @@ class EncryptedJSONField(models.TextField):
         kwargs.setdefault("editable", False)
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         if kwargs.get("editable") is False:
             del kwargs["editable"]
@@ -99,7 +100,7 @@ class EncryptedJSONField(models.TextField):
             return None
         return encrypt(json.dumps(value, sort_keys=True, separators=(",", ":")))
 
-    def value_to_string(self, obj: models.Model) -> str | None:
+    def value_to_string(self, obj: models.Model) -> str | None:  # type: ignore[override]  # None stays None, as JSONField
         return self.get_prep_value(self.value_from_object(obj))
 
     def get_lookup(self, lookup_name: str) -> Any:

@@ -94,7 +94,7 @@ def outbound_url_check(url: str, *, resolve: bool = True) -> None:
         resolved = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
     except (OSError, ValueError):
         return  # not resolvable now; the connection itself is checked when it is made
-    if any(not _is_public(ipaddress.ip_address(address.split("%")[0])) for address in resolved):
+    if any(not _is_public(ipaddress.ip_address(str(address).split("%")[0])) for address in resolved):
         raise OutboundRefused("The URL's host resolves to an address that is not public.")
 
 
@@ -104,7 +104,7 @@ class _GuardedAdapter(IPFilterAdapter):
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
     ) -> Any:
-        if explicitly_allowed(urlsplit(request.url).hostname or ""):
+        if explicitly_allowed(urlsplit(str(request.url or "")).hostname or ""):
             return HTTPAdapter.build_connection_pool_key_attributes(self, request, verify, cert)
         return super().build_connection_pool_key_attributes(request, verify, cert)
 

@@ -72,7 +72,7 @@ class Outbox:
     lease: timedelta
 
     def _pending(self) -> models.QuerySet:
-        return self.model.objects.filter(
+        return self.model._default_manager.filter(
             **{f"{self.model.DONE_FIELD}__isnull": True}, failed_at__isnull=True, next_attempt_at__lte=timezone.now()
         )
 

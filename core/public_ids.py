@@ -7,6 +7,7 @@ Every object an integrator or an admin URL can name carries one of these instead
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -38,7 +39,7 @@ class PublicIdField(models.CharField):
         kwargs.setdefault("editable", False)
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         kwargs["prefix"] = self.prefix
         if kwargs.get("max_length") == len(self.prefix) + 1 + RANDOM_LENGTH:

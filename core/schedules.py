@@ -57,7 +57,7 @@ def _owned() -> Q:
     return owned
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def schedules_sync() -> SchedulesSyncResult:
     """Make django-q2's interval schedules of our apps' tasks exactly the declared ones."""
     result = SchedulesSyncResult()

@@ -379,7 +379,7 @@ def directory_round(
     return directory_round_run(round_=round_, client=client)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def directory_round_confirm(*, round_: DirectoryRound, actor: User) -> DirectoryRound:
     """An admin confirms the offboarding a round stopped at: the next round may offboard as many people as
     this one would have (and no more)."""

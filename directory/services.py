@@ -24,6 +24,7 @@ from directory.clients import GRANTS, directory_client_for, directory_scopes
 from directory.models import DirectoryProvider, DirectoryService, DirectoryUnitMapping, OffboardingPolicy
 
 
+@transaction.atomic
 def directory_service_connect(
     *, organization: Organization, provider: str, connected_by: User | None, external_id: str = ""
 ) -> DirectoryService:
@@ -37,10 +38,12 @@ def directory_service_connect(
     )
 
 
+@transaction.atomic
 def directory_service_update(*, service: DirectoryService, actor: User | None, external_id: str) -> DirectoryService:
     return organization_connection_set_external_id(connection=service, actor=actor, external_id=external_id)
 
 
+@transaction.atomic
 def directory_service_authorize(
     *,
     service: DirectoryService,
@@ -61,6 +64,7 @@ def directory_service_authorize(
     return service
 
 
+@transaction.atomic
 def directory_service_disconnect(*, service: DirectoryService, actor: User | None) -> DirectoryService:
     organization_connection_disconnect(connection=service, actor=actor)
     DirectoryService.objects.filter(pk=service.pk).update(next_round_at=None, cursor="")

@@ -189,3 +189,96 @@ def test_the_comparison_check_catches_a_comparison(snippet, kind):
 )
 def test_the_comparison_check_lets_policy_and_registry_lookups_through(snippet, kind):
     assert comparisons(snippet, kind) == []
+
+
+# Transaction roles: an entry point (`@transaction.atomic(durable=True)`) is called by a view, an admin
+# page, a task or a command, never inside another transaction; Django would refuse at run time, and this
+# finds it before a path nobody tested does.
+def _atomic_kind(node: ast.expr) -> str | None:
+    text = ast.unparse(node)
+    if not text.startswith(("transaction.atomic", "atomic")):
+        return None
+    return "durable" if "durable=True" in text else "atomic"
+
+
+def _called_names(node: ast.AST) -> set[str]:
+    names = set()
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call):
+            func = call.func
+            names.add(func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else "")
+    return names
+
+
+def nested_entry_points(sources: dict[str, str]) -> list[str]:
+    """`module:line name` for each call of an entry point from inside another transaction, directly or
+    through functions it calls (followed by name)."""
+    trees = {name: ast.parse(source) for name, source in sources.items()}
+    # Decorated, or opening `with transaction.atomic(durable=True):` itself.
+    entry_points = {
+        function.name
+        for tree in trees.values()
+        for function in ast.walk(tree)
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (
+            any(_atomic_kind(decorator) == "durable" for decorator in function.decorator_list)
+            or any(
+                isinstance(node, ast.With) and any(_atomic_kind(item.context_expr) == "durable" for item in node.items)
+                for node in ast.walk(function)
+            )
+        )
+    }
+    # What each module-level function calls, by name, to follow calls through helpers that open no
+    # transaction (methods are left out: `post` or `save` would join unrelated code).
+    calls: dict[str, set[str]] = {}
+    for tree in trees.values():
+        for function in tree.body:
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                calls.setdefault(function.name, set()).update(_called_names(function))
+
+    def reached(start: set[str]) -> set[str]:
+        seen, todo = set(), list(start)
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo += calls.get(name, ())
+        return seen
+
+    found = []
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+                _atomic_kind(decorator) for decorator in node.decorator_list
+            ):
+                bodies: list[ast.AST] = list(node.body)
+            elif isinstance(node, ast.With) and any(_atomic_kind(item.context_expr) for item in node.items):
+                bodies = list(node.body)
+            else:
+                continue
+            for body in bodies:
+                found += [f"{name}:{body.lineno} {called}" for called in reached(_called_names(body)) & entry_points]
+    return sorted(set(found))
+
+
+def test_no_entry_point_is_called_inside_another_transaction():
+    sources = {path.relative_to(ROOT).as_posix(): path.read_text() for path in product_modules()}
+    assert nested_entry_points(sources) == []
+
+
+def test_the_transaction_check_catches_a_nested_entry_point():
+    services = (
+        "@transaction.atomic(durable=True)\ndef thing_change(*, thing): ...\n\n"
+        "@transaction.atomic\ndef other_change(*, thing):\n    thing_change(thing=thing)\n"
+    )
+    view = "def post(request):\n    with transaction.atomic():\n        services.thing_change(thing=1)\n"
+    assert nested_entry_points({"services.py": services, "views.py": view}) == [
+        "services.py:6 thing_change",
+        "views.py:3 thing_change",
+    ]
+    opening_one = "def thing_authorize():\n    with transaction.atomic(durable=True):\n        pass\n"
+    nested = "@transaction.atomic\ndef task():\n    thing_authorize()\n"
+    assert nested_entry_points({"services.py": opening_one, "tasks.py": nested}) == ["tasks.py:3 thing_authorize"]
+    through_a_helper = "def helper():\n    thing_change(thing=1)\n\n@transaction.atomic\ndef task():\n    helper()\n"
+    assert nested_entry_points({"services.py": services, "tasks.py": through_a_helper})[-1] == "tasks.py:6 thing_change"
+    assert nested_entry_points({"services.py": services.split("\n\n")[0], "views.py": "thing_change(thing=1)"}) == []

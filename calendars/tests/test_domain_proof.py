@@ -12,7 +12,13 @@ from django.urls import reverse
 from calendars.choices import CalendarProvider
 from calendars.models import CalendarProfile, CalendarServiceDomain, DomainProof
 from calendars.selectors import calendar_service_for_email
-from calendars.services import calendar_domain_check_dns, calendar_service_connect, calendar_service_provision
+from calendars.services import (
+    calendar_domain_check_dns,
+    calendar_domain_vouch,
+    calendar_service_connect,
+    calendar_service_prove_domains_by_provider,
+    calendar_service_provision,
+)
 from calendars.tests.test_organization_connect import (
     consent_round_trip,
     contoso,  # noqa: F401  # a fixture
@@ -117,3 +123,23 @@ def test_microsoft_proves_the_tenants_verified_domains(client_for, contoso, worl
     consent_round_trip(client_for(contoso["olga"]), service)
     assert claim_of(service, "contoso.example").proof == DomainProof.PROVIDER
     assert CalendarProfile.objects.filter(calendar_service=service).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_provider_listing_a_domain_someone_else_proved_still_proves_the_others(acme, bob, globex, charlie, root):
+    squatter = calendar_service_connect(
+        organization=globex,
+        provider=CalendarProvider.GOOGLE,
+        access_mode=AccessMode.NO_ACCESS,
+        domains=["acme.example", "globex.example"],
+        connected_by=charlie,
+    )
+    owner = google_service(acme, bob, mode=AccessMode.NO_ACCESS)
+    calendar_domain_vouch(claim=claim_of(owner, "acme.example"), actor=root)
+    proven = calendar_service_prove_domains_by_provider(
+        service=squatter, provider_domains=["acme.example", "globex.example"], actor=None
+    )
+    assert proven == ["globex.example"]
+    assert claim_of(squatter, "globex.example").is_proven
+    assert not claim_of(squatter, "acme.example").is_proven
+    assert claim_of(owner, "acme.example").is_proven
