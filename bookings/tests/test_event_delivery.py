@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -16,6 +17,7 @@ from icalendar import Calendar as ICalendar
 from accounts.oauth import application_create, tokens_issue_for
 from bookings.models import Invitation, ManagedEvent, WriteState
 from bookings.services import EventInput, Invitee, managed_event_upsert
+from calendars.clients import calendar_client_for_profile
 from calendars.services import calendar_profile_connect
 from calendars.tasks import profile_first_sync
 from conftest import make_user
@@ -137,6 +139,38 @@ def test_read_write_microsoft_gets_a_teams_link(live_server, world, app):
     assert "teams.microsoft.com" in event.join_url
     written = SandboxEvent.objects.get(calendar=world.calendars["erin"], summary="Interview")
     assert [a["email"] for a in written.attendees] == ["max@contoso.example"]
+
+
+def test_read_write_reminders_reach_google_as_overrides(live_server, world, app):
+    """Read back through Google's own client library from the sandbox's Calendar API: the event has
+    the integrator's reminders instead of the calendar's defaults, and the defaults again without them."""
+    alice = organizer(world, app, "alice", "alice@acme.example", "read_write")
+    body = meeting(world, reminders=[{"minutes": 10}, {"minutes": 1440}])
+    assert upsert(live_server, alice, **body).status_code == 202
+    event = ManagedEvent.objects.get()
+    client = calendar_client_for_profile(alice["profile"])
+    calendar_id = alice["calendar"].provider_calendar_id
+
+    def reminders() -> dict:
+        item = client._service.events().get(calendarId=calendar_id, eventId=event.provider_event_id).execute()
+        return item["reminders"]
+
+    assert reminders() == {
+        "useDefault": False,
+        "overrides": [{"method": "popup", "minutes": 10}, {"method": "popup", "minutes": 1440}],
+    }
+    assert upsert(live_server, alice, **meeting(world)).status_code == 202
+    assert reminders() == {"useDefault": True}
+
+
+def test_read_write_reminders_reach_outlook_as_its_one_reminder(live_server, world, app):
+    """Outlook keeps one reminder per event: the first the integrator listed, read back from Graph."""
+    erin = organizer(world, app, "erin", "erin@contoso.example", "read_write")
+    assert upsert(live_server, erin, **meeting(world, reminders=[{"minutes": 30}, {"minutes": 5}])).status_code == 202
+    event = ManagedEvent.objects.get()
+    client = calendar_client_for_profile(erin["profile"])
+    item = client._call("GET", f"{client._user_path}/events/{quote(event.provider_event_id)}")
+    assert (item["isReminderOn"], item["reminderMinutesBeforeStart"]) == (True, 30)
 
 
 #
