@@ -253,6 +253,48 @@ def test_bad_events_get_cronofys_422(live_server, world, app, change, field):
     assert not ManagedEvent.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "key"),
+    [
+        ("color", "#49BED8", "errors.unsupported"),
+        ("attachments", [{"attachment_id": "att_1"}], "errors.unsupported"),
+        ("recurrence", {"rules": [{"frequency": "weekly"}]}, "errors.unsupported"),
+        ("extended_transparency", "tentative", "errors.unsupported"),
+        ("reminders_create_only", True, "errors.unsupported"),
+        ("sumary", "Interview", "errors.unknown"),  # a typo is not quietly dropped either
+    ],
+)
+def test_fields_this_service_does_not_implement_are_refused_by_name(live_server, world, app, field, value, key):
+    nina = organizer(world, app, "nina", "nina@legal.acme.example", "no_access")
+    response = upsert(live_server, nina, **meeting(world), **{field: value})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"][field]
+    assert error["key"] == key
+    assert "not supported" in error["description"] or f"{field} is not a field" in error["description"]
+    assert not ManagedEvent.objects.exists() and not Invitation.objects.exists()
+
+
+def test_the_fields_it_implements_are_all_accepted_together(live_server, world, app):
+    nina = organizer(world, app, "nina", "nina@legal.acme.example", "no_access")
+    body = meeting(
+        world,
+        location={"description": "Room 4", "lat": "51.5", "long": "-0.12"},
+        url="https://example.com/booking/1",
+        transparency="transparent",
+        event_private=True,
+        reminders=[{"minutes": 10}],
+        attendees={"invite": [{"email": "casey@example.com"}]},
+        conferencing={"profile_id": "explicit", "join_url": "https://zoom.example/j/1"},
+        subscriptions=[
+            {"type": "webhook", "uri": "https://example.com/hook", "interactions": [{"type": "conferencing_assigned"}]}
+        ],
+    )
+    assert upsert(live_server, nina, **body).status_code == 202
+    event = ManagedEvent.objects.get()
+    assert (event.transparency, event.event_private, event.reminders) == ("transparent", True, [{"minutes": 10}])
+    assert event.subscriptions[0]["uri"] == "https://example.com/hook"
+
+
 def test_scopes_calendars_and_locked_profiles(live_server, world, app):
     nina = organizer(world, app, "nina", "nina@legal.acme.example", "no_access")
     reader_app, _ = application_create(name="Reader", redirect_uris=[INTEGRATOR_REDIRECT])
