@@ -85,6 +85,8 @@ def test_the_free_busy_loop_from_booking_to_the_admin(browser, live_server, worl
     local = start.astimezone(ZoneInfo("America/New_York"))
     offset = "UTC\u221205:00" if local.utcoffset() == timedelta(hours=-5) else "UTC\u221204:00"
     assert f"{local:%H:%M} \u2013 " in invitation.text and f"(America/New_York, {offset})" in invitation.text
+    # The mailbox's own summary of the invitation reads its DTSTART in the event's zone too.
+    assert f"{local:%H:%M} {local:%Z}" in invitation.text  # 10:00 EST
     # Nothing is answered yet, so no answer looks chosen: Yes is drawn exactly like Maybe and No.
     buttons = {b.get_attribute("value"): b for b in invitation.find_elements(By.CSS_SELECTOR, "form.rsvp button")}
     assert list(buttons) == ["accepted", "tentative", "declined"]
