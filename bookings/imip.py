@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.message import SafeMIMEMultipart, SafeMIMEText
 from django.template.loader import render_to_string
-from icalendar import Calendar, Event, Timezone, vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
 
 from bookings.dkim_signing import DkimKey, sign
 from bookings.models import AttendeeStatus, ManagedEvent, Transparency
@@ -155,6 +155,9 @@ def invitation_ics(
                 RSVP="TRUE" if method == "REQUEST" else "FALSE",
             ),
         )
+    if method == "REQUEST":
+        for reminder in event.reminders:
+            vevent.add_component(_alarm(event, minutes=reminder["minutes"]))
     if not event.all_day and event.tzid not in ("UTC", "Etc/UTC"):
         # Only the transitions around the event: a compact VTIMEZONE every client reads the same way.
         calendar.add_component(
@@ -166,6 +169,16 @@ def invitation_ics(
         )
     calendar.add_component(vevent)
     return calendar.to_ical().decode()
+
+
+def _alarm(event: ManagedEvent, *, minutes: int) -> Alarm:
+    """One of the event's reminders as RFC 5545's VALARM (a DISPLAY alarm needs a DESCRIPTION).
+    Clients that take alarms from invitations (Apple Calendar, Thunderbird) remind the recipient."""
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("trigger", timedelta(minutes=-minutes))
+    alarm.add("description", event.summary)
+    return alarm
 
 
 class InvitationEmail(EmailMessage):

@@ -254,6 +254,7 @@ def _spec(event: ManagedEvent) -> EventSpec:
         native_conferencing=event.uses_native_conferencing,
         transparent=event.transparency == "transparent",
         private=event.event_private,
+        reminder_minutes=tuple(reminder["minutes"] for reminder in event.reminders),
     )
 
 

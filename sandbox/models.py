@@ -159,6 +159,12 @@ class Event(models.Model):
         help_text='[{"email", "name", "response": needsAction|accepted|tentative|declined, "resource": bool}]',
     )
     conference = models.JSONField(default=dict, blank=True, help_text="Meet or Teams meeting created with the event.")
+    reminders = models.JSONField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text='[{"method": popup|email, "minutes"}] of its own; null: the calendar\'s default reminders.',
+    )
     sequence = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(default=timezone.now)

@@ -5,6 +5,7 @@ to the reply receiver), and the IT admin sees the answer on the event in the con
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -68,6 +69,7 @@ def test_the_free_busy_loop_from_booking_to_the_admin(browser, live_server, worl
             "summary": "Partnership call",
             "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "end": (start + timedelta(minutes=45)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tzid": "America/New_York",
             "attendees": {"invite": [{"email": "bob@acme.example", "display_name": "Bob"}]},
         },
         headers={"Authorization": f"Bearer {token}"},
@@ -79,6 +81,12 @@ def test_the_free_busy_loop_from_booking_to_the_admin(browser, live_server, worl
     browser.get(f"{live_server.url}/sandbox/mail/bob@acme.example/")
     invitation = browser.find_element(By.CSS_SELECTOR, "article.mail")
     assert "Invitation: Partnership call" in invitation.text
+    # The subject tells the time in New York, where the event is, with the offset in force that day.
+    local = start.astimezone(ZoneInfo("America/New_York"))
+    offset = "UTC\u221205:00" if local.utcoffset() == timedelta(hours=-5) else "UTC\u221204:00"
+    assert f"{local:%H:%M} \u2013 " in invitation.text and f"(America/New_York, {offset})" in invitation.text
+    # The mailbox's own summary of the invitation reads its DTSTART in the event's zone too.
+    assert f"{local:%H:%M} {local:%Z}" in invitation.text  # 10:00 EST
     # Nothing is answered yet, so no answer looks chosen: Yes is drawn exactly like Maybe and No.
     buttons = {b.get_attribute("value"): b for b in invitation.find_elements(By.CSS_SELECTOR, "form.rsvp button")}
     assert list(buttons) == ["accepted", "tentative", "declined"]
@@ -96,6 +104,7 @@ def test_the_free_busy_loop_from_booking_to_the_admin(browser, live_server, worl
         b.get_attribute("value"): b for b in browser.find_elements(By.CSS_SELECTOR, "article.mail form.rsvp button")
     }
     assert answered["accepted"].get_attribute("aria-pressed") == "true"
+    assert "You answered: Yes" in browser.find_element(By.CSS_SELECTOR, "article.mail").text
     assert looks(answered["accepted"]) != looks(answered["tentative"]) == looks(answered["declined"])
     browser.save_screenshot(str(SCREENSHOTS / "sandbox-mailbox-invitation-answered.png"))
 

@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -119,6 +120,20 @@ class Reminder(serializers.Serializer):
     minutes = serializers.IntegerField(min_value=0, max_value=40320)
 
 
+# Cronofy's documented upsert fields this service does not implement. Each is refused by name with a
+# 422 rather than dropped: an integrator that sent one would otherwise believe it took effect.
+UNSUPPORTED_UPSERT_FIELDS = {
+    "event_uid": "Editing events this application does not manage is not supported.",
+    "color": "Event colours are not supported.",
+    "extended_transparency": "extended_transparency is not supported; use transparency (opaque or transparent).",
+    "attachments": "Attachments are not supported.",
+    "recurrence": "Recurring events are not supported; upsert each occurrence as its own event.",
+    "reminders_create_only": "reminders_create_only is not supported: reminders apply on every upsert.",
+    "locale": "locale is not supported.",
+    "event_classes": "event_classes is not supported.",
+}
+
+
 class EventUpsertInput(serializers.Serializer):
     event_id = HeaderSafeCharField(max_length=200)
     summary = HeaderSafeCharField(max_length=1024)
@@ -134,6 +149,22 @@ class EventUpsertInput(serializers.Serializer):
     attendees = AttendeesInput(required=False)
     conferencing = ConferencingInput(required=False)
     subscriptions = SubscriptionInput(many=True, required=False, max_length=10)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            refused = {
+                name: [
+                    ErrorDetail(
+                        UNSUPPORTED_UPSERT_FIELDS.get(name, f"{name} is not a field of an event."),
+                        code="unsupported" if name in UNSUPPORTED_UPSERT_FIELDS else "unknown",
+                    )
+                ]
+                for name in data
+                if name not in self.fields
+            }
+            if refused:
+                raise serializers.ValidationError(refused)
+        return super().to_internal_value(data)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         (start, start_zone), (end, end_zone) = data["start"], data["end"]

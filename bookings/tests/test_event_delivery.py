@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -16,6 +17,7 @@ from icalendar import Calendar as ICalendar
 from accounts.oauth import application_create, tokens_issue_for
 from bookings.models import Invitation, ManagedEvent, WriteState
 from bookings.services import EventInput, Invitee, managed_event_upsert
+from calendars.clients import calendar_client_for_profile
 from calendars.services import calendar_profile_connect
 from calendars.tasks import profile_first_sync
 from conftest import make_user
@@ -139,6 +141,38 @@ def test_read_write_microsoft_gets_a_teams_link(live_server, world, app):
     assert [a["email"] for a in written.attendees] == ["max@contoso.example"]
 
 
+def test_read_write_reminders_reach_google_as_overrides(live_server, world, app):
+    """Read back through Google's own client library from the sandbox's Calendar API: the event has
+    the integrator's reminders instead of the calendar's defaults, and the defaults again without them."""
+    alice = organizer(world, app, "alice", "alice@acme.example", "read_write")
+    body = meeting(world, reminders=[{"minutes": 10}, {"minutes": 1440}])
+    assert upsert(live_server, alice, **body).status_code == 202
+    event = ManagedEvent.objects.get()
+    client = calendar_client_for_profile(alice["profile"])
+    calendar_id = alice["calendar"].provider_calendar_id
+
+    def reminders() -> dict:
+        item = client._service.events().get(calendarId=calendar_id, eventId=event.provider_event_id).execute()
+        return item["reminders"]
+
+    assert reminders() == {
+        "useDefault": False,
+        "overrides": [{"method": "popup", "minutes": 10}, {"method": "popup", "minutes": 1440}],
+    }
+    assert upsert(live_server, alice, **meeting(world)).status_code == 202
+    assert reminders() == {"useDefault": True}
+
+
+def test_read_write_reminders_reach_outlook_as_its_one_reminder(live_server, world, app):
+    """Outlook keeps one reminder per event: the first the integrator listed, read back from Graph."""
+    erin = organizer(world, app, "erin", "erin@contoso.example", "read_write")
+    assert upsert(live_server, erin, **meeting(world, reminders=[{"minutes": 30}, {"minutes": 5}])).status_code == 202
+    event = ManagedEvent.objects.get()
+    client = calendar_client_for_profile(erin["profile"])
+    item = client._call("GET", f"{client._user_path}/events/{quote(event.provider_event_id)}")
+    assert (item["isReminderOn"], item["reminderMinutesBeforeStart"]) == (True, 30)
+
+
 #
 # Free/Busy and No Access: invitations, never a provider write
 #
@@ -217,6 +251,48 @@ def test_bad_events_get_cronofys_422(live_server, world, app, change, field):
     assert response.status_code == 422, response.text
     assert field in response.json()["errors"], response.json()
     assert not ManagedEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "key"),
+    [
+        ("color", "#49BED8", "errors.unsupported"),
+        ("attachments", [{"attachment_id": "att_1"}], "errors.unsupported"),
+        ("recurrence", {"rules": [{"frequency": "weekly"}]}, "errors.unsupported"),
+        ("extended_transparency", "tentative", "errors.unsupported"),
+        ("reminders_create_only", True, "errors.unsupported"),
+        ("sumary", "Interview", "errors.unknown"),  # a typo is not quietly dropped either
+    ],
+)
+def test_fields_this_service_does_not_implement_are_refused_by_name(live_server, world, app, field, value, key):
+    nina = organizer(world, app, "nina", "nina@legal.acme.example", "no_access")
+    response = upsert(live_server, nina, **meeting(world), **{field: value})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"][field]
+    assert error["key"] == key
+    assert "not supported" in error["description"] or f"{field} is not a field" in error["description"]
+    assert not ManagedEvent.objects.exists() and not Invitation.objects.exists()
+
+
+def test_the_fields_it_implements_are_all_accepted_together(live_server, world, app):
+    nina = organizer(world, app, "nina", "nina@legal.acme.example", "no_access")
+    body = meeting(
+        world,
+        location={"description": "Room 4", "lat": "51.5", "long": "-0.12"},
+        url="https://example.com/booking/1",
+        transparency="transparent",
+        event_private=True,
+        reminders=[{"minutes": 10}],
+        attendees={"invite": [{"email": "casey@example.com"}]},
+        conferencing={"profile_id": "explicit", "join_url": "https://zoom.example/j/1"},
+        subscriptions=[
+            {"type": "webhook", "uri": "https://example.com/hook", "interactions": [{"type": "conferencing_assigned"}]}
+        ],
+    )
+    assert upsert(live_server, nina, **body).status_code == 202
+    event = ManagedEvent.objects.get()
+    assert (event.transparency, event.event_private, event.reminders) == ("transparent", True, [{"minutes": 10}])
+    assert event.subscriptions[0]["uri"] == "https://example.com/hook"
 
 
 def test_scopes_calendars_and_locked_profiles(live_server, world, app):

@@ -114,6 +114,25 @@ def test_managed_events_are_included_or_alone_when_asked(world):
     assert event["attendees"] == [{"email": "cand@example.com", "display_name": "Candidate", "status": "needs_action"}]
 
 
+def test_managed_events_say_what_is_true_of_them(world):
+    """Not constants: the event's privacy, the owner's own answer and the meeting link it was given."""
+    managed = world["managed"]
+    [event] = read(world, ["read_events"], only_managed="true").json()["events"]
+    assert (event["event_private"], event["participation_status"]) == (False, "accepted")  # the organizer's own
+    assert "meeting_url" not in event and "conferencing" not in event
+
+    managed.event_private = True
+    managed.join_url, managed.conferencing_description = "https://zoom.example/j/42", "Zoom"
+    managed.save()
+    # The organizer invited themself (another address of their own) and declined by email.
+    ManagedEventAttendee.objects.create(event=managed, email="Alice@ms.example", status="declined")
+    [event] = read(world, ["read_events"], only_managed="true").json()["events"]
+    assert event["event_private"] is True
+    assert event["participation_status"] == "declined"
+    assert event["meeting_url"] == "https://zoom.example/j/42"
+    assert event["conferencing"] == {"provider_description": "Zoom", "join_url": "https://zoom.example/j/42"}
+
+
 def test_another_application_does_not_see_this_ones_managed_events(world):
     other, _ = application_create(name="Other", redirect_uris=[INTEGRATOR_REDIRECT])
     token = tokens_issue_for(application=other, user=world["alice"], scopes=["read_events"]).access_token

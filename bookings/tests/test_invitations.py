@@ -281,6 +281,28 @@ def test_an_all_day_invitation_names_its_days():
     assert event_when(utc) == "Tue 2 Mar 2027 09:00 \u2013 09:30 (UTC)"
 
 
+def test_reminders_travel_as_alarms_in_invitations(smtp_server, app):
+    calendar = nina()
+    reminders = [{"minutes": 15}, {"minutes": 1440}]
+    managed_event_upsert(application=app, calendar=calendar, data=event_input(reminders=reminders))
+    for got in smtp_server.received:
+        _, ics = calendar_part(got.message)
+        alarms = vevent(ics).walk("VALARM")
+        assert [str(alarm["ACTION"]) for alarm in alarms] == ["DISPLAY", "DISPLAY"]
+        assert [alarm.decoded("TRIGGER") for alarm in alarms] == [timedelta(minutes=-15), timedelta(days=-1)]
+        assert all(str(alarm["DESCRIPTION"]) == "Interview" for alarm in alarms)
+        assert "TRIGGER:-PT15M" in ics
+        assert [a.trigger.value for a in vobject.readOne(ics).vevent.valarm_list] == [
+            timedelta(minutes=-15),
+            timedelta(days=-1),
+        ]
+    smtp_server.clear()
+    managed_event_delete(application=app, calendar=calendar, event_id="interview-7")
+    assert smtp_server.received and all(
+        not vevent(calendar_part(got.message)[1]).walk("VALARM") for got in smtp_server.received
+    )  # a cancellation sets no alarm
+
+
 @pytest.mark.parametrize(("person", "email"), [("alice", "alice@acme.example"), ("erin", "erin@contoso.example")])
 def test_free_busy_organizers_on_each_provider_send_the_same_invitations(smtp_server, world, app, person, email):
     calendar = free_busy(world, person, email)

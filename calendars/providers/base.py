@@ -107,6 +107,9 @@ class EventSpec:
     native_conferencing: bool = False
     transparent: bool = False
     private: bool = False
+    # Minutes before the start at which people are reminded, in the integrator's order; empty: the
+    # calendar's own default reminders.
+    reminder_minutes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -383,6 +383,16 @@ def _event_body(spec: EventSpec) -> dict[str, Any]:
         "end": end,
         "transparency": "transparent" if spec.transparent else "opaque",
         "visibility": "private" if spec.private else "default",
+        # Without reminders of its own the event takes the calendar's defaults (also after an update
+        # that removed them).
+        "reminders": {
+            "useDefault": not spec.reminder_minutes,
+            **(
+                {"overrides": [{"method": "popup", "minutes": minutes} for minutes in spec.reminder_minutes]}
+                if spec.reminder_minutes
+                else {}
+            ),
+        },
         "attendees": [
             {
                 "email": a.email,

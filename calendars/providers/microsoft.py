@@ -395,6 +395,9 @@ class MicrosoftCalendarClient:
                 for a in spec.attendees
             ],
         }
+        if spec.reminder_minutes:
+            # Outlook keeps one reminder per event: the first the integrator listed, as Cronofy does.
+            body.update(isReminderOn=True, reminderMinutesBeforeStart=spec.reminder_minutes[0])
         if spec.native_conferencing:
             body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
         if provider_event_id is None:

@@ -59,6 +59,10 @@ def _own_calendar(token: Token, calendar_id: str) -> Calendar:
     return calendar
 
 
+MAX_REMINDER_OVERRIDES = 5
+MAX_REMINDER_MINUTES = 40320  # four weeks
+
+
 def _bad_request(message: str, *, reason: str = "invalid", location: str | None = None) -> ApiError:
     return ApiError(google_error(400, reason, message, location=location))
 
@@ -140,7 +144,7 @@ def event_json(occurrence: Occurrence | Event, *, owner: Person, detail: bool, e
                 **({"self": True} if event.organizer_email.lower() == owner.email.lower() else {}),
             },
             "creator": {"email": event.organizer_email},
-            "reminders": {"useDefault": True},
+            "reminders": _reminders_json(event),
         }
     )
     if event.description:
@@ -521,6 +525,36 @@ def _parse_time(value: Any, name: str) -> tuple[datetime, bool, str | None]:
     return moment.astimezone(UTC), False, zone_name
 
 
+def _reminders_json(event: Event) -> dict[str, Any]:
+    if event.reminders is None:
+        return {"useDefault": True}
+    return {"useDefault": False, **({"overrides": list(event.reminders)} if event.reminders else {})}
+
+
+def _reminders_from_body(reminders: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Google's rules: defaults or overrides, never both; at most 5 overrides, popup or email, up to
+    four weeks ahead."""
+    overrides = reminders.get("overrides") or []
+    if reminders.get("useDefault"):
+        if overrides:
+            raise _bad_request(
+                "Cannot specify both default reminders and overrides at the same time.",
+                reason="cannotUseDefaultRemindersAndSpecifyOverride",
+            )
+        return None
+    if len(overrides) > MAX_REMINDER_OVERRIDES:
+        raise _bad_request("Too many reminders.", reason="tooManyReminders")
+    shaped = []
+    for override in overrides:
+        minutes = override.get("minutes")
+        if override.get("method") not in ("popup", "email") or not isinstance(minutes, int):
+            raise _bad_request("Invalid reminder.", location="reminders")
+        if not 0 <= minutes <= MAX_REMINDER_MINUTES:
+            raise _bad_request("Invalid reminder minutes value.", location="reminders")
+        shaped.append({"method": override["method"], "minutes": minutes})
+    return shaped
+
+
 def _values_from_body(
     body: dict[str, Any], *, calendar: Calendar, conference_version: int, partial: bool, existing: Event | None = None
 ) -> dict[str, Any]:
@@ -566,6 +600,8 @@ def _values_from_body(
             if attendee["email"].lower() == owner_email:
                 attendee["response"] = "accepted"
         values["attendees"] = attendees
+    if "reminders" in body:
+        values["reminders"] = _reminders_from_body(body["reminders"] or {})
     conference = (body.get("conferenceData") or {}).get("createRequest")
     if conference_version >= 1 and conference:
         if (conference.get("conferenceSolutionKey") or {}).get("type") != "hangoutsMeet":

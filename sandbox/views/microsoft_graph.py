@@ -52,6 +52,8 @@ WINDOWS_ZONES = {
 RESPONSES = {"needsAction": "none", "accepted": "accepted", "tentative": "tentativelyAccepted", "declined": "declined"}
 AVAILABILITY_DIGITS = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
 
+DEFAULT_REMINDER_MINUTES = 15
+
 
 def _zone(name: str) -> ZoneInfo:
     try:
@@ -215,6 +217,9 @@ def event_json(
             for attendee in event.attendees
         ],
         "organizer": {"emailAddress": {"name": event.organizer_name, "address": event.organizer_email}},
+        # Outlook keeps one reminder (15 minutes unless the event has its own); none when turned off.
+        "isReminderOn": event.reminders is None or bool(event.reminders),
+        "reminderMinutesBeforeStart": event.reminders[0]["minutes"] if event.reminders else DEFAULT_REMINDER_MINUTES,
         "isOnlineMeeting": event.conference.get("provider") == "teamsForBusiness",
         "onlineMeetingProvider": "teamsForBusiness"
         if event.conference.get("provider") == "teamsForBusiness"
@@ -543,6 +548,15 @@ def _delta_changes(
     return items
 
 
+def _reminders_from_body(body: dict[str, Any]) -> list[dict[str, Any]]:
+    if body.get("isReminderOn") is False:
+        return []
+    minutes = body.get("reminderMinutesBeforeStart", DEFAULT_REMINDER_MINUTES)
+    if not isinstance(minutes, int) or minutes < 0:
+        raise ApiError(graph_error(400, "ErrorInvalidRequest", "reminderMinutesBeforeStart is not valid."))
+    return [{"method": "popup", "minutes": minutes}]
+
+
 def _event_values(body: dict[str, Any], *, owner: Person, partial: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if not partial or "start" in body:
@@ -582,6 +596,8 @@ def _event_values(body: dict[str, Any], *, owner: Person, partial: bool) -> dict
                 }
             )
         values["attendees"] = attendees
+    if "isReminderOn" in body or "reminderMinutesBeforeStart" in body:
+        values["reminders"] = _reminders_from_body(body)
     if body.get("isOnlineMeeting") and body.get("onlineMeetingProvider", "teamsForBusiness") == "teamsForBusiness":
         values["conference"] = services.teams_conference()
     elif "isOnlineMeeting" in body and not body["isOnlineMeeting"]:
