@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -40,7 +41,10 @@ def body(browser: webdriver.Chrome) -> str:
 
 
 def wait_for_text(browser: webdriver.Chrome, text: str, timeout: int = 30) -> None:
-    WebDriverWait(browser, timeout).until(lambda driver: text in body(driver))
+    # The page may be replaced while it is read (a form posted, a redirect followed): read it again then.
+    WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda driver: text in body(driver)
+    )
 
 
 def google_service(acme, bob, mode: str, domain: str = "acme.example"):

@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -39,7 +40,10 @@ def shot(browser: webdriver.Chrome, name: str) -> None:
 
 
 def wait_for_text(browser: webdriver.Chrome, text: str, timeout: int = 60) -> None:
-    WebDriverWait(browser, timeout).until(lambda driver: text in driver.find_element(By.TAG_NAME, "body").text)
+    # The page may be replaced while it is read (a form posted, a redirect followed): read it again then.
+    WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda driver: text in driver.find_element(By.TAG_NAME, "body").text
+    )
 
 
 def downloaded(folder: Path, timeout: float = 20) -> Path:
