@@ -432,7 +432,14 @@ class CalendarServiceAdmin(ConnectionAdmin):
             request,
             service,
             "authorize_google.html",
-            {"title": "Connect Google Workspace", "form": form, "scopes": organization_required_scopes(service)},
+            {
+                "title": "Connect Google Workspace",
+                "form": form,
+                "scopes": organization_required_scopes(service),
+                # Google's own consoles (the sandbox's stand-ins in the demo).
+                "cloud_console_url": endpoints.url("GOOGLE_CLOUD_SERVICE_ACCOUNTS_URL"),
+                "admin_console_url": endpoints.url("GOOGLE_ADMIN_DELEGATION_URL"),
+            },
         )
 
     def authorize_microsoft_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

@@ -734,12 +734,12 @@ def calendar_service_person_known(*, service: CalendarService, email: str) -> bo
     return True
 
 
-@transaction.atomic(savepoint=False)
 def calendar_service_provision_person(*, service: CalendarService, user: User) -> CalendarProfile:
     """One person's profile through the organization's connection, now (an application's consent that
     attaches to it should not wait for provisioning to reach them); theirs if they have one already.
     A newcomer the provider does not know (someone who signed up here with an address of the domain)
-    gets none: a profile the organization's grant cannot act for would only ever wait for a relink."""
+    gets none: a profile the organization's grant cannot act for would only ever wait for a relink.
+    The provider is asked before any transaction opens; the profile is then made in one."""
     has_one = service.profiles.filter(user=user).exclude(status=ProfileStatus.DISCONNECTED).exists()
     if not has_one:
         try:
@@ -755,9 +755,10 @@ def calendar_service_provision_person(*, service: CalendarService, user: User) -
                 "its connection cannot reach a calendar of yours. Ask your IT administrator to add you there.",
                 code="not_a_provider_user",
             )
-    profile = next(
-        (p for p in calendar_profiles_provision(service=service, users=[user]) if p.user_id == user.pk), None
-    )
+    with transaction.atomic():
+        profile = next(
+            (p for p in calendar_profiles_provision(service=service, users=[user]) if p.user_id == user.pk), None
+        )
     if profile is None:
         raise ValidationError(
             "This calendar account is already connected to another person here.", code="connected_elsewhere"

@@ -486,12 +486,12 @@ def consent_hosted_profile(*, request: HttpRequest, consent: ConsentRequest, use
     return profile
 
 
-@transaction.atomic(durable=True)
 def consent_governed_profile(
     *, request: HttpRequest, consent: ConsentRequest, user: User, service: CalendarService
 ) -> CalendarProfile:
     """The organization holds the grant: the application's access attaches to the organization's
-    profile of this person (made now if the organization's provisioning has not reached them yet)."""
+    profile of this person (made now if the organization's provisioning has not reached them yet, after
+    asking the provider, outside any transaction, that the person is one of its users)."""
     profile = calendar_service_provision_person(service=service, user=user)
     consent.access_mode, consent.governed = service.access_mode, True
     consent.profile_id = profile.pk

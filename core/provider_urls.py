@@ -22,6 +22,9 @@ REAL = {
     "ZOOM_OAUTH_URL": "https://zoom.us/oauth",
     "ZOOM_API_URL": "https://api.zoom.us/v2",
     "WEBEX_API_URL": "https://webexapis.com/v1",
+    # The consoles an IT admin opens to make a service account key and grant it domain-wide delegation.
+    "GOOGLE_CLOUD_SERVICE_ACCOUNTS_URL": "https://console.cloud.google.com/iam-admin/serviceaccounts",
+    "GOOGLE_ADMIN_DELEGATION_URL": "https://admin.google.com/ac/owl/domainwidedelegation",
 }
 SANDBOX_PATHS = {
     "GOOGLE_AUTHORIZE_URL": "/google/o/oauth2/v2/auth",
@@ -38,6 +41,8 @@ SANDBOX_PATHS = {
     "ZOOM_OAUTH_URL": "/zoom/oauth",
     "ZOOM_API_URL": "/zoom/api/v2",
     "WEBEX_API_URL": "/webex/v1",
+    "GOOGLE_CLOUD_SERVICE_ACCOUNTS_URL": "/google/cloud/iam-admin/serviceaccounts",
+    "GOOGLE_ADMIN_DELEGATION_URL": "/google/admin-console/ac/owl/domainwidedelegation",
 }
 
 

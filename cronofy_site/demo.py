@@ -22,7 +22,7 @@ from accounts.oauth import application_create, application_set_secret, applicati
 from accounts.services import membership_set, organization_create, user_create
 from calendars.choices import CalendarProvider
 from calendars.models import CalendarProfile, CalendarService, CalendarServiceDomain
-from calendars.providers import microsoft_app
+from calendars.providers import endpoints, microsoft_app
 from calendars.providers.base import ProviderCalendar
 from calendars.scopes import Flow, requested_scopes
 from calendars.selectors import calendar_service_for_email
@@ -222,6 +222,12 @@ def _seed_world(password: str) -> tuple[DemoSummary, dict[str, Organization]]:
             "url": settings.SANDBOX_URL,
             "tenants": seeded["tenants"],
             "google_service_account": seeded["google_service_account"],
+            # Where an IT admin downloads the service account's key and grants it domain-wide delegation
+            # (docs/organization-connections.md, the demo walkthrough).
+            "google_consoles": {
+                "service_accounts": endpoints.url("GOOGLE_CLOUD_SERVICE_ACCOUNTS_URL"),
+                "domain_wide_delegation": endpoints.url("GOOGLE_ADMIN_DELEGATION_URL"),
+            },
         }
         _connect_organizations_through_the_sandbox()
     return summary, organizations

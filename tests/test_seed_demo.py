@@ -43,6 +43,9 @@ def test_the_json_names_each_user_with_id_organization_and_mode():
     assert all(user["public_id"].startswith("acc_") for user in users.values())
     assert users["bob@acme.example"]["role"] == "owner"
     assert demo["admin_url"].endswith("/admin/")
+    consoles = demo["sandbox"]["google_consoles"]
+    assert consoles["service_accounts"].endswith("/sandbox/google/cloud/iam-admin/serviceaccounts")
+    assert consoles["domain_wide_delegation"].endswith("/sandbox/google/admin-console/ac/owl/domainwidedelegation")
     assert {tenant["name"] for tenant in demo["sandbox"]["tenants"]} == {
         "Acme Corporation",
         "Globex",

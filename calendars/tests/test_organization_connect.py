@@ -22,7 +22,7 @@ from accounts.services import membership_set, organization_create
 from calendars.choices import CalendarProvider, ProfileProviderName, ProfileStatus
 from calendars.models import BusyPeriod, CalendarProfile, CalendarService, ProviderWatch
 from calendars.scopes import Flow, requested_scopes
-from calendars.services import calendar_service_connect
+from calendars.services import calendar_service_connect, calendar_service_person_known
 from calendars.tasks import profile_first_sync
 from conftest import make_user
 from core.choices import AccessMode
@@ -443,3 +443,22 @@ def test_provisioning_leaves_no_relink_waiting_for_an_address_the_workspace_does
     record = AuditEvent.objects.filter(action="profile_not_provisioned", target_id=str(service.pk)).first()
     assert record is not None and "no user zoe@acme.example" in record.changes["reason"]
     assert CalendarProfile.objects.get(user=acme_people["alice"]).status == ProfileStatus.CONNECTED
+
+
+def test_the_organizations_grant_tells_its_providers_users_from_addresses_it_does_not_know(
+    client_for, contoso, world, google_service_account, acme_people, acme, bob
+):
+    """What the consent asks before it gives someone a profile through their organization: Graph's 404
+    for a mailbox the tenant does not have, Google's "Invalid email or User ID"."""
+    microsoft = microsoft_service(contoso["organization"], contoso["olga"], AccessMode.FREE_BUSY)
+    assert consent_round_trip(client_for(contoso["olga"]), microsoft).status_code == 302
+    microsoft.refresh_from_db()
+    assert calendar_service_person_known(service=microsoft, email="erin@contoso.example")
+    assert not calendar_service_person_known(service=microsoft, email="zed@contoso.example")
+
+    google = google_service(acme, bob, AccessMode.FREE_BUSY)
+    delegate_mode(world, google_service_account, AccessMode.FREE_BUSY)
+    assert upload_key(client_for(bob), google, google_service_account).status_code == 302
+    google.refresh_from_db()
+    assert calendar_service_person_known(service=google, email="alice@acme.example")
+    assert not calendar_service_person_known(service=google, email="zoe@acme.example")
