@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from accounts.models import AuditEvent, Grant, ServiceAccount, ServiceAccountAuthorization
 from accounts.oauth import service_account_create, service_account_revoke, service_account_tokens_issue
 from calendars.models import CalendarProfile
+from calendars.notifications import channel_create
 from calendars.services import calendar_service_authorize, calendar_service_change_mode
 from conftest import make_user
 from connect.enterprise import service_account_authorization_resolve
@@ -221,9 +222,14 @@ def test_a_mode_change_reaches_delegated_tokens_at_once(acme, bob, people, integ
     access = exchange(integrator, answer["code"], receiver.url).json()["access_token"]
     assert Client().get("/v1/events", {"tzid": "Etc/UTC"}, headers=bearer(access)).status_code == 200
 
+    grant_row = Grant.objects.get(user=people["alice"])
+    channel = channel_create(grant=grant_row, callback_url=receiver.url, calendar_ids=[], only_managed=False)
+
     calendar_service_change_mode(service=acme_live[AccessMode.READ_WRITE], access_mode=AccessMode.FREE_BUSY, actor=bob)
 
     assert Client().get("/v1/events", {"tzid": "Etc/UTC"}, headers=bearer(access)).status_code == 403
+    told = list(channel.notifications.order_by("pk").values_list("kind", flat=True))
+    assert told == ["verification", "change", "profile_disconnected"]
 
 
 #
