@@ -346,3 +346,15 @@ def test_only_a_service_accounts_token_asks(acme, bob, people, integrator, recei
     assert account_client.post("/v1/service_account_authorizations", entry, format="json").status_code == 401
     _, token = grant(acme, integrator, actor=bob, scopes=["service_account/resources/manage"])
     assert ask(token, entry).status_code == 403
+
+
+def test_a_batch_is_recorded_in_a_constant_number_of_queries(
+    acme, bob, people, integrator, receiver, django_assert_max_num_queries
+):
+    _, token = grant(acme, integrator, actor=bob)
+    entry = {"email": "alice@acme.example", "scope": "free_busy", "callback_url": receiver.url}
+    ask(token, {"service_account_authorizations": [entry]})  # warm: the first request loads what it caches
+    with django_assert_max_num_queries(8) as one:
+        assert ask(token, {"service_account_authorizations": [entry]}).status_code == 202
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert ask(token, {"service_account_authorizations": [entry] * 50}).status_code == 202
