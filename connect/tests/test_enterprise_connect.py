@@ -7,12 +7,14 @@ ends every delegated token at once; an admin grants only for the organizations t
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from allauth.idp.oidc.models import Token
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, Grant, ServiceAccount, ServiceAccountAuthorization
@@ -22,6 +24,7 @@ from calendars.notifications import channel_create
 from calendars.services import calendar_service_authorize, calendar_service_change_mode
 from conftest import make_user
 from connect.enterprise import service_account_authorization_resolve
+from connect.tasks import service_account_callbacks_retry
 from core.choices import AccessMode
 
 pytestmark = pytest.mark.django_db
@@ -358,3 +361,26 @@ def test_a_batch_is_recorded_in_a_constant_number_of_queries(
         assert ask(token, {"service_account_authorizations": [entry]}).status_code == 202
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert ask(token, {"service_account_authorizations": [entry] * 50}).status_code == 202
+
+
+def test_a_failed_callback_is_tried_again_and_a_lost_request_is_picked_up(acme, bob, people, integrator, receiver):
+    _, token = grant(acme, integrator, actor=bob)
+    receiver.fail_next = 1
+    ask_and_resolve(token, receiver, email="alice@acme.example", scope="free_busy")
+    row = ServiceAccountAuthorization.objects.get()
+    assert row.delivered_at is None and row.last_error == "HTTP 500" and row.attempts == 1
+    ServiceAccountAuthorization.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert (
+        ask(token, {"email": "fay@emea.acme.example", "scope": "free_busy", "callback_url": receiver.url}).status_code
+        == 202
+    )
+    lost = ServiceAccountAuthorization.objects.latest("pk")
+    ServiceAccountAuthorization.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+
+    service_account_callbacks_retry()
+
+    row.refresh_from_db()
+    lost.refresh_from_db()
+    assert row.delivered_at is not None and row.attempts == 2
+    assert lost.outcome == ServiceAccountAuthorization.Outcome.GRANTED and lost.delivered_at is not None
+    assert len(receiver.requests) == 3
