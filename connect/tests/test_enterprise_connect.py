@@ -283,6 +283,17 @@ def test_an_admin_consents_and_the_code_exchanges_for_a_service_account_token(ac
     # A service account reads no calendar of its own.
     assert Client().get("/v1/account", headers=bearer(access)).status_code == 401
     assert Client().get("/v1/resources", headers=bearer(access)).json() == {"resources": []}
+    refreshed = Client().post(
+        "/oauth/token",
+        {
+            "grant_type": "refresh_token",
+            "client_id": integrator.application.client_id,
+            "client_secret": integrator.secret,
+            "refresh_token": tokens.json()["refresh_token"],
+        },
+    )
+    assert refreshed.status_code == 200 and refreshed.json()["sub"] == service_account.public_id
+    assert Client().get("/v1/userinfo", headers=bearer(refreshed.json()["access_token"])).status_code == 200
 
 
 def test_a_second_organizations_admin_cannot_grant_the_first_organizations_people(
