@@ -138,6 +138,16 @@ def main() -> None:
             return time.perf_counter() - began
 
         enterprise_round()  # warm-up; provisions everyone's profile once
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            enterprise_round()
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+            return
         enterprise_times, floor_times = [], []
         for _ in range(ROUNDS):
             enterprise_times.append(enterprise_round())

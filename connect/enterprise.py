@@ -31,7 +31,7 @@ from accounts.oauth import authorization_code_issue, live_service_accounts
 from accounts.selectors import organization_subtree_ids
 from accounts.services import audit_record
 from calendars.access_modes import lowest_mode, policy_for
-from calendars.choices import profile_provider_name
+from calendars.choices import ProfileStatus, profile_provider_name
 from calendars.models import CalendarProfile, CalendarService
 from calendars.notifications import SIGNATURE_HEADER, signature
 from calendars.provisioning import verified_address
@@ -133,10 +133,17 @@ def _grant(row: ServiceAccountAuthorization) -> dict[str, object]:
         raise Refusal("access_denied", "The organization has revoked this application's access.")
     _check_scope(service_account, row.scopes)
     person, service = _served_person(service_account, row.email)
-    try:
-        profile = calendar_service_provision_person(service=service, user=person)
-    except ValidationError as refusal:
-        raise Refusal("unknown_account", refusal.messages[0]) from None
+    # Provisioned already, as most people are; otherwise provisioned now, as a consent would.
+    profile = (
+        CalendarProfile.objects.filter(user=person, calendar_service=service)
+        .exclude(status=ProfileStatus.DISCONNECTED)
+        .first()
+    )
+    if profile is None:
+        try:
+            profile = calendar_service_provision_person(service=service, user=person)
+        except ValidationError as refusal:
+            raise Refusal("unknown_account", refusal.messages[0]) from None
     # What the mode withholds is left out of the grant now and withheld again at each request (the
     # mode may change later): the token's scope says what it can really do.
     # Base scopes only: a simplified name left in would expand back to what the mode withholds.
