@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, Grant, ServiceAccount, ServiceAccountAuthorization
 from accounts.oauth import service_account_create, service_account_revoke, service_account_tokens_issue
+from bookings.models import ManagedEvent
 from calendars.models import CalendarProfile
 from calendars.notifications import channel_create
 from calendars.services import calendar_service_authorize, calendar_service_change_mode
@@ -163,10 +164,31 @@ def test_a_free_busy_person_asked_read_write_gets_what_the_mode_allows(acme, bob
     assert Client().get("/v1/free_busy", {"tzid": "Etc/UTC"}, headers=bearer(body["access_token"])).status_code == 200
 
 
-def test_a_no_access_person_is_linked_as_cronofy(acme, bob, people, integrator, receiver):
+def test_a_no_access_person_is_linked_as_cronofy_and_booked_by_email(acme, bob, people, integrator, receiver):
     _, token = grant(acme, integrator, actor=bob)
     answer = ask_and_resolve(token, receiver, email="lee@legal.acme.example", scope="free_busy_write")
-    assert exchange(integrator, answer["code"], receiver.url).json()["linking_profile"]["provider_name"] == "cronofy"
+    body = exchange(integrator, answer["code"], receiver.url).json()
+    assert body["linking_profile"]["provider_name"] == "cronofy"
+
+    calendar = CalendarProfile.objects.get(public_id=body["linking_profile"]["profile_id"]).calendars.get()
+    start = timezone.now().replace(microsecond=0) + timedelta(days=3)
+    booked = Client().post(
+        f"/v1/calendars/{calendar.public_id}/events",
+        json.dumps(
+            {
+                "event_id": "ec-1",
+                "summary": "Intro",
+                "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "end": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        ),
+        content_type="application/json",
+        headers=bearer(body["access_token"]),
+    )
+    assert booked.status_code == 202, booked.content
+    event = ManagedEvent.objects.get(event_id="ec-1")
+    assert event.delivery_mode == "email"  # the person's mode: an invitation, not a native write
+    assert event.invitations.filter(recipient="lee@legal.acme.example").exists()
 
 
 def test_the_admins_free_busy_choice_bounds_read_write_people(acme, bob, people, integrator, receiver):
