@@ -78,6 +78,28 @@ class MembershipInline(ScopedInline, admin.TabularInline):
         return super().get_queryset(request).select_related("user")
 
 
+class ServiceAccountInline(ScopedInline, admin.TabularInline):
+    """Integrator access on the organization's page: which applications reach its people (read here;
+    granted and revoked on the Integrator access pages)."""
+
+    model = ServiceAccount
+    fields = ["application", "delegated_scopes", "access_mode", "granted_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "Integrator access (Enterprise Connect)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).filter(revoked_at__isnull=True).select_related("application", "granted_by")
+
+
 class OrganizationForm(ModelForm):
     class Meta:
         model = Organization
@@ -98,7 +120,9 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
 
     def get_inlines(self, request: HttpRequest, obj: Organization | None) -> list:
         # Connections are made on their own pages once the organization exists.
-        return [MembershipInline, *organization_page_connection_inlines()] if obj is not None else [MembershipInline]
+        if obj is None:
+            return [MembershipInline]
+        return [MembershipInline, ServiceAccountInline, *organization_page_connection_inlines()]
 
     def get_fieldsets(self, request: HttpRequest, obj: Organization | None = None) -> list:
         if obj is None:

@@ -648,7 +648,12 @@ def _issue_service_account_tokens(service_account: ServiceAccount) -> ServiceAcc
 @transaction.atomic
 def service_account_tokens_issue(*, service_account: ServiceAccount) -> ServiceAccountTokenSet:
     """Tokens for a service account granted in the console (no authorize round trip): the integrator's
-    developer hands them to its product, as a dashboard would."""
+    developer hands them to its product, as a dashboard would. They replace the ones handed out before."""
+    Token.objects.filter(
+        client=service_account.application.client,
+        type__in=[Token.Type.ACCESS_TOKEN, Token.Type.REFRESH_TOKEN],
+        data__service_account=service_account.pk,
+    ).delete()
     return _issue_service_account_tokens(service_account)
 
 

@@ -15,14 +15,14 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import Application
-from accounts.oauth import AccessContext
+from accounts.oauth import AccessContext, ServiceAccountContext
 
 FAILURE_WINDOW_SECONDS = 15 * 60
 MAX_PENALTY_SECONDS = 15 * 60
 
 
 def application_of(request: Request) -> Application | None:
-    if isinstance(request.auth, AccessContext):
+    if isinstance(request.auth, AccessContext | ServiceAccountContext):
         return request.auth.application
     if isinstance(request.auth, Application):
         return request.auth

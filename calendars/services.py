@@ -40,7 +40,7 @@ from calendars.models import (
     ExternalEventDetail,
     ProviderWatch,
 )
-from calendars.notifications import profile_access_changed_notify
+from calendars.notifications import profile_access_changed_notify, profile_disconnected_notify
 from calendars.providers import OrganizationGrant, microsoft_app, provider_traits
 from calendars.providers.base import ProviderCalendar, ProviderError, ProviderNotFound
 from calendars.providers.google import (
@@ -425,6 +425,10 @@ def _profile_follow_mode(
     if revoked:
         grant_revocation_queue(profile=profile, credentials=old_credentials, reason="mode_lowered")
     profile_access_changed_notify(profile=profile)
+    if profile.status == ProfileStatus.RELINK_REQUIRED:
+        # As Cronofy tells integrators of a profile that must be relinked (an organization's profiles wait
+        # for the new mode's authorization; a person's own for their consent to it): reads stop meanwhile.
+        profile_disconnected_notify(profile=profile)
     audit_record(
         actor=actor,
         target=profile,

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class ConnectConfig(AppConfig):
     """The integrator-facing layer: the OAuth server and consent pages (Individual Connect), the identity
-    API, and, in time, Enterprise Connect."""
+    API, and Enterprise Connect (connect/enterprise.py)."""
 
     name = "connect"
     verbose_name = "Integrator connections"

@@ -31,7 +31,7 @@ from accounts.oauth import authorization_code_issue, live_service_accounts
 from accounts.selectors import organization_subtree_ids
 from accounts.services import audit_record
 from calendars.access_modes import lowest_mode, policy_for
-from calendars.choices import profile_provider_name
+from calendars.choices import ProfileStatus, profile_provider_name
 from calendars.models import CalendarProfile, CalendarService
 from calendars.notifications import SIGNATURE_HEADER, signature
 from calendars.provisioning import verified_address
@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 50
 MAX_ATTEMPTS = 8
+STALLED_AFTER = timedelta(minutes=5)
 CALLBACKS = Outbox(ServiceAccountAuthorization, lease=timedelta(minutes=2))
 
 
@@ -86,9 +87,7 @@ def service_account_authorizations_request(
         ]
     )
     for row in rows:
-        transaction.on_commit(
-            lambda pk=row.pk: async_task("connect.tasks.service_account_authorization_resolve_task", pk)
-        )
+        transaction.on_commit(lambda pk=row.pk: async_task("connect.tasks.service_account_authorization_resolve", pk))
     return rows
 
 
@@ -134,14 +133,22 @@ def _grant(row: ServiceAccountAuthorization) -> dict[str, object]:
         raise Refusal("access_denied", "The organization has revoked this application's access.")
     _check_scope(service_account, row.scopes)
     person, service = _served_person(service_account, row.email)
-    try:
-        profile = calendar_service_provision_person(service=service, user=person)
-    except ValidationError as refusal:
-        raise Refusal("unknown_account", refusal.messages[0]) from None
+    # Provisioned already, as most people are; otherwise provisioned now, as a consent would.
+    profile = (
+        CalendarProfile.objects.filter(user=person, calendar_service=service)
+        .exclude(status=ProfileStatus.DISCONNECTED)
+        .first()
+    )
+    if profile is None:
+        try:
+            profile = calendar_service_provision_person(service=service, user=person)
+        except ValidationError as refusal:
+            raise Refusal("unknown_account", refusal.messages[0]) from None
     # What the mode withholds is left out of the grant now and withheld again at each request (the
     # mode may change later): the token's scope says what it can really do.
     # Base scopes only: a simplified name left in would expand back to what the mode withholds.
-    effective = policy_for(effective_mode(service_account, profile)).effective_api_scopes(row.scopes)
+    mode = effective_mode(service_account, profile)
+    effective = policy_for(mode).effective_api_scopes(row.scopes)
     scopes = sorted(effective - frozenset(api_scopes.SIMPLIFIED_SCOPES))
     code = authorization_code_issue(
         application=service_account.application,
@@ -160,7 +167,7 @@ def _grant(row: ServiceAccountAuthorization) -> dict[str, object]:
         changes={
             "person": person.email,
             "scopes": scopes,
-            "access_mode": effective_mode(service_account, profile),
+            "access_mode": mode,
             "covered_by": f"{service_account.organization.name}'s grant: no consent of the person's own was asked",
         },
     )
@@ -220,8 +227,15 @@ def service_account_callbacks_due(*, limit: int = 500) -> list[int]:
     return CALLBACKS.due(limit=limit)
 
 
-def service_accounts_of_application(*, application_id: int) -> list[ServiceAccount]:
-    return list(live_service_accounts().filter(application_id=application_id))
+def service_account_authorizations_stalled(*, limit: int = 500) -> list[int]:
+    """Requests still undecided well after they were made: their task was lost."""
+    return list(
+        ServiceAccountAuthorization.objects.filter(
+            outcome=ServiceAccountAuthorization.Outcome.PENDING, created_at__lte=timezone.now() - STALLED_AFTER
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def service_account_userinfo(service_account: ServiceAccount) -> dict[str, object]:

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
-from connect.enterprise import (
-    service_account_authorization_deliver,
-    service_account_authorization_resolve,
-    service_account_callbacks_due,
-)
+from connect import enterprise
 from core.schedules import PeriodicTask
 
 PERIODIC_TASKS = [
@@ -18,14 +14,17 @@ PERIODIC_TASKS = [
 ]
 
 
-def service_account_authorization_resolve_task(authorization_id: int) -> None:
-    service_account_authorization_resolve(authorization_id=authorization_id)
+def service_account_authorization_resolve(authorization_id: int) -> None:
+    enterprise.service_account_authorization_resolve(authorization_id=authorization_id)
 
 
 def service_account_callback_deliver(authorization_id: int) -> None:
-    service_account_authorization_deliver(authorization_id=authorization_id)
+    enterprise.service_account_authorization_deliver(authorization_id=authorization_id)
 
 
 def service_account_callbacks_retry() -> None:
-    for authorization_id in service_account_callbacks_due():
+    """Callbacks due again, and requests whose resolution was lost (a worker that died) resolved now."""
+    for authorization_id in enterprise.service_account_authorizations_stalled():
+        async_task("connect.tasks.service_account_authorization_resolve", authorization_id)
+    for authorization_id in enterprise.service_account_callbacks_due():
         async_task("connect.tasks.service_account_callback_deliver", authorization_id)

@@ -17,8 +17,16 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
 
+from accounts import api_scopes
 from accounts.models import Application, Organization, Role, User
-from accounts.oauth import application_create, application_set_secret, application_update, tokens_issue_for
+from accounts.oauth import (
+    application_create,
+    application_set_secret,
+    application_update,
+    service_account_create,
+    service_account_tokens_issue,
+    tokens_issue_for,
+)
 from accounts.services import membership_set, organization_create, user_create
 from calendars.choices import CalendarProvider
 from calendars.models import CalendarProfile, CalendarService, CalendarServiceDomain
@@ -158,7 +166,7 @@ def demo_seed(*, password: str | None = None) -> DemoSummary:
                 {"profile_id": p.public_id, "provider_name": p.provider, "profile_name": p.profile_name}
                 for p in conferencing_profiles_of_user(user_id=user.pk)
             ]
-        summary.integrator = _demo_integrator(summary)
+        summary.integrator = _demo_integrator(summary, acme=organizations[ACME])
     return summary
 
 
@@ -278,9 +286,10 @@ def _demo_secret() -> str:
     return hmac.new(settings.SECRET_KEY.encode(), b"demo-integrator-secret", hashlib.sha256).hexdigest()
 
 
-def _demo_integrator(summary: DemoSummary) -> dict[str, object]:
+def _demo_integrator(summary: DemoSummary, *, acme: Organization) -> dict[str, object]:
     """A demo integrator application, and for each demo person ready tokens with every scope, as a
-    developer dashboard would hand them out."""
+    developer dashboard would hand them out; and Acme's Enterprise Connect grant to it, with its service
+    account token (docs/integrators.md walks through using it)."""
     redirect_uri = demo_integrator_redirect_uri()
     application = demo_integrator_application()
     if application is None:
@@ -301,11 +310,28 @@ def _demo_integrator(summary: DemoSummary) -> dict[str, object]:
         user = User.objects.get(email=entry["email"])
         tokens = tokens_issue_for(application=application, user=user, scopes=["read_write", "free_busy_write"])
         entry.update(sub=user.public_id, access_token=tokens.access_token, refresh_token=tokens.refresh_token)
+    owner = User.objects.filter(email="bob@acme.example").first()  # Acme's owner decided
+    service_account = service_account_create(
+        organization=acme,
+        application=application,
+        scopes=[api_scopes.SERVICE_ACCOUNT_ACCOUNTS_MANAGE, api_scopes.SERVICE_ACCOUNT_RESOURCES_MANAGE],
+        delegated_scopes=["read_write", api_scopes.FREE_BUSY_WRITE],
+        actor=owner,
+    )
+    service_tokens = service_account_tokens_issue(service_account=service_account)
     return {
         "name": application.name,
         "client_id": application.client_id,
         "client_secret": _demo_secret(),
         "redirect_uri": redirect_uri,
+        "enterprise_connect": {
+            "organization": acme.name,
+            "service_account_id": service_account.public_id,
+            "scope": " ".join(service_account.scopes),
+            "delegated_scope": " ".join(service_account.delegated_scopes),
+            "access_token": service_tokens.access_token,
+            "refresh_token": service_tokens.refresh_token,
+        },
     }
 
 

@@ -196,7 +196,7 @@ def test_an_admin_changes_roles_on_the_organization_page_through_the_rules(clien
         "memberships-MIN_NUM_FORMS": "0",
         "memberships-MAX_NUM_FORMS": "1000",
     }
-    for prefix in ("calendarservices", "directoryservices", "conferencingservices"):
+    for prefix in ("service_accounts", "calendarservices", "directoryservices", "conferencingservices"):
         data.update(
             {
                 f"{prefix}-TOTAL_FORMS": "0",
@@ -282,7 +282,7 @@ def test_an_owner_cannot_pull_another_organizations_person_into_their_organizati
         "memberships-MIN_NUM_FORMS": "0",
         "memberships-MAX_NUM_FORMS": "1000",
     }
-    for prefix in ("calendarservices", "directoryservices", "conferencingservices"):
+    for prefix in ("service_accounts", "calendarservices", "directoryservices", "conferencingservices"):
         data.update({f"{prefix}-{key}": value for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))})
     own = Membership.objects.get(organization=globex, user=charlie)
     data.update(

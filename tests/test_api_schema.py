@@ -108,3 +108,17 @@ def test_the_checked_in_schema_is_the_served_one(tmp_path):
     assert generated.read_text() == (ROOT / "schema.yml").read_text(), (
         "The API's schema changed: review the difference and run `make schema` to check it in."
     )
+
+
+@pytest.mark.django_db
+def test_a_service_accounts_answers_are_what_the_schema_says(world, openapi):  # noqa: F811
+    """/v1/userinfo and /v1/resources answer a service account's token in their own shapes, which the
+    schema describes too (the matrix calls them with an account's token)."""
+    for route in ("userinfo", "resources"):
+        response = Client().get(
+            f"/v1/{route}", headers={"Authorization": f"Bearer {world.tokens['service_account_token']}"}
+        )
+        assert response.status_code == 200, response.content
+        documented = openapi["paths"][f"/v1/{route}"]["get"]["responses"]["200"]["content"]["application/json"]
+        body_schema = closed(copy.deepcopy(documented["schema"]), openapi["components"]["schemas"])
+        jsonschema.validate(response.json(), body_schema, cls=jsonschema.Draft7Validator)

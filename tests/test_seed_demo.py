@@ -24,6 +24,8 @@ def test_the_demo_has_a_calendar_service_in_each_mode_and_is_idempotent():
         for user in demo["users"]:
             user.pop("access_token", None)
             user.pop("refresh_token", None)
+        demo["integrator"]["enterprise_connect"].pop("access_token")
+        demo["integrator"]["enterprise_connect"].pop("refresh_token")
     assert first == second
     acme = Organization.objects.get(name="Acme Corporation")
     assert sorted(CalendarService.objects.filter(organization=acme).values_list("access_mode", flat=True)) == sorted(
@@ -127,3 +129,18 @@ def test_the_json_lists_each_organizations_directories_with_their_counts():
     assert globex["successfactors"]["people_onboarded"] == 3
     assert all(entry["status"] == "active" for entry in [*acme.values(), *globex.values()])
     assert acme["google"]["first_round"].startswith("onboarded 5")
+
+
+def test_the_demo_integrator_has_enterprise_connect_for_acme(client):
+    first = seed_json()["integrator"]["enterprise_connect"]
+    enterprise = seed_json()["integrator"]["enterprise_connect"]
+    assert enterprise["organization"] == "Acme Corporation"
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {enterprise['access_token']}"}
+    userinfo = client.get("/v1/userinfo", **headers).json()
+    assert userinfo["cronofy.type"] == "service_account"
+    assert userinfo["sub"] == enterprise["service_account_id"] == first["service_account_id"]
+    assert userinfo["cronofy.data"]["authorization"]["delegated_scope"] == "read_write free_busy_write"
+    assert client.get("/v1/resources", **headers).status_code == 200
+    # A new seeding's token replaces the last one.
+    stale = {"HTTP_AUTHORIZATION": f"Bearer {first['access_token']}"}
+    assert client.get("/v1/userinfo", **stale).status_code == 401

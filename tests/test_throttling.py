@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.oauth import application_create, tokens_issue_for
+from accounts.oauth import application_create, service_account_create, service_account_tokens_issue, tokens_issue_for
+from accounts.services import organization_create
 from conftest import make_user
 from tests.e2e import INTEGRATOR_REDIRECT
 
@@ -67,3 +68,20 @@ def test_the_token_endpoint_is_rate_limited_per_client_id(apps, settings):
     statuses = [token_call(client_id, apps["alpha_secret"]).status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]  # invalid_grant (no such refresh token), then throttled
     assert token_call("another-client", "whatever").status_code == 401
+
+
+def test_a_service_accounts_calls_count_against_its_application(apps, settings):
+    settings.API_RATE_SUSTAINED = "4/min"
+    service_account = service_account_create(
+        organization=organization_create(name="Acme", actor=None),
+        application=apps["alpha"],
+        scopes=["service_account/resources/manage"],
+        delegated_scopes=["free_busy"],
+        actor=None,
+    )
+    token = service_account_tokens_issue(service_account=service_account).access_token
+    resources = [
+        Client().get("/v1/resources", headers={"Authorization": f"Bearer {token}"}).status_code for _ in range(3)
+    ]
+    assert resources == [200, 200, 200]
+    assert [account(apps["alice_alpha"]).status_code for _ in range(2)] == [200, 429]

@@ -7,20 +7,25 @@ ends every delegated token at once; an admin grants only for the organizations t
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from allauth.idp.oidc.models import Token
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, Grant, ServiceAccount, ServiceAccountAuthorization
 from accounts.oauth import service_account_create, service_account_revoke, service_account_tokens_issue
+from bookings.models import ManagedEvent
 from calendars.models import CalendarProfile
+from calendars.notifications import channel_create
 from calendars.services import calendar_service_authorize, calendar_service_change_mode, calendar_service_provision
 from conftest import make_user
 from connect.enterprise import service_account_authorization_resolve
+from connect.tasks import service_account_callbacks_retry
 from core.choices import AccessMode
 
 pytestmark = pytest.mark.django_db
@@ -164,10 +169,31 @@ def test_a_free_busy_person_asked_read_write_gets_what_the_mode_allows(acme, bob
     assert Client().get("/v1/free_busy", {"tzid": "Etc/UTC"}, headers=bearer(body["access_token"])).status_code == 200
 
 
-def test_a_no_access_person_is_linked_as_cronofy(acme, bob, people, integrator, receiver):
+def test_a_no_access_person_is_linked_as_cronofy_and_booked_by_email(acme, bob, people, integrator, receiver):
     _, token = grant(acme, integrator, actor=bob)
     answer = ask_and_resolve(token, receiver, email="lee@legal.acme.example", scope="free_busy_write")
-    assert exchange(integrator, answer["code"], receiver.url).json()["linking_profile"]["provider_name"] == "cronofy"
+    body = exchange(integrator, answer["code"], receiver.url).json()
+    assert body["linking_profile"]["provider_name"] == "cronofy"
+
+    calendar = CalendarProfile.objects.get(public_id=body["linking_profile"]["profile_id"]).calendars.get()
+    start = timezone.now().replace(microsecond=0) + timedelta(days=3)
+    booked = Client().post(
+        f"/v1/calendars/{calendar.public_id}/events",
+        json.dumps(
+            {
+                "event_id": "ec-1",
+                "summary": "Intro",
+                "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "end": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        ),
+        content_type="application/json",
+        headers=bearer(body["access_token"]),
+    )
+    assert booked.status_code == 202, booked.content
+    event = ManagedEvent.objects.get(event_id="ec-1")
+    assert event.delivery_mode == "email"  # the person's mode: an invitation, not a native write
+    assert event.invitations.filter(recipient="lee@legal.acme.example").exists()
 
 
 def test_the_admins_free_busy_choice_bounds_read_write_people(acme, bob, people, integrator, receiver):
@@ -226,9 +252,14 @@ def test_a_mode_change_reaches_delegated_tokens_at_once(acme, bob, people, integ
     access = exchange(integrator, answer["code"], receiver.url).json()["access_token"]
     assert Client().get("/v1/events", {"tzid": "Etc/UTC"}, headers=bearer(access)).status_code == 200
 
+    grant_row = Grant.objects.get(user=people["alice"])
+    channel = channel_create(grant=grant_row, callback_url=receiver.url, calendar_ids=[], only_managed=False)
+
     calendar_service_change_mode(service=acme_live[AccessMode.READ_WRITE], access_mode=AccessMode.FREE_BUSY, actor=bob)
 
     assert Client().get("/v1/events", {"tzid": "Etc/UTC"}, headers=bearer(access)).status_code == 403
+    told = list(channel.notifications.order_by("pk").values_list("kind", flat=True))
+    assert told == ["verification", "change", "profile_disconnected"]
 
 
 #
@@ -279,6 +310,17 @@ def test_an_admin_consents_and_the_code_exchanges_for_a_service_account_token(ac
     # A service account reads no calendar of its own.
     assert Client().get("/v1/account", headers=bearer(access)).status_code == 401
     assert Client().get("/v1/resources", headers=bearer(access)).json() == {"resources": []}
+    refreshed = Client().post(
+        "/oauth/token",
+        {
+            "grant_type": "refresh_token",
+            "client_id": integrator.application.client_id,
+            "client_secret": integrator.secret,
+            "refresh_token": tokens.json()["refresh_token"],
+        },
+    )
+    assert refreshed.status_code == 200 and refreshed.json()["sub"] == service_account.public_id
+    assert Client().get("/v1/userinfo", headers=bearer(refreshed.json()["access_token"])).status_code == 200
 
 
 def test_a_second_organizations_admin_cannot_grant_the_first_organizations_people(
@@ -345,3 +387,38 @@ def test_only_a_service_accounts_token_asks(acme, bob, people, integrator, recei
     assert account_client.post("/v1/service_account_authorizations", entry, format="json").status_code == 401
     _, token = grant(acme, integrator, actor=bob, scopes=["service_account/resources/manage"])
     assert ask(token, entry).status_code == 403
+
+
+def test_a_batch_is_recorded_in_a_constant_number_of_queries(
+    acme, bob, people, integrator, receiver, django_assert_max_num_queries
+):
+    _, token = grant(acme, integrator, actor=bob)
+    entry = {"email": "alice@acme.example", "scope": "free_busy", "callback_url": receiver.url}
+    ask(token, {"service_account_authorizations": [entry]})  # warm: the first request loads what it caches
+    with django_assert_max_num_queries(8) as one:
+        assert ask(token, {"service_account_authorizations": [entry]}).status_code == 202
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert ask(token, {"service_account_authorizations": [entry] * 50}).status_code == 202
+
+
+def test_a_failed_callback_is_tried_again_and_a_lost_request_is_picked_up(acme, bob, people, integrator, receiver):
+    _, token = grant(acme, integrator, actor=bob)
+    receiver.fail_next = 1
+    ask_and_resolve(token, receiver, email="alice@acme.example", scope="free_busy")
+    row = ServiceAccountAuthorization.objects.get()
+    assert row.delivered_at is None and row.last_error == "HTTP 500" and row.attempts == 1
+    ServiceAccountAuthorization.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    assert (
+        ask(token, {"email": "fay@emea.acme.example", "scope": "free_busy", "callback_url": receiver.url}).status_code
+        == 202
+    )
+    lost = ServiceAccountAuthorization.objects.latest("pk")
+    ServiceAccountAuthorization.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+
+    service_account_callbacks_retry()
+
+    row.refresh_from_db()
+    lost.refresh_from_db()
+    assert row.delivered_at is not None and row.attempts == 2
+    assert lost.outcome == ServiceAccountAuthorization.Outcome.GRANTED and lost.delivered_at is not None
+    assert len(receiver.requests) == 3

@@ -89,3 +89,15 @@ def test_revoking_in_the_console_ends_every_delegated_token(client_for, acme, bo
     assert Client().get("/v1/account", headers=headers).status_code == 401
     service_account.refresh_from_db()
     assert service_account.revoked_at is not None
+
+
+def test_the_organization_page_lists_its_integrator_access(client_for, acme, bob, integrator):
+    service_account_create(
+        organization=acme,
+        application=integrator.application,
+        scopes=["service_account/accounts/manage"],
+        delegated_scopes=["free_busy"],
+        actor=bob,
+    )
+    page = client_for(bob).get(reverse("admin:accounts_organization_change", args=[acme.pk])).content.decode()
+    assert "Integrator access (Enterprise Connect)" in page and "Scheduler" in page
