@@ -205,7 +205,7 @@ class InvitationSweep:
         many were handed over."""
         sent_before = self.sent
         remaining = None if invitation_ids is None else list(invitation_ids)
-        while remaining is None or remaining:
+        while (remaining is None or remaining) and not self.unreachable:  # no server: the rest waits
             if remaining is None:
                 claimed = INVITATIONS.claim_batch(limit=batch_size)
             else:
