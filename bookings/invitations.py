@@ -6,15 +6,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
-from django.core.mail import get_connection
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from bookings import imip
 from bookings.models import Invitation, InvitationMethod, ManagedEvent, ManagedEventAttendee
-from bookings.senders import sender_for
+from bookings.senders import Sender, sender_for
 from bookings.when import event_when
 from calendars.models import Calendar
 from core.outbox import Outbox
@@ -90,7 +88,8 @@ def invitations_queue(
         )
         if created:
             rows.append(row)
-            transaction.on_commit(lambda pk=row.pk: async_task("bookings.tasks.invitation_send", pk))
+    if rows:  # one task sends them all over one SMTP connection
+        transaction.on_commit(lambda ids=[r.pk for r in rows]: async_task("bookings.tasks.invitations_send", ids))
     return rows
 
 
@@ -102,30 +101,23 @@ def _subject(event: ManagedEvent, *, method: str, cancelled: bool) -> str:
     return f"{prefix}: {event.summary} @ {when}"
 
 
-def invitation_send(*, invitation_id: int) -> Invitation | None:
-    """Send one due invitation through the outbox: claimed with a lease (no lock held while the SMTP
-    server takes it), then recorded. A worker that dies mid-send leaves the lease to run out, after
-    which the sweep sends the same message again (same Message-ID)."""
-    claimed = INVITATIONS.claim(invitation_id)
-    if claimed is None:
-        return None  # sent, given up, not due, or claimed by another worker
-    row = Invitation.objects.select_related("event__calendar__profile__user").get(pk=claimed.pk)
-    try:
-        invitation_email(row).send()
-        error = ""
-    except Exception as failure:  # noqa: BLE001  # any failure to hand the message over is retried
-        error = f"{type(failure).__name__}: {failure}"
-    if INVITATIONS.record(row, error=error, max_attempts=settings.INVITATIONS_MAX_ATTEMPTS):
-        logger.error("Gave up sending invitation %s after %s attempts: %s", row.pk, row.attempts, error[:200])
-    return row
-
-
-def invitation_email(row: Invitation) -> imip.InvitationEmail:
+def invitation_email(
+    row: Invitation, *, identity: Sender | None = None, rendered: dict[tuple, tuple[str, str]] | None = None
+) -> imip.InvitationEmail:
+    """The message for one outbox row; `identity` is the calendar's sender when the caller knows it
+    (a sweep looks it up once per calendar), and `rendered` keeps the text and HTML bodies of a sweep,
+    which every recipient of one version shares. bookings/invitation_delivery.py sends it."""
     event = row.event
     organizer = _organizer(event.calendar)
-    identity = sender_for(event.calendar)
+    identity = identity or sender_for(event.calendar)
     cancelled = row.method == InvitationMethod.CANCEL
-    text, html = imip.invitation_text(event, method=row.method, cancelled=cancelled, organizer=organizer)
+    key = (event.pk, event.version, row.method, cancelled, organizer)
+    texts = None if rendered is None else rendered.get(key)
+    if texts is None:
+        texts = imip.invitation_text(event, method=row.method, cancelled=cancelled, organizer=organizer)
+        if rendered is not None:
+            rendered[key] = texts
+    text, html = texts
     return imip.InvitationEmail(
         ics=row.ics,
         method=row.method,
@@ -137,7 +129,6 @@ def invitation_email(row: Invitation) -> imip.InvitationEmail:
         reply_to=[organizer.email],
         headers={"From": imip.sender(organizer, identity.from_email), "Message-ID": row.message_id},
         dkim_key=identity.dkim,
-        connection=get_connection(),
     )
 
 
@@ -149,5 +140,5 @@ def invitation_resend(*, invitation: Invitation) -> Invitation:
     """An admin's resend of a failed invitation: the same message (same Message-ID), tried afresh."""
     invitation.failed_at, invitation.attempts, invitation.next_attempt_at = None, 0, timezone.now()
     invitation.save(update_fields=["failed_at", "attempts", "next_attempt_at"])
-    transaction.on_commit(lambda: async_task("bookings.tasks.invitation_send", invitation.pk))
+    transaction.on_commit(lambda: async_task("bookings.tasks.invitations_send", [invitation.pk]))
     return invitation

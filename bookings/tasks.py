@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bookings import conferencing, invitations, replies, services
+from bookings import conferencing, invitation_delivery, replies, services
 from core.schedules import PeriodicTask
 
 PERIODIC_TASKS = [
@@ -15,14 +15,19 @@ def event_write(event_id: int, attempt: int = 1) -> None:
     services.managed_event_write(event_id=event_id, attempt=attempt)
 
 
+def invitations_send(invitation_ids: list[int]) -> None:
+    invitation_delivery.invitations_send(invitation_ids=invitation_ids)
+
+
 def invitation_send(invitation_id: int) -> None:
-    invitations.invitation_send(invitation_id=invitation_id)
+    """One invitation (tasks queued before invitations were sent in groups)."""
+    invitation_delivery.invitations_send(invitation_ids=[invitation_id])
 
 
 def invitations_retry() -> None:
-    """Every minute: invitations whose next attempt is due (and any a dead worker left behind)."""
-    for invitation_id in invitations.invitations_due():
-        invitations.invitation_send(invitation_id=invitation_id)
+    """Every minute: invitations whose next attempt is due (and any a dead worker left behind), in
+    batches over one SMTP connection; workers running it at once share the backlog."""
+    invitation_delivery.invitations_send()
 
 
 def reply_process(reply_id: int) -> None:

@@ -1,7 +1,7 @@
 """Services that keep busy periods fresh: sync rounds merged into what we hold, and the provider push
 subscriptions that say when to run them.
 
-A full round lists Cronofy's window (42 days back, 201 ahead) and makes our copy match it; an
+A full round lists Cronofy's window (42 days back, 201 ahead, plus slack) and makes our copy match it; an
 incremental round applies only what changed since the cursor. Either way the copy is changed row by
 row inside one transaction, never emptied and refilled, so availability never shows a false gap
 (cal.com's PR #22508 is the cautionary tale). Event details are written only for Read-Write profiles
@@ -59,9 +59,14 @@ logger = logging.getLogger(__name__)
 
 SYNC_PAST = timedelta(days=42)
 SYNC_FUTURE = timedelta(days=201)
-# Delta links keep the window of the round that started them, so the window is moved forward by a
-# full round once a day.
-FULL_SYNC_EVERY = timedelta(hours=24)
+# Delta links and sync tokens keep the window of the round that started them. Rather than re-reading
+# every event each day to move that window forward (a full round costs nearly a first sync, however
+# little changed), a full round asks for WINDOW_SLACK more future than Cronofy's window needs, and
+# incremental rounds, which carry only what changed, serve until that slack is used up. A full round
+# then comes every WINDOW_SLACK, or at once when the provider drops the cursor (410 Gone, expired sync
+# token) or someone asks for one; its merge still writes only the rows that differ.
+WINDOW_SLACK = timedelta(days=28)
+FULL_SYNC_EVERY = WINDOW_SLACK
 # Without push notifications (missed, or a provider that dropped them) a calendar is still polled.
 POLL_EVERY = timedelta(minutes=30)
 BULK_BATCH = 500
@@ -81,7 +86,9 @@ class SyncOutcome:
 
 
 def sync_window(now: datetime) -> tuple[datetime, datetime]:
-    return now - SYNC_PAST, now + SYNC_FUTURE
+    """What a full round started `now` lists: Cronofy's window, and WINDOW_SLACK beyond it so its
+    cursor still covers Cronofy's window until the next full round."""
+    return now - SYNC_PAST, now + SYNC_FUTURE + WINDOW_SLACK
 
 
 def profile_stores_event_details(profile: CalendarProfile) -> bool:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import ClassVar
 
 from django.db import models, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import schedule
@@ -90,6 +91,39 @@ class Outbox:
     def record(self, row: OutboxRow, *, error: str, max_attempts: int) -> bool:
         """Save how the attempt went: done, or the next attempt booked, or given up (returns True)."""
         return row.record_attempt(error=error, max_attempts=max_attempts)
+
+    def claim_batch(self, *, limit: int, pks: list[int] | None = None) -> list[int]:
+        """Take up to `limit` due rows (of `pks` when given) for one attempt each, in two statements;
+        rows another worker holds are skipped (SKIP LOCKED on PostgreSQL), so several workers
+        sweeping at once share the work instead of queueing behind each other's locks."""
+        with transaction.atomic():
+            pending = self._pending() if pks is None else self._pending().filter(pk__in=pks)
+            taken = list(
+                pending.order_by("next_attempt_at", "pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:limit]
+            )
+            if taken:
+                self.model.objects.filter(pk__in=taken).update(
+                    attempts=F("attempts") + 1, next_attempt_at=timezone.now() + self.lease
+                )
+        return taken
+
+    def record_batch(
+        self, rows: list[models.Model], *, errors: dict[int, str], max_attempts: int
+    ) -> list[models.Model]:
+        """Save how a batch of claimed rows went: those without an error in one statement, the failed
+        ones one by one (rare); returns the rows given up on."""
+        done = [row.pk for row in rows if row.pk not in errors]
+        if done:
+            now = timezone.now()
+            self.model.objects.filter(pk__in=done).update(**{self.done_field: now}, last_error="")
+            for row in rows:
+                if row.pk not in errors:
+                    setattr(row, self.done_field, now)
+                    row.last_error = ""
+        failed = [row for row in rows if row.pk in errors]
+        return [row for row in failed if self.record(row, error=errors[row.pk], max_attempts=max_attempts)]
 
     def due(self, *, limit: int = 500) -> list[int]:
         return list(self._pending().order_by("next_attempt_at").values_list("pk", flat=True)[:limit])

@@ -298,7 +298,7 @@ class MicrosoftCalendarClient:
                 f"{endpoints.microsoft_graph_url()}/v1.0/{self._user_path}/calendars/{quote(calendar_id)}"
                 f"/calendarView/delta?{query}"
             )
-        headers = {"Prefer": 'odata.maxpagesize=200, outlook.timezone="UTC"'}
+        headers = {"Prefer": 'odata.maxpagesize=1000, outlook.timezone="UTC"'}
         events: list[ProviderEvent] = []
         removed: list[str] = []
         while True:

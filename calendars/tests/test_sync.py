@@ -17,6 +17,7 @@ from accounts.oauth import application_create, tokens_issue_for
 from calendars.models import BusyPeriod, Calendar, CalendarProfile, ProviderWatch
 from calendars.notifications import channel_create, signature
 from calendars.services import calendar_profile_disconnect
+from calendars.sync import FULL_SYNC_EVERY, SYNC_FUTURE, SYNC_PAST, WINDOW_SLACK, profile_sync, sync_window
 from calendars.tasks import calendars_poll, profile_first_sync
 from conftest import make_user
 from sandbox import services as sandbox
@@ -236,3 +237,32 @@ def test_the_admin_shows_sync_state_and_syncs_on_demand(live_server, world, sync
         {"action": "sync_now", "_selected_action": [synced["profile"].pk]},
     )
     assert has(free_busy(live_server, synced["token"]), monday + timedelta(hours=5), monday + timedelta(hours=6))
+
+
+def test_the_daily_round_reads_only_changes_until_the_windows_slack_is_used(live_server, world, synced):
+    """The cursor of a full round covers Cronofy's window plus WINDOW_SLACK, so the periodic round a day
+    later is incremental (a change arrives, nothing is re-read); once the slack is used up, it is full."""
+    calendar = synced["calendar"]
+    first_full = Calendar.objects.get(pk=calendar.pk).full_synced_at
+    Calendar.objects.filter(pk=calendar.pk).update(full_synced_at=first_full - timedelta(days=1))
+    start = world.monday + timedelta(days=4, hours=15)
+    late = sandbox.event_create(  # its push notification runs a round at once
+        calendar=synced["sandbox_calendar"],
+        values={"summary": "Late", "start": start, "end": start + timedelta(hours=1)},
+    )
+    assert BusyPeriod.objects.filter(calendar=calendar, provider_event_id=late.event_id, start=start).exists()
+    [outcome] = profile_sync(profile=synced["profile"])  # the poller's round
+    assert (outcome.full, outcome.upserted, outcome.removed) == (False, 0, 0)
+    assert Calendar.objects.get(pk=calendar.pk).full_synced_at == first_full - timedelta(days=1)  # no full round
+
+    Calendar.objects.filter(pk=calendar.pk).update(full_synced_at=timezone.now() - WINDOW_SLACK - timedelta(hours=1))
+    [outcome] = profile_sync(profile=synced["profile"])
+    assert (outcome.full, outcome.upserted, outcome.removed) == (True, 0, 0)  # re-read, nothing rewritten
+    assert Calendar.objects.get(pk=calendar.pk).full_synced_at > first_full
+
+
+def test_a_full_rounds_window_covers_cronofys_until_the_next_full_round():
+    now = timezone.now()
+    start, end = sync_window(now)
+    assert start == now - SYNC_PAST
+    assert end - FULL_SYNC_EVERY >= now + SYNC_FUTURE  # the last incremental round still sees 201 days ahead

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from django.core import signing
 from django.db import transaction
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -442,14 +443,24 @@ def calendar_view(request: HttpRequest, token: Token, user: str | None, calendar
     return JsonResponse(response)
 
 
+# Graph serves at most this many items a page for Outlook resources (the ceiling of `$top` there);
+# `Prefer: odata.maxpagesize` asks for less or up to it, and a delta page holds 100 otherwise.
+DELTA_MAX_PAGE = 1000
+DELTA_DEFAULT_PAGE = 100
+
+
 def calendar_view_delta(request: HttpRequest, token: Token, user: str | None, calendar_id: str | None) -> HttpResponse:
+    """A round of pages (`@odata.nextLink`) ending in an `@odata.deltaLink`. Each page costs what it
+    holds, not the calendar: the tokens carry a keyset position (the first round walks the calendar's
+    rows by id, a delta round its changed rows by change number, each row expanded into its items),
+    so a page reads only its own rows."""
     _require(token, "graph.calendarView.delta")
     person = _target(token, user)
     calendar = _calendar_of(person, calendar_id)
-    page_size = 100
+    page_size = DELTA_DEFAULT_PAGE
     match = re.search(r"odata\.maxpagesize=(\d+)", request.headers.get("Prefer", ""))
     if match:
-        page_size = max(1, min(int(match.group(1)), 1000))
+        page_size = max(1, min(int(match.group(1)), DELTA_MAX_PAGE))
     state = _delta_state(request, calendar)
     if state is None:
         start, end = _query_time(request, "startDateTime"), _query_time(request, "endDateTime")
@@ -459,28 +470,49 @@ def calendar_view_delta(request: HttpRequest, token: Token, user: str | None, ca
             "w": [start.isoformat(), end.isoformat()],
             "since": None,
             "snap": services.current_change_seq(),
-            "o": 0,
+            "k": [0, 0],
         }
     start, end = (datetime.fromisoformat(value) for value in state["w"])
     zone, label = _output_zone(request)
     body = graph_sees_body(token.scopes)
-    if state["since"] is None:
-        rows = Event.objects.filter(calendar=calendar).select_related("series")
-        items: list[dict[str, Any]] = [
-            event_json(o, owner=person, body=body, zone=zone, zone_label=label) for o in occurrences(rows, start, end)
+
+    def as_json(slots: list[Occurrence]) -> list[dict[str, Any]]:
+        return [
+            {"@odata.type": "#microsoft.graph.event", "id": slot.instance_id, "@removed": {"reason": "deleted"}}
+            if slot.is_cancelled or (slot.series is not None and slot.series.is_cancelled)
+            else event_json(slot, owner=person, body=body, zone=zone, zone_label=label)
+            for slot in slots
         ]
+
+    exceptions = Prefetch("exceptions", queryset=Event.objects.select_related("series"))
+    if state["since"] is None:
+        # Every row that can have an occurrence in the window: singles and series (their exceptions
+        # come with them), by id.
+        rows = Event.objects.filter(calendar=calendar, series__isnull=True, start__lt=end).prefetch_related(exceptions)
+        page, following_key = _keyset_page(
+            rows,
+            "pk",
+            state.get("k", [0, 0]),
+            page_size,
+            lambda row: as_json(occurrences([row, *row.exceptions.all()] if row.is_series else [row], start, end)),
+        )
     else:
-        items = _delta_changes(calendar, person, state["since"], start, end, body=body, zone=zone, label=label)
-    offset = state["o"]
-    page = items[offset : offset + page_size]
+        rows = (
+            Event.objects.filter(calendar=calendar, change_seq__gt=state["since"], change_seq__lte=state["snap"])
+            .select_related("series")
+            .prefetch_related(exceptions)
+        )
+        page, following_key = _keyset_page(
+            rows, "change_seq", state.get("k", [0, 0]), page_size, lambda row: as_json(_changed_slots(row, start, end))
+        )
     base = request.build_absolute_uri(request.path)
     response: dict[str, Any] = {
         "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(event)",
         "value": page,
     }
-    if offset + page_size < len(items):
+    if following_key is not None:
         response["@odata.nextLink"] = (
-            f"{base}?$skiptoken={signing.dumps({**state, 'o': offset + page_size}, salt=DELTA_SALT)}"
+            f"{base}?$skiptoken={signing.dumps({**state, 'k': following_key}, salt=DELTA_SALT)}"
         )
     else:
         following = {
@@ -489,10 +521,41 @@ def calendar_view_delta(request: HttpRequest, token: Token, user: str | None, ca
             "w": state["w"],
             "since": state["snap"],
             "snap": None,
-            "o": 0,
+            "k": [0, 0],
         }
         response["@odata.deltaLink"] = f"{base}?$deltatoken={signing.dumps(following, salt=DELTA_SALT)}"
     return JsonResponse(response)
+
+
+def _keyset_page(
+    rows: QuerySet[Event],
+    key: str,
+    position: list[int],
+    size: int,
+    expand: Callable[[Event], list[dict[str, Any]]],
+) -> tuple[list[dict[str, Any]], list[int] | None]:
+    """Up to `size` items of `rows` in order of the integer `key`, from `position` ([the key of the row
+    to resume at, how many of its items were already served]); returns them and the next position,
+    None when the rows are exhausted. Rows are read in chunks just over a page."""
+    resume_key, served = position
+    items: list[dict[str, Any]] = []
+    while True:
+        chunk = list(rows.filter(**{f"{key}__gte": resume_key}).order_by(key)[: size + 1])
+        for row in chunk:
+            row_key = getattr(row, key)
+            row_items = expand(row)
+            offset = served if row_key == resume_key else 0
+            if len(items) == size:  # the page is full: a next one only if something is left
+                if len(row_items) > offset:
+                    return items, [row_key, offset]
+                continue
+            taken = row_items[offset : offset + size - len(items)]
+            items.extend(taken)
+            if offset + len(taken) < len(row_items):
+                return items, [row_key, offset + len(taken)]  # the page ends inside this row
+        if len(chunk) <= size:
+            return items, None
+        resume_key, served = getattr(chunk[-1], key) + 1, 0
 
 
 def _delta_state(request: HttpRequest, calendar: Calendar) -> dict[str, Any] | None:
@@ -518,34 +581,12 @@ def _delta_state(request: HttpRequest, calendar: Calendar) -> dict[str, Any] | N
     return state
 
 
-def _delta_changes(
-    calendar: Calendar,
-    owner: Person,
-    since: int,
-    start: datetime,
-    end: datetime,
-    *,
-    body: bool,
-    zone: ZoneInfo,
-    label: str,
-) -> list[dict[str, Any]]:
-    changed = (
-        Event.objects.filter(calendar=calendar, change_seq__gt=since).select_related("series").order_by("change_seq")
-    )
-    items: list[dict[str, Any]] = []
-    for event in changed:
-        if event.is_series:
-            slots = occurrences([event, *event.exceptions.all()], start, end, include_cancelled=True)
-        else:
-            slots = [Occurrence(event, event.series, event.start, event.end, event.original_start)]
-        for slot in slots:
-            if slot.is_cancelled or (slot.series is not None and slot.series.is_cancelled):
-                items.append(
-                    {"@odata.type": "#microsoft.graph.event", "id": slot.instance_id, "@removed": {"reason": "deleted"}}
-                )
-            else:
-                items.append(event_json(slot, owner=owner, body=body, zone=zone, zone_label=label))
-    return items
+def _changed_slots(event: Event, start: datetime, end: datetime) -> list[Occurrence]:
+    """What a delta round reports for one changed row: a series' occurrences in the window (cancelled
+    ones included, to be reported removed), or the single event or exception itself."""
+    if event.is_series:
+        return occurrences([event, *event.exceptions.all()], start, end, include_cancelled=True)
+    return [Occurrence(event, event.series, event.start, event.end, event.original_start)]
 
 
 def _reminders_from_body(body: dict[str, Any]) -> list[dict[str, Any]]:
