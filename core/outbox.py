@@ -109,18 +109,16 @@ class Outbox:
                 )
         return taken
 
-    def record_batch(
-        self, rows: list[models.Model], *, errors: dict[int, str], max_attempts: int
-    ) -> list[models.Model]:
+    def record_batch(self, rows: list[OutboxRow], *, errors: dict[int, str], max_attempts: int) -> list[OutboxRow]:
         """Save how a batch of claimed rows went: those without an error in one statement, the failed
         ones one by one (rare); returns the rows given up on."""
         done = [row.pk for row in rows if row.pk not in errors]
         if done:
             now = timezone.now()
-            self.model.objects.filter(pk__in=done).update(**{self.done_field: now}, last_error="")
+            self.model.objects.filter(pk__in=done).update(**{self.model.DONE_FIELD: now}, last_error="")
             for row in rows:
                 if row.pk not in errors:
-                    setattr(row, self.done_field, now)
+                    setattr(row, self.model.DONE_FIELD, now)
                     row.last_error = ""
         failed = [row for row in rows if row.pk in errors]
         return [row for row in failed if self.record(row, error=errors[row.pk], max_attempts=max_attempts)]
