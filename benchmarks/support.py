@@ -82,8 +82,8 @@ def server_environment(**extra: str) -> dict[str, str]:
 class Gunicorn:
     """`gunicorn cronofy_site.wsgi` on a free loopback port, as long as the `with` block lasts."""
 
-    def __init__(self, *, workers: int = 2, threads: int = 1, **environment: str) -> None:
-        self.port = free_port()
+    def __init__(self, *, workers: int = 2, threads: int = 1, port: int | None = None, **environment: str) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.command = [
             str(BIN / "gunicorn"),
@@ -120,6 +120,29 @@ class Gunicorn:
             self.process.terminate()
             try:
                 self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Process:
+    """A helper process (a task cluster, a Redis server) for as long as the `with` block lasts."""
+
+    def __init__(self, command: list[str], *, environment: dict[str, str] | None = None) -> None:
+        self.command, self.environment = command, environment
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Process:
+        self.process = subprocess.Popen(  # noqa: S603  # our own argv
+            self.command, cwd=ROOT, env=self.environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
