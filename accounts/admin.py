@@ -63,8 +63,20 @@ class MembershipPageFormSet(BaseInlineFormSet):
         return (self.page - 1) * self.page_size + 1
 
 
+class MembershipForm(ModelForm):
+    """A member's row changes their role; who they are shows above it (the row's title). Only new
+    rows pick a person, so a page of existing members costs no query per row for its person picker."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "user" in self.fields:
+            self.fields["user"].disabled = True
+            self.fields["user"].widget = forms.HiddenInput()
+
+
 class MembershipInline(ScopedInline, admin.TabularInline):
     model = Membership
+    form = MembershipForm
     formset = MembershipPageFormSet
     template = "admin/edit_inline/members_page.html"
     fields = ["user", "role", "created_at"]
