@@ -21,7 +21,7 @@ from bookings.availability_inputs import (
     seconds,
     utc,
 )
-from calendars.availability import Group, Query, available_periods, available_slots, slots_available
+from calendars.availability import Available, Group, Query, available_periods, available_slots, slots_available
 from core.api_params import TimeField, TimeSpan, utc_text
 
 MAX_WINDOW = timedelta(days=35)
@@ -144,15 +144,26 @@ def _member_requests(groups: list[dict[str, Any]]) -> list[MemberRequest]:
     return list(found.values())
 
 
-def _shaped(found: list) -> list[dict[str, Any]]:
-    return [
-        {
-            "start": utc_text(utc(item.start)),
-            "end": utc_text(utc(item.end)),
-            "participants": [{"sub": sub} for sub in item.participants],
-        }
-        for item in found
-    ]
+def _shaped(found: list[Available]) -> list[dict[str, Any]]:
+    """Cronofy's shape. Hundreds of periods share a few dozen moments and participant lists, so each
+    moment is formatted once and each participant list built once (the JSON renderer does not mind
+    shared objects)."""
+    texts: dict[int, str] = {}
+    participants: dict[tuple[str, ...], list[dict[str, str]]] = {}
+
+    def text(moment: int) -> str:
+        found_text = texts.get(moment)
+        if found_text is None:
+            found_text = texts[moment] = utc_text(utc(moment))
+        return found_text
+
+    shaped = []
+    for item in found:
+        listed = participants.get(item.participants)
+        if listed is None:
+            listed = participants[item.participants] = [{"sub": sub} for sub in item.participants]
+        shaped.append({"start": text(item.start), "end": text(item.end), "participants": listed})
+    return shaped
 
 
 class AvailabilityApi(ApplicationApiView):
