@@ -317,9 +317,9 @@ def _member(request: MemberRequest, person: _Person, *, start: datetime, end: da
         available = asked if available is None else intersect(merge(available), merge(asked))
     calendar_pks = [person.calendars[c] for c in counting if c in person.calendars] if counting else None
     busy = list(person.invited)
-    for calendar_pk, spans in person.busy_by_calendar.items():
+    for calendar_pk, busy_spans in person.busy_by_calendar.items():
         if calendar_pks is None or calendar_pk in calendar_pks:
-            busy += spans
+            busy += busy_spans
     return Member(key=request.sub, busy=busy, available=available)
 
 
