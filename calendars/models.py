@@ -62,7 +62,9 @@ class CalendarService(OrganizationConnection):
     def policy(self) -> AccessModePolicy:
         return policy_for(self.access_mode)
 
-    def requested_scope_rows(self) -> tuple[ScopeRow, ...]:
+    # accounts' RequestedScope protocol declares settable `scope: str`; a ScopeRow is frozen and its scope
+    # may be None (seed text naming no real scope). The fix belongs to that protocol (read-only members).
+    def requested_scope_rows(self) -> tuple[ScopeRow, ...]:  # type: ignore[override]  # see above
         return rows_for(Flow.ORGANIZATION_CALENDAR, provider=self.provider, access_mode=self.access_mode)
 
     def scope_meaning(self, scope: str) -> str:
