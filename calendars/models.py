@@ -62,9 +62,7 @@ class CalendarService(OrganizationConnection):
     def policy(self) -> AccessModePolicy:
         return policy_for(self.access_mode)
 
-    # accounts' RequestedScope protocol declares settable `scope: str`; a ScopeRow is frozen and its scope
-    # may be None (seed text naming no real scope). The fix belongs to that protocol (read-only members).
-    def requested_scope_rows(self) -> tuple[ScopeRow, ...]:  # type: ignore[override]  # see above
+    def requested_scope_rows(self) -> tuple[ScopeRow, ...]:
         return rows_for(Flow.ORGANIZATION_CALENDAR, provider=self.provider, access_mode=self.access_mode)
 
     def scope_meaning(self, scope: str) -> str:

@@ -119,9 +119,7 @@ class DirectoryService(OrganizationConnection):
         if self.offboarding_policy == OffboardingPolicy.HAND_OVER and self.handover_to_id is None:
             raise ValidationError({"handover_to": "Name the organizer who takes offboarded people's bookings over."})
 
-    # accounts' RequestedScope protocol declares settable `scope: str`; a ScopeRow is frozen and its scope
-    # may be None (seed text naming no real scope). The fix belongs to that protocol (read-only members).
-    def requested_scope_rows(self) -> tuple[ScopeRow, ...]:  # type: ignore[override]  # see above
+    def requested_scope_rows(self) -> tuple[ScopeRow, ...]:
         # SuccessFactors has no OAuth scopes: its API user's role decides what it can read.
         return rows_for(Flow.DIRECTORY_SYNC, provider=self.provider)
 
