@@ -27,19 +27,21 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -n auto
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .mypy_cache *.egg-info
 
 # The API's OpenAPI schema, checked in: tests/test_api_schema.py fails until it matches what is served.
 schema: $(VENV)/.installed

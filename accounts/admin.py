@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,6 +22,7 @@ from accounts.console import (
     OrganizationScopedAdmin,
     ScopedInline,
     ServiceBackedAdmin,
+    acting_user,
     administered_ids,
     data_shared_context,
     organization_page_connection_inlines,
@@ -56,14 +57,63 @@ from accounts.services import (
     user_save_changes,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
+    from django_stubs_ext import WithAnnotations
+
+
+class MembershipPageFormSet(BaseInlineFormSet):
+    """One page of an organization's members: an organization of 10,000 people would otherwise
+    render 10,000 forms. The page is `?members_page=N` of the organization page (a save posts back
+    to the same address, so it saves the page it showed)."""
+
+    page_size = 20
+    page = 1
+    has_next = False
+
+    def get_queryset(self) -> models.QuerySet:
+        if not hasattr(self, "_queryset"):
+            members = super().get_queryset().order_by("pk")
+            first = (self.page - 1) * self.page_size
+            ids = list(members.values_list("pk", flat=True)[first : first + self.page_size + 1])
+            self.has_next = len(ids) > self.page_size
+            self._queryset = members.filter(pk__in=ids[: self.page_size])
+        return self._queryset
+
+    @property
+    def first_number(self) -> int:
+        return (self.page - 1) * self.page_size + 1
+
+
+class MembershipForm(ModelForm):
+    """A member's row changes their role; who they are shows above it (the row's title). Only new
+    rows pick a person, so a page of existing members costs no query per row for its person picker."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "user" in self.fields:
+            self.fields["user"].disabled = True
+            self.fields["user"].widget = forms.HiddenInput()
+
 
 class MembershipInline(ScopedInline, admin.TabularInline):
     model = Membership
+    form = MembershipForm
+    formset = MembershipPageFormSet
+    template = "admin/edit_inline/members_page.html"
     fields = ["user", "role", "created_at"]
     readonly_fields = ["created_at"]
     autocomplete_fields = ["user"]
     extra = 0
     verbose_name_plural = "Members"
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        try:
+            page = max(1, int(request.GET.get("members_page", "1")))
+        except ValueError:
+            page = 1
+        return type(formset.__name__, (formset,), {"page": page})
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._parent_in_scope(request, obj)
@@ -75,7 +125,7 @@ class MembershipInline(ScopedInline, admin.TabularInline):
         return self._parent_in_scope(request, obj)
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        return super().get_queryset(request).select_related("user")
+        return super().get_queryset(request).select_related("user", "organization")
 
 
 class ServiceAccountInline(ScopedInline, admin.TabularInline):
@@ -83,8 +133,8 @@ class ServiceAccountInline(ScopedInline, admin.TabularInline):
     granted and revoked on the Integrator access pages)."""
 
     model = ServiceAccount
-    fields = ["application", "delegated_scopes", "access_mode", "granted_by", "created_at"]
-    readonly_fields = fields
+    # One tuple for both: every field shown is read-only (a tuple fits both attributes' declared types).
+    readonly_fields = fields = ("application", "delegated_scopes", "access_mode", "granted_by", "created_at")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -106,8 +156,15 @@ class OrganizationForm(ModelForm):
         fields = ["name", "parent"]
 
 
+class OrganizationCounts(TypedDict):
+    """What the organization list annotates onto each row (see OrganizationAdmin.get_queryset)."""
+
+    _members: int
+    _calendar_services: int
+
+
 @admin.register(Organization)
-class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
+class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin[Organization]):
     organization_path = "pk"
     form = OrganizationForm
     list_display = ["name", "parent", "public_id", "member_count", "calendar_service_count"]
@@ -156,8 +213,10 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
             )
         )
 
-    def get_form(self, request: HttpRequest, obj: Organization | None = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(
+        self, request: HttpRequest, obj: Organization | None = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm]:
+        form = super().get_form(request, obj, change=change, **kwargs)
         if not request.user.is_superuser and "parent" in form.base_fields:
             # Admins create units inside the ones they administer; only superusers create top-level ones.
             is_own_top_level = obj is not None and obj.parent_id is None
@@ -166,11 +225,11 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
         return form
 
     @admin.display(description="Members", ordering="_members")
-    def member_count(self, obj: Organization) -> int:
+    def member_count(self, obj: WithAnnotations[Organization, OrganizationCounts]) -> int:
         return obj._members
 
     @admin.display(description="Calendar services", ordering="_calendar_services")
-    def calendar_service_count(self, obj: Organization) -> int:
+    def calendar_service_count(self, obj: WithAnnotations[Organization, OrganizationCounts]) -> int:
         return obj._calendar_services
 
     def data_shared_overview(self, obj: Organization) -> SafeString:
@@ -186,13 +245,13 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
 
     def create_with_service(self, request: HttpRequest, form: ModelForm) -> Organization:
         return organization_create(
-            name=form.cleaned_data["name"], parent=form.cleaned_data.get("parent"), actor=request.user
+            name=form.cleaned_data["name"], parent=form.cleaned_data.get("parent"), actor=acting_user(request)
         )
 
     def update_with_service(self, request: HttpRequest, obj: Organization, form: ModelForm) -> Organization:
         return organization_update(
             organization=obj,
-            actor=request.user,
+            actor=acting_user(request),
             name=form.cleaned_data["name"],
             parent=form.cleaned_data.get("parent"),
         )
@@ -204,7 +263,7 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.deleted_forms:
             if inline_form.instance.pk:
-                membership_remove(membership=inline_form.instance, actor=request.user)
+                membership_remove(membership=inline_form.instance, actor=acting_user(request))
                 formset.deleted_objects.append(inline_form.instance)
         for inline_form in formset.forms:
             if inline_form in formset.deleted_forms or not inline_form.has_changed():
@@ -212,9 +271,9 @@ class OrganizationAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
             membership = inline_form.instance
             user, role = inline_form.cleaned_data["user"], inline_form.cleaned_data["role"]
             if membership.pk and "user" in inline_form.changed_data:
-                membership_remove(membership=Membership.objects.get(pk=membership.pk), actor=request.user)
+                membership_remove(membership=Membership.objects.get(pk=membership.pk), actor=acting_user(request))
                 membership.pk = None
-            saved = membership_set(organization=organization, user=user, role=role, actor=request.user)
+            saved = membership_set(organization=organization, user=user, role=role, actor=acting_user(request))
             if membership.pk:
                 formset.changed_objects.append((saved, inline_form.changed_data))
             else:
@@ -292,14 +351,16 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
             return self.add_fieldsets
         return self.superuser_fieldsets if request.user.is_superuser else self.admin_fieldsets
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type[ModelForm]:
+        form = super().get_form(request, obj, change=change, **kwargs)
         if obj is None:
             organizations = Organization.objects.all()
             if not request.user.is_superuser:
                 organizations = organizations.filter(pk__in=administered_ids(request))
-            form.base_fields["organization"].queryset = organizations
-            form.base_fields["organization"].required = not request.user.is_superuser
+            # UserAddForm declares it as a ModelChoiceField; base_fields is typed as plain Fields.
+            organization_field = cast(forms.ModelChoiceField, form.base_fields["organization"])
+            organization_field.queryset = organizations
+            organization_field.required = not request.user.is_superuser
         return form
 
     def change_view(
@@ -338,9 +399,9 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
                 email=data["email"],
                 name=data["name"],
                 role=data["role"],
-                actor=request.user,
+                actor=acting_user(request),
             )
-        return user_create(email=data["email"], name=data["name"], actor=request.user)
+        return user_create(email=data["email"], name=data["name"], actor=acting_user(request))
 
     def _add_existing(self, request: HttpRequest, person: User, data: dict[str, Any]) -> User:
         """Someone who already has an account: added at once when the admin already administers them
@@ -350,10 +411,10 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
             raise ValidationError("This person already has an account.")
         administered = users_of_organizations(organization_ids=administered_ids(request))
         if request.user.is_superuser or administered.filter(pk=person.pk).exists():
-            membership_set(organization=organization, user=person, role=data["role"], actor=request.user)
+            membership_set(organization=organization, user=person, role=data["role"], actor=acting_user(request))
             return person
         organization_invitation_send(
-            organization=organization, email=person.email, role=data["role"], invited_by=request.user
+            organization=organization, email=person.email, role=data["role"], invited_by=acting_user(request)
         )
         request._invited_instead = organization  # type: ignore[attr-defined]
         return person
@@ -377,7 +438,7 @@ class UserAdmin(OrganizationScopedAdmin, DjangoUserAdmin):
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
         if change:
             # Profile and access fields only; roles change on the organization page.
-            user_save_changes(user=obj, actor=request.user, changed_fields=form.changed_data)
+            user_save_changes(user=obj, actor=acting_user(request), changed_fields=form.changed_data)
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
         if change:
@@ -390,8 +451,7 @@ class AuditEventAdmin(OrganizationScopedAdmin):
     list_filter = ["action", ("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organization", "actor"]
     search_fields = ["target_repr", "actor__email", "action"]
-    fields = ["created_at", "organization", "who", "action", "target_type", "target_repr", "changes"]
-    readonly_fields = fields
+    readonly_fields = fields = ("created_at", "organization", "who", "action", "target_type", "target_repr", "changes")
 
     @admin.display(description="Who")
     def who(self, obj: AuditEvent) -> str:
@@ -451,13 +511,13 @@ class ApplicationAdmin(admin.ModelAdmin):
                 application=stored,
                 redirect_uris=data["redirect_uris"],
                 offered_access_modes=data["offered_access_modes"],
-                actor=request.user,
+                actor=acting_user(request),
             )
         application, secret = application_create(
             name=data["name"],
             redirect_uris=data["redirect_uris"],
             offered_access_modes=data["offered_access_modes"],
-            actor=request.user,
+            actor=acting_user(request),
         )
         self.message_user(
             request,
@@ -477,8 +537,16 @@ class OrganizationInvitationAdmin(OrganizationScopedAdmin):
     list_display = ["email", "organization", "role", "invited_by", "created_at", "expires_at", "accepted_at"]
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organization", "invited_by"]
-    fields = ["organization", "email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "accepted_by"]
-    readonly_fields = fields
+    readonly_fields = fields = (
+        "organization",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -523,7 +591,7 @@ class ServiceAccountForm(forms.ModelForm):
 
 
 @admin.register(ServiceAccount)
-class ServiceAccountAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
+class ServiceAccountAdmin(OrganizationScopedAdmin, ServiceBackedAdmin[ServiceAccount]):
     """Integrator access (Enterprise Connect): which applications reach the organization's people, up to
     which scope. Granted here or by Cronofy's authorize flow; revoked here, ending every delegated token."""
 
@@ -540,7 +608,7 @@ class ServiceAccountAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organization", "application", "granted_by"]
     actions = ["revoke"]
-    shown_fields = [
+    shown_fields: ClassVar[tuple[str, ...]] = (
         "organization",
         "application",
         "scopes",
@@ -549,19 +617,19 @@ class ServiceAccountAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
         "granted_by",
         "created_at",
         "revoked_at",
-    ]
+    )
 
     @admin.display(description="delegated scope")
     def delegated_scope(self, obj: ServiceAccount) -> str:
         return " ".join(obj.delegated_scopes)
 
-    def get_fields(self, request: HttpRequest, obj: ServiceAccount | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ServiceAccount | None = None) -> _FieldGroups:
         if obj is None:
             return ["organization", "client_id", "scopes", "delegated_scopes", "access_mode"]
         return self.shown_fields
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ServiceAccount | None = None) -> list[str]:
-        return self.shown_fields if obj is not None else []
+    def get_readonly_fields(self, request: HttpRequest, obj: ServiceAccount | None = None) -> tuple[str, ...]:
+        return self.shown_fields if obj is not None else ()
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is not None:
@@ -576,7 +644,7 @@ class ServiceAccountAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
             scopes=data["scopes"],
             delegated_scopes=data["delegated_scopes"],
             access_mode=data["access_mode"],
-            actor=request.user,
+            actor=acting_user(request),
         )
         tokens = service_account_tokens_issue(service_account=service_account)
         self.message_user(
@@ -592,5 +660,5 @@ class ServiceAccountAdmin(OrganizationScopedAdmin, ServiceBackedAdmin):
 
     @admin.action(description="Revoke: end every token issued under the selected grants at once")
     def revoke(self, request: HttpRequest, queryset: models.QuerySet) -> None:
-        revoked = sum(service_account_revoke(service_account=item, actor=request.user) for item in queryset)
+        revoked = sum(service_account_revoke(service_account=item, actor=acting_user(request)) for item in queryset)
         self.message_user(request, f"Revoked {revoked} integrator access grant(s).", messages.SUCCESS)

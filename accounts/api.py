@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.api_auth import (
@@ -13,6 +16,7 @@ from accounts.api_auth import (
     IsApplication,
     ServiceAccountAuthentication,
 )
+from accounts.oauth import AccessContext, ServiceAccountContext
 
 
 class AccountApiView(APIView):
@@ -43,3 +47,16 @@ class AccountOrServiceAccountApiView(APIView):
 
     authentication_classes = [ServiceAccountAuthentication, AccessTokenAuthentication]
     permission_classes = [HasScopeOrServiceAccountScope]
+
+
+def account_access(request: Request) -> AccessContext:
+    """What an account's access token speaks for (user, grant, scopes), typed: on an AccountApiView
+    AccessTokenAuthentication put it in `request.auth` and the permission refused any call without it
+    (on an AccountOrServiceAccountApiView, once the service-account case is handled)."""
+    return cast(AccessContext, request.auth)
+
+
+def service_account_access(request: Request) -> ServiceAccountContext:
+    """What a service account's token speaks for, typed: on a ServiceAccountApiView
+    ServiceAccountAuthentication put it in `request.auth` and the permission refused any call without it."""
+    return cast(ServiceAccountContext, request.auth)

@@ -9,7 +9,7 @@ them: lists leave them out, direct URLs answer 404, and choice fields never offe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import InlineModelAdmin
@@ -30,9 +30,21 @@ from accounts.selectors import (
     users_of_organizations,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts
+
 
 def administered_ids(request: HttpRequest) -> frozenset[int]:
     return request_administered_organization_ids(request)
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The console caller, for services that record who acted. The admin site lets only signed-in
+    staff in, so by the time a console hook runs `request.user` is a User, never AnonymousUser."""
+    return cast(User, request.user)
+
+
+_ModelT = TypeVar("_ModelT", bound=models.Model)
 
 
 class OrganizationScopedAdmin(admin.ModelAdmin):
@@ -151,17 +163,17 @@ class PeopleScopedAdmin(admin.ModelAdmin):
         return self.has_module_permission(request)
 
 
-class ServiceBackedAdmin(admin.ModelAdmin):
+class ServiceBackedAdmin(admin.ModelAdmin, Generic[_ModelT]):
     """Saves go through the app's service functions, never through `form.save()`.
 
     Django saves what `save_form` returns, so that is where the service runs; `save_model` has
-    nothing left to do.
+    nothing left to do. Parametrised by the model, so a page's hooks take and return its own model.
     """
 
-    def create_with_service(self, request: HttpRequest, form: ModelForm) -> models.Model:
+    def create_with_service(self, request: HttpRequest, form: ModelForm) -> _ModelT:
         raise NotImplementedError
 
-    def update_with_service(self, request: HttpRequest, obj: models.Model, form: ModelForm) -> models.Model:
+    def update_with_service(self, request: HttpRequest, obj: _ModelT, form: ModelForm) -> _ModelT:
         raise NotImplementedError
 
     def save_form(self, request: HttpRequest, form: ModelForm, change: bool) -> models.Model:
@@ -383,7 +395,10 @@ class ProviderConnectionAdmin(ConnectionAdmin):
     list_display = ["__str__", "organization", "provider", "status_badge", "connected_by", "connected_at"]
     list_filter = ["provider", "status", ("organization", admin.RelatedOnlyFieldListFilter)]
     readonly_fields = [*ConnectionAdmin.readonly_fields, "granted_scopes"]
-    settings_fieldset = ("Settings", {"fields": ["organization", "provider", "external_id"]})
+    settings_fieldset: ClassVar[tuple[str, _FieldOpts]] = (
+        "Settings",
+        {"fields": ["organization", "provider", "external_id"]},
+    )
     fieldsets = [
         (
             "Status",

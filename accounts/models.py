@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -92,7 +92,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = "user"
@@ -266,11 +266,17 @@ class AuditEvent(models.Model):
 
 
 class RequestedScope(Protocol):
-    """One provider scope a connection asks for, as the scope registry (calendars/scopes.py) lists it."""
+    """One provider scope a connection asks for, as the scope registry (calendars/scopes.py) lists it.
+    Read-only (the registry's rows are frozen); `scope` is None for a seed line that names no real scope."""
 
-    scope: str
-    label: str
-    meaning: str
+    @property
+    def scope(self) -> str | None: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def meaning(self) -> str: ...
 
 
 class ConnectionStatus(models.TextChoices):
@@ -509,7 +515,9 @@ class ServiceAccountAuthorization(OutboxRow):
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     answer = EncryptedJSONField(null=True, blank=True, help_text="The callback's body (it may hold a code).")
     # Empty until the task has resolved the entry: only then is there an answer to deliver.
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The outbox base declares the field non-null; this override deliberately widens it, which mypy
+    # cannot express for a model field (the column is nullable, see the migration).
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)  # type: ignore[assignment]
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -106,7 +106,7 @@ def application_update(
     unknown = set(offered_access_modes) - set(AccessMode.values)
     if unknown:
         raise ValueError(f"Unknown access modes: {sorted(unknown)}")
-    changes = {}
+    changes: dict[str, Any] = {}
     if application.client.get_redirect_uris() != redirect_uris:
         changes["redirect_uris"] = redirect_uris
         application.client.set_redirect_uris(redirect_uris)
@@ -331,12 +331,19 @@ def token_refresh(*, application: Application, refresh_token: str) -> TokenSet |
             raise OAuthError("invalid_grant", "The refresh token is unknown or revoked.")
         row.delete()
         return _issue_service_account_tokens(service_account)
-    grant = live_grants().filter(pk=(row.data or {}).get("grant")).first() if row else None
+    grant_id = _token_grant_id(row) if row else None
+    grant = live_grants().filter(pk=grant_id).first() if grant_id is not None else None
     if row is None or grant is None or not row.user.is_active:
         raise OAuthError("invalid_grant", "The refresh token is unknown or revoked.")
     row.delete()  # rotated: the new refresh token replaces it
     access, refresh = _issue_tokens(grant)
     return TokenSet(access_token=access, refresh_token=refresh, grant=grant)
+
+
+def _token_grant_id(row: Token) -> int | None:
+    """The grant a user token was issued under: kept in the token's `data` (None on a token without one)."""
+    grant_id: int | None = (row.data or {}).get("grant")
+    return grant_id
 
 
 def _revoke_grant_tokens(grant: Grant | None) -> None:
@@ -492,7 +499,10 @@ def access_token_authenticate(value: str) -> AccessContext | None:
     )
     if row is None or row.user is None or not row.user.is_active:
         return None
-    grant = live_grants().filter(pk=(row.data or {}).get("grant")).select_related("service_account").first()
+    grant_id = _token_grant_id(row)
+    if grant_id is None:
+        return None
+    grant = live_grants().filter(pk=grant_id).select_related("service_account").first()
     if grant is None:
         return None
     return AccessContext(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import MAX_ORGANIZATION_DEPTH, Grant, Membership, Organization, Role, User
 
 
-def administered_organization_ids(*, user: User) -> frozenset[int]:
+def administered_organization_ids(*, user: User | AnonymousUser) -> frozenset[int]:
     """Organizations the user administers: where they are owner or admin, and every unit below those.
 
     One query per level of nesting, bounded by MAX_ORGANIZATION_DEPTH; independent of how many

@@ -168,7 +168,7 @@ def organization_create(*, name: str, actor: User | None, parent: Organization |
 def organization_update(
     *, organization: Organization, actor: User | None, name: str, parent: Organization | None
 ) -> Organization:
-    changes = {}
+    changes: dict[str, Any] = {}
     if organization.name != name:
         changes["name"] = [organization.name, name]
     if organization.parent_id != (parent.pk if parent else None):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
+from accounts.models import User
 from accounts.services import organization_invitation_accept, organization_invitation_for
 
 
@@ -19,7 +22,8 @@ def organization_invitation(request: HttpRequest, token: str) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            organization_invitation_accept(invitation=invitation, user=request.user)
+            # login_required above: the caller is a signed-in User.
+            organization_invitation_accept(invitation=invitation, user=cast(User, request.user))
         except ValidationError as refusal:
             error = " ".join(refusal.messages)
         else:

@@ -1,23 +1,34 @@
-"""How fast `POST /v1/availability` answers, and how much of that is the engine.
+"""How fast `POST /v1/availability` answers, against an honest floor measured in the same run.
 
-For 10 and 50 participants, each with a synced calendar holding a few hundred busy periods over a
-35-day window (a fifth of them on Managed Availability rules), it prints the median and p99 in ms of:
+Each participant has a synced calendar holding ~300 busy periods over a 35-day window (a fifth of
+them on Managed Availability rules). For 10 and 50 participants, for a group that needs everyone
+and one that needs any one of them, it prints the median and p99 in ms of:
 
-- the API call (HTTP handling, validation, the participants' data in a fixed number of queries, the
-  engine, the response), for a group that needs everyone and for a group that needs any one of them;
-- the engine alone on the same members;
-- the floor: the same busy-period rows fetched with one raw SQL query and sorted.
+- `floor`: the integer-seconds floor: the same busy-period rows the API reads, fetched with one raw
+  SQL query as epoch seconds (`extract(epoch ...)::bigint`, strftime('%s') on SQLite) and sorted;
+  nothing can answer without reading them, and reading them as integers is the cheapest way.
+- `dt floor`: the same rows read as `timestamptz` (decoded into Python datetimes), for comparison.
+- `engine`: the engine alone on the same members.
+- `API`: the call in-process (Django's test client: validation, the participants' data in a fixed
+  number of queries, the engine, the response).
+- `HTTP`: the same call over HTTP to gunicorn (production settings, DEBUG off, 2 sync workers),
+  one request at a time.
 
-and each figure's ratio to the floor.
+For 200 participants (more than the API's 50-member limit) it times the in-process path the API
+takes after validation: the loader and the engine. Samples of all measures of a row are taken
+interleaved (one of each per round, in a rotating order), so the machine's load weighs on all alike;
+ratios are of medians to the integer-seconds floor. `queries` is the in-process call's query count,
+which must not grow with the people.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<name> .venv/bin/python benchmarks/availability.py
+    ROUNDS=20 SIZES=10 ...   # a quick run
 """
 
 from __future__ import annotations
 
 import os
 import random
-import statistics
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,26 +39,20 @@ import django
 
 django.setup()
 
+import requests
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, setup_test_environment
+from django.test.utils import CaptureQueriesContext
 
-ROUNDS = 60
-SIZES = (10, 50)
+from benchmarks.support import Gunicorn, bench_database, interleaved, load_note
+
+ROUNDS = int(os.environ.get("ROUNDS", "100"))
+SIZES = tuple(int(size) for size in os.environ.get("SIZES", "10,50,200").split(","))
+API_LIMIT = 50  # the API's MAX_MEMBERS: larger groups are timed in-process only
 BUSY_PER_PERSON = 300
 WINDOW_DAYS = 35
 START = datetime(2027, 3, 1, tzinfo=UTC)
-
-
-def timed(action, rounds: int = ROUNDS) -> tuple[float, float]:
-    action()  # warm up
-    timings = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
-    return statistics.median(timings), timings[min(len(timings) - 1, round(0.99 * (len(timings) - 1)))]
+END = START + timedelta(days=WINDOW_DAYS)
 
 
 def populate(size: int, rng: random.Random) -> tuple[str, list[str], list[int]]:
@@ -122,84 +127,133 @@ def request_body(subs: list[str], required: object) -> dict:
     }
 
 
+def floors(calendar_ids: list[int]) -> tuple:
+    """The integer-seconds floor and the datetime floor: the busy rows the API reads, one query each."""
+    marks = ", ".join(["%s"] * len(calendar_ids))
+    where = f"WHERE calendar_id IN ({marks}) AND start < %s AND \"end\" > %s AND status IN ('busy', 'tentative')"
+    if connection.vendor == "postgresql":
+        epoch = 'FLOOR(EXTRACT(EPOCH FROM start))::bigint, FLOOR(EXTRACT(EPOCH FROM "end"))::bigint'
+    else:
+        epoch = "CAST(strftime('%%s', start) AS INTEGER), CAST(strftime('%%s', \"end\") AS INTEGER)"
+    parameters = [*calendar_ids, END, START]
+
+    def integer_floor() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT calendar_id, {epoch} FROM calendars_busyperiod {where}", parameters)  # noqa: S608
+            return len(sorted(cursor.fetchall()))
+
+    def datetime_floor() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT calendar_id, start, "end" FROM calendars_busyperiod {where}', parameters)  # noqa: S608
+            return len(sorted(cursor.fetchall()))
+
+    return integer_floor, datetime_floor
+
+
 def main() -> None:
     from accounts.models import Application
     from bookings.api.availability import AvailabilityInput, _member_requests
     from bookings.availability_inputs import availability_members, seconds
     from calendars.availability import Group, Query, available_periods
 
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     rng = random.Random(2027)
-    try:
+    with bench_database():
+        populated = {size: populate(size, rng) for size in SIZES}
+        rows = []
+        with Gunicorn(workers=2) as server:
+            http = requests.Session()
+            for size in SIZES:
+                secret, subs, calendar_ids = populated[size]
+                application = Application.objects.get(name=f"Bench {size}")
+                integer_floor, datetime_floor = floors(calendar_ids)
+                for required in ("all", 1):
+                    body = request_body(subs, required)
+                    if size <= API_LIMIT:  # the API would refuse larger groups
+                        parsed = AvailabilityInput(data=body)
+                        parsed.is_valid(raise_exception=True)
+                        member_requests = _member_requests(parsed.validated_data["participants"])
+                    else:
+                        member_requests = _member_requests(body["participants"])
+
+                    def load_members(member_requests=member_requests, application=application) -> dict:
+                        return availability_members(
+                            application=application,
+                            requests=member_requests,
+                            start=START - timedelta(minutes=10),
+                            end=END + timedelta(minutes=10),
+                        )
+
+                    def query_for(members: dict, subs=subs, required=required) -> Query:
+                        return Query(
+                            periods=[(seconds(START), seconds(END))],
+                            groups=[
+                                Group(
+                                    members=[members[sub] for sub in subs],
+                                    required=len(subs) if required == "all" else 1,
+                                )
+                            ],
+                            duration=30 * 60,
+                            buffer_before=600,
+                            buffer_after=600,
+                            max_results=512,
+                        )
+
+                    query = query_for(load_members())
+                    measures = {
+                        "floor": integer_floor,
+                        "dt floor": datetime_floor,
+                        "engine": lambda query=query: available_periods(query),
+                    }
+                    if size <= API_LIMIT:
+                        client = Client()
+                        headers = {"Authorization": f"Bearer {secret}"}
+
+                        def call(client=client, body=body, headers=headers) -> None:
+                            response = client.post(
+                                "/v1/availability", body, content_type="application/json", headers=headers
+                            )
+                            if response.status_code != 200:
+                                raise SystemExit(f"The API refused the benchmark's request: {response.content!r}")
+
+                        def over_http(body=body, headers=headers, url=f"{server.url}/v1/availability") -> None:
+                            response = http.post(url, json=body, headers=headers, timeout=30)
+                            if response.status_code != 200:
+                                raise SystemExit(f"gunicorn refused the benchmark's request: {response.text!r}")
+
+                        measures["API"] = call
+                        measures["HTTP"] = over_http
+                    else:
+
+                        def call(load_members=load_members, query_for=query_for) -> None:
+                            available_periods(query_for(load_members()))
+
+                        measures["API"] = call
+                    samples = interleaved(measures, rounds=ROUNDS)
+                    with CaptureQueriesContext(connection) as queries:
+                        call()
+                    rows.append((size, required, samples, len(queries), len(available_periods(query))))
+                    print(f"  measured {size} people, required {required}", file=sys.stderr)
         print(f"database: {connection.vendor}; {BUSY_PER_PERSON} busy periods per person over {WINDOW_DAYS} days")
-        print(f"median and p99 of {ROUNDS} runs, in ms; ratio of medians to the floor")
+        print(f"machine: {load_note()} (after the run)")
+        print(f"median/p99 of {ROUNDS} interleaved samples, in ms; x = ratio of medians to the integer-seconds floor")
         print(
-            f"{'people':>6} {'required':>8} {'floor':>13} {'engine':>13} {'x':>6} {'API':>15} {'x':>6} "
-            f"{'queries':>7} {'periods':>7}"
+            f"{'people':>6} {'required':>8} {'floor':>13} {'dt floor':>13} {'x':>5} {'engine':>13} {'x':>5} "
+            f"{'API':>13} {'x':>5} {'HTTP':>13} {'x':>5} {'queries':>7} {'periods':>7}"
         )
-        for size in SIZES:
-            secret, subs, calendar_ids = populate(size, rng)
-            application = Application.objects.get(name=f"Bench {size}")
-            end = START + timedelta(days=WINDOW_DAYS)
+        for size, required, samples, queries, periods in rows:
+            floor = samples["floor"].median
 
-            def floor(calendar_ids: list[int] = calendar_ids, end: datetime = end) -> None:
-                with connection.cursor() as cursor:
-                    marks = ", ".join(["%s"] * len(calendar_ids))
-                    cursor.execute(
-                        f'SELECT calendar_id, start, "end" FROM calendars_busyperiod '  # noqa: S608  # placeholders only
-                        f'WHERE calendar_id IN ({marks}) AND start < %s AND "end" > %s',
-                        [*calendar_ids, end, START],
-                    )
-                    sorted(cursor.fetchall(), key=lambda row: (row[0], row[1]))
+            def cell(name: str, samples=samples, floor=floor) -> str:
+                if name not in samples:
+                    return f"{'-':>13} {'-':>5}"
+                found = samples[name]
+                return f"{found.median:>6.1f}/{found.p99:<6.1f} {found.median / floor:>5.1f}"
 
-            floor_median, floor_p99 = timed(floor)
-            for required in ("all", 1):
-                body = request_body(subs, required)
-                parsed = AvailabilityInput(data=body)
-                parsed.is_valid(raise_exception=True)
-                values = parsed.validated_data
-                members = availability_members(
-                    application=application,
-                    requests=_member_requests(values["participants"]),
-                    start=START - timedelta(minutes=10),
-                    end=end + timedelta(minutes=10),
-                )
-                query = Query(
-                    periods=[(seconds(START), seconds(end))],
-                    groups=[
-                        Group(members=[members[sub] for sub in subs], required=len(subs) if required == "all" else 1)
-                    ],
-                    duration=30 * 60,
-                    buffer_before=600,
-                    buffer_after=600,
-                    max_results=512,
-                )
-                engine_median, engine_p99 = timed(lambda query=query: available_periods(query))
-                client = Client()
-
-                def call(client: Client = client, body: dict = body, secret: str = secret) -> None:
-                    response = client.post(
-                        "/v1/availability",
-                        body,
-                        content_type="application/json",
-                        headers={"Authorization": f"Bearer {secret}"},
-                    )
-                    if response.status_code != 200:
-                        raise SystemExit(f"The API refused the benchmark's request: {response.content!r}")
-
-                api_median, api_p99 = timed(call)
-                with CaptureQueriesContext(connection) as queries:
-                    call()
-                periods = len(available_periods(query))
-                print(
-                    f"{size:>6} {required!s:>8} {floor_median:>6.2f}/{floor_p99:<6.2f} "
-                    f"{engine_median:>6.2f}/{engine_p99:<6.2f} {engine_median / floor_median:>6.1f} "
-                    f"{api_median:>7.2f}/{api_p99:<7.2f} {api_median / floor_median:>6.1f} "
-                    f"{len(queries):>7} {periods:>7}"
-                )
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+            api_label = "" if size <= API_LIMIT else "  (API: loader + engine in-process; over the API's limit)"
+            print(
+                f"{size:>6} {required!s:>8} {samples['floor'].median:>6.1f}/{samples['floor'].p99:<6.1f} "
+                f"{cell('dt floor')} {cell('engine')} {cell('API')} {cell('HTTP')} {queries:>7} {periods:>7}{api_label}"
+            )
 
 
 if __name__ == "__main__":

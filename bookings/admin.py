@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.console import OrganizationScopedAdmin, PeopleScopedAdmin, badge
+from accounts.models import User
 from bookings.conferencing import managed_event_conference_retry
 from bookings.invitations import invitation_resend
 from bookings.models import (
@@ -29,8 +30,17 @@ from bookings.models import (
 )
 from bookings.senders import sender_domain_names, sender_domain_records, sender_domain_set, sender_domain_verify
 
-DELIVERY_TONES = {DeliveryMode.NATIVE: "read-write", DeliveryMode.EMAIL: "free-busy"}
-CONFERENCING_TONES = {
+
+def _staff_user(request: HttpRequest) -> User:
+    """The signed-in console user: the admin site lets no anonymous request reach its views."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+DELIVERY_TONES: dict[str, str] = {DeliveryMode.NATIVE: "read-write", DeliveryMode.EMAIL: "free-busy"}
+CONFERENCING_TONES: dict[str, str] = {
     ConferencingState.ASSIGNED: "ok",
     ConferencingState.PENDING: "waiting",
     ConferencingState.FAILING: "alert",
@@ -72,14 +82,15 @@ class ReadOnlyInline(admin.TabularInline):
 
 class AttendeeInline(ReadOnlyInline):
     model = ManagedEventAttendee
-    fields = ["email", "display_name", "status", "is_room", "removed_at"]
-    readonly_fields = fields
+    # Tuples here and below: both attributes take one (the stubs type `fields` as a list of wider items).
+    readonly_fields = ("email", "display_name", "status", "is_room", "removed_at")
+    fields = readonly_fields
 
 
 class InvitationInline(ReadOnlyInline):
     model = Invitation
-    fields = ["recipient", "method", "sequence", "version", "state", "attempts", "sent_at", "last_error"]
-    readonly_fields = fields
+    readonly_fields = ("recipient", "method", "sequence", "version", "state", "attempts", "sent_at", "last_error")
+    fields = readonly_fields
 
     @admin.display(description="Delivery")
     def state(self, obj: Invitation) -> SafeString:
@@ -88,8 +99,8 @@ class InvitationInline(ReadOnlyInline):
 
 class ReplyInline(ReadOnlyInline):
     model = InboundReply
-    fields = ["received_at", "attendee_email", "partstat", "sequence", "outcome", "reason"]
-    readonly_fields = fields
+    readonly_fields = ("received_at", "attendee_email", "partstat", "sequence", "outcome", "reason")
+    fields = readonly_fields
 
 
 def invitation_state(obj: Invitation) -> SafeString:
@@ -108,7 +119,7 @@ class ManagedEventAdmin(EventScopedAdmin):
     list_select_related = ["calendar__profile", "application"]
     search_fields = ["summary", "event_id", "event_uid", "calendar__profile__profile_name"]
     inlines = [AttendeeInline, InvitationInline, ReplyInline]
-    fields = [
+    readonly_fields = (
         "summary",
         "event_uid",
         "event_id",
@@ -129,8 +140,8 @@ class ManagedEventAdmin(EventScopedAdmin):
         "provider_event_id",
         "write_error",
         "deleted_at",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
 
     @admin.display(description="Organizer")
     def organizer(self, obj: ManagedEvent) -> str:
@@ -180,7 +191,7 @@ class InvitationAdmin(EventScopedAdmin):
     list_select_related = ["event"]
     search_fields = ["recipient", "event__summary", "message_id"]
     actions = ["resend"]
-    fields = [
+    readonly_fields = (
         "event",
         "recipient",
         "method",
@@ -195,8 +206,8 @@ class InvitationAdmin(EventScopedAdmin):
         "failed_at",
         "last_error",
         "ics",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
 
     @admin.display(description="Delivery")
     def state(self, obj: Invitation) -> SafeString:
@@ -219,7 +230,7 @@ class InboundReplyAdmin(EventScopedAdmin):
     list_display = ["received_at", "attendee_email", "event", "partstat", "outcome", "source", "reason"]
     list_filter = ["outcome", "source"]
     search_fields = ["attendee_email", "uid", "envelope_sender"]
-    fields = [
+    readonly_fields = (
         "received_at",
         "source",
         "envelope_sender",
@@ -234,8 +245,8 @@ class InboundReplyAdmin(EventScopedAdmin):
         "outcome",
         "reason",
         "raw",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
 
 
 class SenderDomainForm(forms.ModelForm):
@@ -244,7 +255,8 @@ class SenderDomainForm(forms.ModelForm):
         fields = ["organization", "domain", "from_local_part", "reply_domain"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns (its stub allows None)
         if "domain" in data:
             data["domain"], data["reply_domain"] = sender_domain_names(data["domain"], data.get("reply_domain") or "")
         return data
@@ -272,7 +284,7 @@ class SenderDomainAdmin(OrganizationScopedAdmin):
             domain=form.cleaned_data["domain"],
             reply_domain=form.cleaned_data.get("reply_domain") or "",
             from_local_part=form.cleaned_data["from_local_part"],
-            actor=request.user,
+            actor=_staff_user(request),
         )
         obj.pk = saved.pk
 
@@ -299,7 +311,7 @@ class SenderDomainAdmin(OrganizationScopedAdmin):
                     "records": sender_domain_records(sender),
                 },
             )
-        sender_domain_verify(sender=sender, actor=request.user)
+        sender_domain_verify(sender=sender, actor=_staff_user(request))
         tone = messages.SUCCESS if sender.is_verified else messages.WARNING
         self.message_user(request, sender.last_check, tone)
         return HttpResponseRedirect(reverse("admin:bookings_senderdomain_change", args=[sender.pk]))

@@ -10,14 +10,15 @@ their preferences), and without rules they keep the usual office hours, Monday t
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db.models import BigIntegerField, F, Value
-from django.db.models.functions import Cast
+from django.db import connection
+from django.db.models import Field, Model
 
 from accounts.models import Application, Grant
 from bookings.models import AttendeeStatus, ManagedEvent, ManagedEventAttendee, Transparency
@@ -26,7 +27,7 @@ from calendars.availability import Interval, Member, intersect, merge
 from calendars.choices import BusyStatus, ProfileStatus
 from calendars.managed_availability import rule_spans
 from calendars.models import AvailabilityRule, AvailablePeriod, BusyPeriod, Calendar
-from core.db_functions import EpochSeconds
+from core.db_functions import epoch_seconds_sql
 
 OFFICE_HOURS = [
     {"day": day, "start_time": "09:00", "end_time": "17:00"}
@@ -43,6 +44,16 @@ class MemberRequest:
     availability_rule_ids: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """What the engine needs of an AvailabilityRule (read as plain columns, not model instances)."""
+
+    rule_id: str
+    tzid: str
+    calendar_ids: list[str]
+    weekly_periods: list[dict[str, str]]
+
+
 @dataclass
 class _Person:
     user_id: int
@@ -51,7 +62,7 @@ class _Person:
     modes: set[str] = field(default_factory=set)
     busy_by_calendar: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
     invited: list[Interval] = field(default_factory=list)
-    rules: list[AvailabilityRule] = field(default_factory=list)
+    rules: list[_Rule] = field(default_factory=list)
     periods: list[Interval] = field(default_factory=list)
 
 
@@ -119,9 +130,10 @@ def availability_members(
     if unknown:
         raise UnknownParticipants(unknown)
     calendar_owner = _own_calendars(calendars)
-    _fill_busy(people.values(), calendar_owner, start=start, end=end)
-    _fill_managed_availability(
-        [
+    _fill_times(
+        people.values(),
+        calendar_owner,
+        managed=[
             person
             for person in people.values()
             if any(_uses_managed_availability(r, person) for r in requests if people[r.sub] is person)
@@ -147,8 +159,7 @@ def person_week(*, user_id: int, sub: str, tzid: str, start: datetime, end: date
         .exclude(profile__status=ProfileStatus.DISCONNECTED)
         .values_list("pk", "public_id", "profile__access_mode")
     )
-    _fill_busy([person], calendar_owner, start=start, end=end)
-    _fill_managed_availability([person], start=start, end=end)
+    _fill_times([person], calendar_owner, managed=[person], start=start, end=end)
     uses_rules = bool(person.rules or person.periods) or _uses_managed_availability(MemberRequest(sub=sub), person)
     request = MemberRequest(sub=sub, managed_availability=uses_rules)
     return _member(request, person, start=start, end=end), uses_rules
@@ -164,73 +175,113 @@ def _own_calendars(calendars: Iterable[tuple[int, str, _Person, str]]) -> dict[i
     return calendar_owner
 
 
-def _fill_busy(
-    people: Iterable[_Person], calendar_owner: dict[int, _Person], *, start: datetime, end: datetime
+# What each row of the times query is (its first column), and whom its second column names.
+_BUSY_ON_CALENDAR, _INVITED, _AVAILABLE_PERIOD, _RULE = 0, 1, 2, 3
+
+
+def _fill_times(
+    people: Iterable[_Person],
+    calendar_owner: dict[int, _Person],
+    *,
+    managed: list[_Person],
+    start: datetime,
+    end: datetime,
 ) -> None:
-    """Everyone's busy time over [start, end) in one query, read as epoch seconds (never as per-row
-    datetimes, which cost ten times the fetch): synced busy and tentative periods and the opaque events
-    booked here on their calendars (by calendar), and the opaque events they are invited to and have
-    not declined (by person)."""
+    """Everyone's busy time over [start, end), and the Managed Availability of the `managed` people
+    (rules and available periods, only when someone's answer uses them), in one query: times read as
+    epoch seconds, never as per-row datetimes, which cost ten times the fetch. Busy time is the synced
+    busy and tentative periods and the opaque events booked here on their calendars, and the opaque
+    events they are invited to and have not declined."""
     by_user = {person.user_id: person for person in people}
     if not by_user:
         return
-    # Typed NULLs: PostgreSQL takes a UNION's column types from its first SELECT.
-    no_calendar = Cast(Value(None), output_field=BigIntegerField())
-    no_user = Cast(Value(None), output_field=BigIntegerField())
-    synced = BusyPeriod.objects.filter(
-        calendar_id__in=calendar_owner,
-        start__lt=end,
-        end__gt=start,
-        status__in=[BusyStatus.BUSY, BusyStatus.TENTATIVE],
-    ).annotate(b_calendar=F("calendar_id"), b_user=no_user, b_start=EpochSeconds("start"), b_end=EpochSeconds("end"))
-    booked = ManagedEvent.objects.filter(
-        calendar_id__in=calendar_owner,
-        deleted_at__isnull=True,
-        transparency=Transparency.OPAQUE,
-        start__lt=end,
-        end__gt=start,
-    ).annotate(b_calendar=F("calendar_id"), b_user=no_user, b_start=EpochSeconds("start"), b_end=EpochSeconds("end"))
-    invited = (
-        ManagedEventAttendee.objects.filter(
-            user_id__in=by_user,
-            removed_at__isnull=True,
-            event__deleted_at__isnull=True,
-            event__transparency=Transparency.OPAQUE,
-            event__start__lt=end,
-            event__end__gt=start,
-        )
-        .exclude(status=AttendeeStatus.DECLINED)
-        .annotate(
-            b_calendar=no_calendar,
-            b_user=F("user_id"),
-            b_start=EpochSeconds("event__start"),
-            b_end=EpochSeconds("event__end"),
-        )
+    sql, parameters = _times_sql(
+        list(calendar_owner), list(by_user), [person.user_id for person in managed], start=start, end=end
     )
-    columns = ("b_calendar", "b_user", "b_start", "b_end")
-    rows = (
-        synced.order_by()
-        .values_list(*columns)
-        .union(booked.order_by().values_list(*columns), invited.order_by().values_list(*columns), all=True)
-    )
-    for calendar_id, user_id, busy_start, busy_end in rows:
-        if calendar_id is not None:
-            calendar_owner[calendar_id].busy_by_calendar[calendar_id].append((busy_start, busy_end))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        found = cursor.fetchall()
+    busy_of = {calendar_id: person.busy_by_calendar[calendar_id] for calendar_id, person in calendar_owner.items()}
+    for kind, owner, time_start, time_end, rule_id, tzid, calendar_ids, weekly_periods in found:
+        if kind == _BUSY_ON_CALENDAR:
+            busy_of[owner].append((time_start, time_end))
+        elif kind == _INVITED:
+            by_user[owner].invited.append((time_start, time_end))
+        elif kind == _AVAILABLE_PERIOD:
+            by_user[owner].periods.append((time_start, time_end))
         else:
-            by_user[user_id].invited.append((busy_start, busy_end))
+            rule = _Rule(rule_id, tzid, json.loads(calendar_ids), json.loads(weekly_periods))
+            by_user[owner].rules.append(rule)
 
 
-def _fill_managed_availability(people: list[_Person], *, start: datetime, end: datetime) -> None:
-    """Rules and available periods of these people (no query when nobody's answer uses them)."""
-    if not people:
-        return
-    by_user = {person.user_id: person for person in people}
-    for rule in AvailabilityRule.objects.filter(user_id__in=by_user):
-        by_user[rule.user_id].rules.append(rule)
-    for user_id, period_start, period_end in AvailablePeriod.objects.filter(
-        user_id__in=by_user, start__lt=end, end__gt=start
-    ).values_list("user_id", EpochSeconds("start"), EpochSeconds("end")):
-        by_user[user_id].periods.append((period_start, period_end))
+def _times_sql(
+    calendar_ids: list[int], user_ids: list[int], managed_user_ids: list[int], *, start: datetime, end: datetime
+) -> tuple[str, list]:
+    """The times query, written by hand: on this hot path Django's query building (several SELECTs
+    with their joins) cost more than running the query. Rows are (kind, calendar or user id, start,
+    end, and for rules: rule id, tzid, calendar ids and weekly periods as JSON text), times in epoch
+    seconds; table and column names come from the models."""
+    quote = connection.ops.quote_name
+    since, until = (connection.ops.adapt_datetimefield_value(moment) for moment in (start, end))
+
+    def table(model: type[Model]) -> str:
+        return quote(model._meta.db_table)
+
+    def column(model: type[Model], name: str) -> str:
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)  # noqa: S101  # concrete columns only
+        return f"{table(model)}.{quote(field.column)}"
+
+    def times(model: type[Model]) -> str:
+        start_sql = epoch_seconds_sql(connection, column(model, "start"))
+        return f"{start_sql}, {epoch_seconds_sql(connection, column(model, 'end'))}, {no_rule}"
+
+    def marks(values: list) -> str:
+        return ", ".join(["%s"] * len(values))
+
+    # Typed NULLs: PostgreSQL takes a UNION's column types from its first SELECT.
+    no_rule = "CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT)"
+    event, attendee, busy = ManagedEvent, ManagedEventAttendee, BusyPeriod
+    selects, parameters = [], []
+    if calendar_ids:
+        selects.append(
+            f"SELECT {_BUSY_ON_CALENDAR}, {column(busy, 'calendar')}, {times(busy)} FROM {table(busy)} "  # noqa: S608  # names from the models; values as parameters
+            f"WHERE {column(busy, 'calendar')} IN ({marks(calendar_ids)}) AND {column(busy, 'start')} < %s "
+            f"AND {column(busy, 'end')} > %s AND {column(busy, 'status')} IN (%s, %s)"
+        )
+        parameters += [*calendar_ids, until, since, BusyStatus.BUSY, BusyStatus.TENTATIVE]
+        selects.append(
+            f"SELECT {_BUSY_ON_CALENDAR}, {column(event, 'calendar')}, {times(event)} FROM {table(event)} "  # noqa: S608  # names from the models; values as parameters
+            f"WHERE {column(event, 'calendar')} IN ({marks(calendar_ids)}) AND {column(event, 'deleted_at')} IS NULL "
+            f"AND {column(event, 'transparency')} = %s "
+            f"AND {column(event, 'start')} < %s AND {column(event, 'end')} > %s"
+        )
+        parameters += [*calendar_ids, Transparency.OPAQUE, until, since]
+    selects.append(
+        f"SELECT {_INVITED}, {column(attendee, 'user')}, {times(event)} FROM {table(attendee)} "  # noqa: S608  # names from the models; values as parameters
+        f"JOIN {table(event)} ON {column(event, 'id')} = {column(attendee, 'event')} "
+        f"WHERE {column(attendee, 'user')} IN ({marks(user_ids)}) AND {column(attendee, 'removed_at')} IS NULL "
+        f"AND {column(attendee, 'status')} <> %s AND {column(event, 'deleted_at')} IS NULL "
+        f"AND {column(event, 'transparency')} = %s AND {column(event, 'start')} < %s AND {column(event, 'end')} > %s"
+    )
+    parameters += [*user_ids, AttendeeStatus.DECLINED, Transparency.OPAQUE, until, since]
+    if managed_user_ids:
+        period, rule = AvailablePeriod, AvailabilityRule
+        selects.append(
+            f"SELECT {_AVAILABLE_PERIOD}, {column(period, 'user')}, {times(period)} FROM {table(period)} "  # noqa: S608  # names from the models; values as parameters
+            f"WHERE {column(period, 'user')} IN ({marks(managed_user_ids)}) "
+            f"AND {column(period, 'start')} < %s AND {column(period, 'end')} > %s"
+        )
+        parameters += [*managed_user_ids, until, since]
+        rule_columns = ", ".join(
+            f"CAST({column(rule, name)} AS TEXT)" for name in ("rule_id", "tzid", "calendar_ids", "weekly_periods")
+        )
+        selects.append(
+            f"SELECT {_RULE}, {column(rule, 'user')}, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), {rule_columns} "  # noqa: S608  # names from the models; values as parameters
+            f"FROM {table(rule)} WHERE {column(rule, 'user')} IN ({marks(managed_user_ids)})"
+        )
+        parameters += managed_user_ids
+    return " UNION ALL ".join(selects), parameters
 
 
 def _uses_managed_availability(request: MemberRequest, person: _Person) -> bool:
@@ -266,9 +317,9 @@ def _member(request: MemberRequest, person: _Person, *, start: datetime, end: da
         available = asked if available is None else intersect(merge(available), merge(asked))
     calendar_pks = [person.calendars[c] for c in counting if c in person.calendars] if counting else None
     busy = list(person.invited)
-    for calendar_pk, spans in person.busy_by_calendar.items():
+    for calendar_pk, busy_spans in person.busy_by_calendar.items():
         if calendar_pks is None or calendar_pk in calendar_pks:
-            busy += spans
+            busy += busy_spans
     return Member(key=request.sub, busy=busy, available=available)
 
 

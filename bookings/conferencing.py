@@ -15,6 +15,7 @@ import logging
 import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import requests
@@ -101,7 +102,7 @@ def conferencing_choice(*, calendar: Calendar, requested: dict[str, str] | None)
                 )
             }
         )
-    if not profile.is_connected or (profile.service_id is not None and not profile.service.is_live):
+    if not profile.is_connected or (profile.service is not None and not profile.service.is_live):
         raise ValidationError(
             {
                 "conferencing.profile_id": (
@@ -285,7 +286,7 @@ def notify_subscriptions(event: ManagedEvent, kind: str) -> list[EventNotificati
         row = EventNotification.objects.create(
             event=event, uri=uri, kind=kind, body=body, next_attempt_at=timezone.now()
         )
-        transaction.on_commit(lambda pk=row.pk: async_task("bookings.tasks.event_notification_deliver", pk))
+        transaction.on_commit(partial(async_task, "bookings.tasks.event_notification_deliver", row.pk))
         rows.append(row)
     return rows
 

@@ -25,7 +25,10 @@ NATIVE_CONFERENCING = {"integrated", "default"}
 
 
 class Delivery(Protocol):
-    mode: str
+    @property
+    def mode(self) -> str:
+        """The DeliveryMode this delivery records on the events it handles (read-only for implementations)."""
+        ...
 
     def refusals(self, *, conferencing_profile: str | None, rooms: list[str]) -> dict[str, str]:
         """Why this request cannot be delivered, by field; empty when it can."""

@@ -16,11 +16,11 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
-from email.message import Message
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.conf import settings
+from django.core.mail.message import SafeMIMEMultipart
 
 SIGNED_HEADERS = [b"From", b"To", b"Subject", b"Date", b"Message-ID", b"Reply-To", b"MIME-Version", b"Content-Type"]
 
@@ -109,7 +109,8 @@ def header_fields(head: bytes) -> list[tuple[bytes, bytes]]:
 
 def _selected(fields: list[tuple[bytes, bytes]], wanted: list[bytes]) -> list[tuple[bytes, bytes]]:
     # RFC 6376 5.4.2: a name listed again signs the next instance up from the bottom (dkimpy's order).
-    chosen, last_index = [], {}
+    chosen: list[tuple[bytes, bytes]] = []
+    last_index: dict[bytes, int] = {}
     for name in wanted:
         index = last_index.get(name, len(fields))
         while index > 0:
@@ -145,8 +146,9 @@ def signature_header(wire: bytes, key: DkimKey, *, timestamp: int | None = None)
     return b"DKIM-Signature:" + value + base64.b64encode(signature) + b"\r\n"
 
 
-def sign(message: Message, key: DkimKey) -> None:
-    """Add a DKIM-Signature header over the message as it will be sent (CRLF line endings)."""
+def sign(message: SafeMIMEMultipart, key: DkimKey) -> None:
+    """Add a DKIM-Signature header over the message as it will be sent (CRLF line endings: Django's MIME
+    classes serialise with the line ending asked for, which the email package's own do not)."""
     header = signature_header(message.as_bytes(linesep="\r\n"), key)
     _, _, value = header.decode().partition(":")
     message["DKIM-Signature"] = value.strip().replace("\r\n", "")

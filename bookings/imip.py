@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from email import encoders
 from email.mime.base import MIMEBase
 from email.utils import formataddr, formatdate
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -29,7 +30,7 @@ from bookings.models import AttendeeStatus, ManagedEvent, Transparency
 from bookings.when import event_when
 
 PRODID = "-//Scheduling//Invitations 1.0//EN"
-PARTSTAT = {
+PARTSTAT: dict[str, str] = {
     AttendeeStatus.NEEDS_ACTION: "NEEDS-ACTION",
     AttendeeStatus.ACCEPTED: "ACCEPTED",
     AttendeeStatus.TENTATIVE: "TENTATIVE",
@@ -185,7 +186,7 @@ class InvitationEmail(EmailMessage):
     """An email whose body is an invitation: text and HTML for people, `text/calendar; method=...` for
     their calendar (the part that makes the RSVP buttons), and the same object as an `.ics` file."""
 
-    def __init__(self, *, ics: str, method: str, html: str, dkim_key: DkimKey | None, **kwargs: object) -> None:
+    def __init__(self, *, ics: str, method: str, html: str, dkim_key: DkimKey | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ics, self.method, self.html, self.dkim_key = ics, method, html, dkim_key
 
@@ -193,7 +194,7 @@ class InvitationEmail(EmailMessage):
         # Django's MIME classes: its SMTP backend serializes them with CRLF line endings.
         outer = SafeMIMEMultipart("mixed", encoding="utf-8")
         alternative = SafeMIMEMultipart("alternative", encoding="utf-8")
-        alternative.attach(SafeMIMEText(self.body, "plain", "utf-8"))
+        alternative.attach(SafeMIMEText(str(self.body), "plain", "utf-8"))
         alternative.attach(SafeMIMEText(self.html, "html", "utf-8"))
         calendar_part = SafeMIMEText(self.ics, "calendar", "utf-8")
         calendar_part.set_param("method", self.method)
@@ -205,7 +206,7 @@ class InvitationEmail(EmailMessage):
         encoders.encode_base64(attachment)
         attachment.add_header("Content-Disposition", "attachment", filename="invite.ics")
         outer.attach(attachment)
-        outer["Subject"] = self.subject
+        outer["Subject"] = str(self.subject)
         outer["From"] = self.extra_headers.get("From", self.from_email)
         outer["To"] = ", ".join(self.to)
         if self.reply_to:

@@ -18,11 +18,13 @@ import base64
 import contextlib
 import email
 import functools
+import io
 import logging
 import queue
 import random
 import re
 import threading
+from email.generator import BytesGenerator
 from email.message import Message
 from email.utils import formatdate
 
@@ -67,7 +69,10 @@ class SerialisedMessage:
     def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
         if linesep == "\r\n" and not unixfrom:
             return self.wire
-        return self.mime.as_bytes(unixfrom, linesep=linesep)
+        # The email package's Message.as_bytes takes no linesep (Django's MIME classes do): generate directly.
+        buffer = io.BytesIO()
+        BytesGenerator(buffer, mangle_from_=False).flatten(self.mime, unixfrom=unixfrom, linesep=linesep)
+        return buffer.getvalue()
 
     def __getattr__(self, name: str) -> object:
         # Only what the parsed message has (not while copy/pickle build an empty instance).
@@ -98,11 +103,9 @@ def invitation_wire(message: imip.InvitationEmail) -> bytes | None:
     encodings; test_invitation_delivery compares the two), written directly instead of through the
     email package's generator, which costs more than signing; None for what only the general path
     handles (a line longer than 998 octets)."""
-    parts = [
-        _text_part("plain", message.body),
-        _text_part("html", message.html),
-        _text_part("calendar", message.ics, f'; method="{message.method}"'),
-    ]
+    plain = _text_part("plain", str(message.body))
+    html = _text_part("html", message.html)
+    calendar = _text_part("calendar", message.ics, f'; method="{message.method}"')
     headers = [
         ("Subject", message.subject),
         ("From", message.extra_headers.get("From", message.from_email)),
@@ -116,8 +119,9 @@ def invitation_wire(message: imip.InvitationEmail) -> bytes | None:
         f"{name}: {forbid_multi_line_headers(name, value, 'utf-8')[1]}\r\n".replace("\n ", "\r\n ")
         for name, value in headers
     ).encode()
-    if None in parts or not _lines_fit(encoded):
+    if plain is None or html is None or calendar is None or not _lines_fit(encoded):
         return None
+    parts = [plain, html, calendar]
     # Random like the email package's boundaries (unique, not secret: os.urandom is slow on some hosts).
     outer, inner = (f"==============={random.getrandbits(96):024x}==".encode() for _ in range(2))
     attachment = (

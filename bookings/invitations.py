@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -21,7 +22,17 @@ logger = logging.getLogger(__name__)
 
 # How long a worker may take to hand an invitation to the SMTP server before another may try.
 SEND_LEASE = timedelta(minutes=5)
-SUBJECT_LENGTH = Invitation._meta.get_field("subject").max_length
+
+
+def _subject_length() -> int:
+    """The subject column's width, read from the model so that the two never drift apart."""
+    field = Invitation._meta.get_field("subject")
+    if not isinstance(field, models.CharField) or field.max_length is None:
+        raise TypeError("Invitation.subject must be a CharField with a max_length.")
+    return field.max_length
+
+
+SUBJECT_LENGTH = _subject_length()
 INVITATIONS = Outbox(Invitation, lease=SEND_LEASE)
 
 
@@ -51,6 +62,7 @@ def invitations_queue(
     subject = subject or _subject(event, method=method, cancelled=cancelled or method == InvitationMethod.CANCEL)
     if len(subject) > SUBJECT_LENGTH:  # a summary may be 1024 characters long; the column holds 500
         subject = subject[: SUBJECT_LENGTH - 1] + "…"
+    targets: list[tuple[str, str, ManagedEventAttendee | None]]
     if organizer_only:
         targets = [(organizer.email, organizer.name, None)]
     elif recipients is None:
@@ -89,7 +101,7 @@ def invitations_queue(
         if created:
             rows.append(row)
     if rows:  # one task sends them all over one SMTP connection
-        transaction.on_commit(lambda ids=[r.pk for r in rows]: async_task("bookings.tasks.invitations_send", ids))
+        transaction.on_commit(partial(async_task, "bookings.tasks.invitations_send", [r.pk for r in rows]))
     return rows
 
 

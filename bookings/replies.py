@@ -47,7 +47,7 @@ PARTSTATS = {
     "TENTATIVE": AttendeeStatus.TENTATIVE,
     "NEEDS-ACTION": AttendeeStatus.NEEDS_ACTION,
 }
-ANSWERED = {
+ANSWERED: dict[str, str] = {
     AttendeeStatus.ACCEPTED: "accepted",
     AttendeeStatus.DECLINED: "declined",
     AttendeeStatus.TENTATIVE: "tentatively accepted",
@@ -211,6 +211,6 @@ def _calendar_text(message: EmailMessage) -> str:
     for part in message.walk():
         if part.get_content_type() in ("text/calendar", "application/ics"):
             payload = part.get_payload(decode=True)
-            if payload:
+            if isinstance(payload, bytes) and payload:  # bytes for any non-multipart part
                 return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
     raise Refused("The message holds no iCalendar object.")

@@ -95,6 +95,10 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
             if event is None:  # another request created it meanwhile
                 event = _locked_event(application=application, calendar=calendar, event_id=data.event_id)
                 created = False
+        if event is None:
+            # _create_row gives None only when a concurrent insert of this event won, so the re-read finds it
+            # unless that row was purged in between: an error worth seeing rather than an AttributeError.
+            raise RuntimeError(f"Managed event {data.event_id!r} vanished while being upserted.")
         values = {
             "summary": data.summary,
             "description": data.description,
@@ -136,9 +140,9 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
     return event
 
 
-def _locked_event(*, application: Application, calendar: Calendar, event_id: str) -> ManagedEvent | None:
+def _locked_event(*, application: Application | None, calendar: Calendar, event_id: str) -> ManagedEvent | None:
     """The application's own event with this id on the calendar: another application's event of the
-    same id is never found, so never changed."""
+    same id is never found, so never changed (None: an event left by a deleted application)."""
     return (
         ManagedEvent.objects.select_for_update(of=("self",))
         .select_related("calendar__profile__user", "conferencing_meeting")
@@ -206,9 +210,10 @@ def _apply_attendees(
     return added, removed
 
 
-def managed_event_delete(*, application: Application, calendar: Calendar, event_id: str) -> ManagedEvent | None:
+def managed_event_delete(*, application: Application | None, calendar: Calendar, event_id: str) -> ManagedEvent | None:
     """Cancel the application's event for everyone; deleting twice, or an unknown event (another
-    application's included), changes nothing."""
+    application's included), changes nothing. `application` is None for an event whose application
+    has since been deleted (offboarding cancels those too)."""
     with transaction.atomic():
         event = _locked_event(application=application, calendar=calendar, event_id=event_id)
         if event is None or event.deleted_at is not None:

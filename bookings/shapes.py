@@ -16,7 +16,7 @@ def conferencing_block(event: ManagedEvent) -> dict[str, str] | None:
     if not event.join_url:
         return None
     block = {"provider_description": event.conferencing_description or "Conferencing", "join_url": event.join_url}
-    if event.conferencing_profile_id is not None:
+    if event.conferencing_profile is not None:
         block["provider_name"] = event.conferencing_profile.provider
     return block
 

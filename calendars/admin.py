@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zoneinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -70,7 +70,15 @@ from calendars.services import (
 from core.choices import AccessMode
 from core.domains import email_domain, parse_domain_list
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts, _FieldsetSpec
+
 CONSENT_STATE_SALT = "calendars.admin.microsoft-consent"
+
+
+def _console_user(request: HttpRequest) -> User:
+    """The staff member behind a console request: the admin site only lets signed-in staff reach these views."""
+    return cast(User, request.user)
 
 
 class CalendarServiceForm(forms.ModelForm):
@@ -103,7 +111,8 @@ class CalendarServiceForm(forms.ModelForm):
             raise ValidationError(error.messages) from None
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # a ModelForm's clean() returns cleaned_data: read it where the stubs know its type
+        cleaned = self.cleaned_data
         organization = cleaned.get("organization") or getattr(self.instance, "organization", None)
         if cleaned.get("domains") and organization is not None:
             try:
@@ -169,7 +178,14 @@ class AccessModeChangeForm(forms.Form):
 
 class CalendarServiceInline(ConnectionSummaryInline):
     model = CalendarService
-    fields = ["domains_list", "provider", "mode", "status_badge", "connected_by", "last_synced_at"]
+    fields: ClassVar[tuple[str, ...]] = (
+        "domains_list",
+        "provider",
+        "mode",
+        "status_badge",
+        "connected_by",
+        "last_synced_at",
+    )
     readonly_fields = fields
     add_link_label = "Connect a calendar service"
 
@@ -217,8 +233,11 @@ class CalendarServiceAdmin(ConnectionAdmin):
         "domain_proof",
     ]
     actions = [*ConnectionAdmin.actions, "sync_now"]
-    settings_fieldset = ("Settings", {"fields": ["organization", "provider", "access_mode", "domains"]})
-    fieldsets = [
+    settings_fieldset: ClassVar[tuple[str, _FieldOpts]] = (
+        "Settings",
+        {"fields": ["organization", "provider", "access_mode", "domains"]},
+    )
+    fieldsets: ClassVar[_FieldsetSpec] = [
         (
             "Status",
             {
@@ -285,7 +304,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
             return HttpResponseRedirect(reverse("admin:calendars_calendarservice_change", args=[service.pk]))
         for claim in service.domain_claims.filter(released_at__isnull=True, proven_at__isnull=True):
             try:
-                calendar_domain_check_dns(claim=claim, actor=request.user)
+                calendar_domain_check_dns(claim=claim, actor=_console_user(request))
             except ValidationError as refusal:
                 self.message_user(request, " ".join(refusal.messages), messages.WARNING)
             else:
@@ -316,7 +335,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
         queued = profiles_sync_queue(profiles=profiles, full=True)
         self.message_user(request, f"Queued a sync of {queued} profile(s).")
 
-    def get_fieldsets(self, request: HttpRequest, obj: CalendarService | None = None) -> list:
+    def get_fieldsets(self, request: HttpRequest, obj: CalendarService | None = None) -> _FieldsetSpec:
         return self.fieldsets if obj is not None else [self.settings_fieldset]
 
     def get_readonly_fields(self, request: HttpRequest, obj: CalendarService | None = None) -> list[str]:
@@ -327,8 +346,10 @@ class CalendarServiceAdmin(ConnectionAdmin):
             readonly += ["organization", "provider", "access_mode"]
         return readonly
 
-    def get_form(self, request: HttpRequest, obj: CalendarService | None = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(
+        self, request: HttpRequest, obj: CalendarService | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None and not obj.is_live:
             form.base_fields["domains"].disabled = True
         return form
@@ -344,16 +365,18 @@ class CalendarServiceAdmin(ConnectionAdmin):
             provider=data["provider"],
             access_mode=data["access_mode"],
             domains=data["domains"],
-            connected_by=request.user,
+            connected_by=_console_user(request),
         )
 
-    def update_with_service(self, request: HttpRequest, obj: CalendarService, form: forms.ModelForm) -> CalendarService:
+    def update_with_service(self, request: HttpRequest, obj: models.Model, form: forms.ModelForm) -> CalendarService:
+        if not isinstance(obj, CalendarService):  # this admin only ever edits calendar services
+            raise TypeError(f"expected a CalendarService, got {type(obj).__name__}")
         if not obj.is_live:
             return obj
-        return calendar_service_update(service=obj, actor=request.user, domains=form.cleaned_data["domains"])
+        return calendar_service_update(service=obj, actor=_console_user(request), domains=form.cleaned_data["domains"])
 
     def disconnect(self, request: HttpRequest, obj: CalendarService) -> None:
-        calendar_service_disconnect(service=obj, actor=request.user)
+        calendar_service_disconnect(service=obj, actor=_console_user(request))
 
     #
     # Authorizing the service at its provider, and switching its mode: pages of their own
@@ -409,7 +432,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
     def authorize_google_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         service = self._changeable(request, object_id)
         form = GoogleAuthorizationForm(
-            request.POST or None, request.FILES or None, service=service, admin_email=request.user.email
+            request.POST or None, request.FILES or None, service=service, admin_email=_console_user(request).email
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -417,7 +440,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
                     service=service,
                     key=form.cleaned_data["key_file"],
                     test_subject=form.cleaned_data["test_user"],
-                    actor=request.user,
+                    actor=_console_user(request),
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -476,7 +499,9 @@ class CalendarServiceAdmin(ConnectionAdmin):
             )
             return HttpResponseRedirect(change_url)
         try:
-            calendar_service_authorize_microsoft(service=service, tenant_id=request.GET["tenant"], actor=request.user)
+            calendar_service_authorize_microsoft(
+                service=service, tenant_id=request.GET["tenant"], actor=_console_user(request)
+            )
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
         except ProviderError as error:
@@ -492,7 +517,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
         if request.method == "POST" and form.is_valid():
             if form.cleaned_data["confirm"]:
                 service, impact = calendar_service_change_mode(
-                    service=service, access_mode=form.cleaned_data["access_mode"], actor=request.user
+                    service=service, access_mode=form.cleaned_data["access_mode"], actor=_console_user(request)
                 )
                 self.message_user(request, f"The service is now {service.get_access_mode_display()}.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:calendars_calendarservice_change", args=[service.pk]))
@@ -530,7 +555,7 @@ class CalendarServiceAdmin(ConnectionAdmin):
 
 class CalendarInline(admin.TabularInline):
     model = Calendar
-    fields = [
+    fields: ClassVar[tuple[str, ...]] = (
         "name",
         "public_id",
         "is_primary",
@@ -540,7 +565,7 @@ class CalendarInline(admin.TabularInline):
         "synced_at",
         "push_subscription",
         "sync_error",
-    ]
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -589,7 +614,7 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
     search_fields = ["profile_name", "user__email", "public_id"]
     actions = ["sync_now", "disconnect_selected"]
     inlines = [CalendarInline]
-    fields = [
+    fields: ClassVar[tuple[str, ...]] = (
         "public_id",
         "user",
         "organization",
@@ -605,7 +630,7 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
         "mailbox_subscription",
         "last_error",
         "data_shared",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="Mailbox push subscription")
@@ -647,7 +672,7 @@ class CalendarProfileAdmin(OrganizationScopedAdmin):
     @admin.action(description="Disconnect selected profiles (credentials are forgotten)")
     def disconnect_selected(self, request: HttpRequest, queryset: models.QuerySet) -> None:
         for profile in queryset:
-            calendar_profile_disconnect(profile=profile, actor=request.user)
+            calendar_profile_disconnect(profile=profile, actor=_console_user(request))
         self.message_user(request, f"Disconnected {queryset.count()} profile(s).")
 
 
@@ -711,11 +736,12 @@ class AvailabilityRuleForm(forms.ModelForm):
         return tzid
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # a ModelForm's clean() returns cleaned_data: read it where the stubs know its type
+        cleaned = self.cleaned_data
         user, calendar_ids = cleaned.get("user"), cleaned.get("calendar_ids") or []
         if calendar_ids and user is None:
             self.add_error("calendar_ids", "Calendars count only against the hours of a person chosen above.")
-        elif calendar_ids:
+        elif calendar_ids and user is not None:
             if not isinstance(calendar_ids, list) or not all(isinstance(c, str) for c in calendar_ids):
                 self.add_error("calendar_ids", "A list of calendar ids.")
             else:

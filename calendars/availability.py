@@ -8,8 +8,11 @@ person every minute.
 
 Maximal suitable spans are found in one sweep over atom starts (O(A log A) for A atoms): at each
 start s, every group's k-th latest atom end among members free at s bounds how far a span from s
-can reach; the smallest bound over groups is that span's end. Spans contained in an earlier one
-are dropped. Slots are then stepped through those spans.
+can reach; the smallest bound over groups is that span's end. Each group keeps its free members'
+ends sorted as they come and go (bisect), so a bound is one index away rather than a sort per
+step. Spans contained in an earlier one are dropped. When every group needs all of its members,
+the spans are simply where everyone's atoms overlap: pairwise intersections, linear, no sweep.
+Slots are then stepped through those spans.
 
 A member's busy period [b0, b1) is widened to [b0 - after, b1 + before]: a slot [s, e) then keeps
 `before` free before s and `after` free after e.
@@ -63,15 +66,28 @@ class Available:
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted, disjoint, with touching and overlapping intervals joined; empty ones dropped."""
+    return _merge_sorted(sorted(intervals), 0, 0)
+
+
+def _merge_sorted(ordered: list[Interval], widen_before: int, widen_after: int) -> list[Interval]:
+    """`merge` of intervals already sorted by start, each widened to [start - widen_before, end +
+    widen_after] on the way (a uniform shift keeps them sorted): one pass, no intermediate list."""
     merged: list[Interval] = []
-    for start, end in sorted(intervals):
+    current_start = current_end = 0
+    started = False
+    for start, end in ordered:
+        start, end = start - widen_before, end + widen_after
         if end <= start:
             continue
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
+        if started and start <= current_end:
+            if end > current_end:
+                current_end = end
         else:
-            merged.append((start, end))
+            if started:
+                merged.append((current_start, current_end))
+            current_start, current_end, started = start, end, True
+    if started:
+        merged.append((current_start, current_end))
     return merged
 
 
@@ -115,7 +131,7 @@ def member_atoms(member: Member, *, periods: Sequence[Interval], before: int, af
     window = merge(periods)
     if member.available is not None:
         window = intersect(window, merge(member.available))
-    return subtract(window, merge((start - after, end + before) for start, end in member.busy))
+    return subtract(window, _merge_sorted(sorted(member.busy), after, before))
 
 
 #
@@ -146,6 +162,16 @@ def suitable_spans(query: Query) -> list[Available]:
         for member_id in member_ids:
             groups_of.setdefault(member_id, []).append(number)
 
+    if any(required <= 0 or required > len(member_ids) for member_ids, required in groups):
+        return []
+    if all(required == len(member_ids) for member_ids, required in groups):
+        # Everyone must attend: the suitable spans are where all their atoms overlap, found by
+        # intersecting the sorted lists pairwise (linear), with no sweep.
+        common = atoms[keys[0]]
+        for key in keys[1:]:
+            common = intersect(common, atoms[key])
+        return [Available(start=s, end=e, participants=tuple(keys)) for s, e in common if e - s >= query.duration]
+
     starts = sorted((start, index[key], end) for key in keys for start, end in atoms[key])
     current_end: dict[int, int] = {}  # member id -> end of the atom they are in now
     expiry: list[tuple[int, int]] = []
@@ -172,19 +198,19 @@ def suitable_spans(query: Query) -> list[Available]:
             position += 1
         # Each group's bound is the k-th latest end among its free members; a span from here reaches
         # the smallest bound, and is none at all while some group has too few free members.
-        end = None
+        reach: int | None = None
         for number, (_, required) in enumerate(groups):
             ends = group_ends[number]
-            if required <= 0 or len(ends) < required:
-                end = None
+            if len(ends) < required:
+                reach = None
                 break
             bound = ends[-required]
-            if end is None or bound < end:
-                end = bound
-        if end is None or end - moment < query.duration:
+            if reach is None or bound < reach:
+                reach = bound
+        if reach is None or reach - moment < query.duration:
             continue
-        free = tuple(keys[m] for m in sorted(current_end) if current_end[m] >= end)
-        spans.append(Available(start=moment, end=end, participants=free))
+        free = tuple(keys[m] for m in sorted(current_end) if current_end[m] >= reach)
+        spans.append(Available(start=moment, end=reach, participants=free))
     return _maximal(spans)
 
 

@@ -71,10 +71,9 @@ def calendar_client_for_service(
 
 def calendar_client_for_profile(profile: CalendarProfile, *, include_details: bool = False) -> ProviderClient:
     """A client for the profile's calendars; refreshed tokens are stored back, encrypted."""
-    if profile.calendar_service_id is not None:
-        return calendar_client_for_service(
-            profile.calendar_service, mailbox=profile.profile_name, include_details=include_details
-        )
+    service = profile.calendar_service  # None, without a query, for a person's own grant
+    if service is not None:
+        return calendar_client_for_service(service, mailbox=profile.profile_name, include_details=include_details)
     if profile.platform is None or not profile.credentials:
         raise ValueError("This profile has no provider credentials (No Access, or disconnected).")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 
@@ -31,7 +31,7 @@ def parse_clock(text: str) -> tuple[int, int]:
     return parsed
 
 
-def _at(day: datetime.date, clock: str, zone: zoneinfo.ZoneInfo) -> datetime:
+def _at(day: date, clock: str, zone: zoneinfo.ZoneInfo) -> datetime:
     hours, minutes = parse_clock(clock)
     if hours == 24:
         return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)

@@ -26,7 +26,7 @@ from calendars.revocations import grant_revocation_queue
 PROVISIONING = Actor.system("provisioning through the organization's calendar service")
 
 # Cronofy's provider_service for a Workspace or Microsoft 365 account in Read-Write mode.
-WORKSPACE_SERVICES = {CalendarProvider.GOOGLE: "gsuite", CalendarProvider.MICROSOFT: "office365"}
+WORKSPACE_SERVICES: dict[str, str] = {CalendarProvider.GOOGLE: "gsuite", CalendarProvider.MICROSOFT: "office365"}
 
 
 def verified_address() -> Q:
@@ -65,7 +65,7 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
     pending = [u for u in users if u.pk not in through_service]
     # People's own connections of the same account, in whatever mode: found by the account id provisioning
     # uses (the address) or, for the person's own, by the account's name (a consent keeps the provider's id).
-    own = (
+    own_connections = (
         []
         if hosted
         else list(
@@ -77,11 +77,16 @@ def calendar_profiles_provision(*, service: CalendarService, users: list[User]) 
             )
         )
     )
-    own_accounts = {p.provider_account_id: p for p in own}
+    own_accounts = {p.provider_account_id: p for p in own_connections}
     own_accounts.update(
-        {by_id[p.user_id].email: p for p in own if p.user_id in by_id and p.name_lower == by_id[p.user_id].email}
+        {
+            by_id[p.user_id].email: p
+            for p in own_connections
+            if p.user_id in by_id and p.name_lower == by_id[p.user_id].email
+        }
     )
-    created, taken_over = [], []
+    created: list[CalendarProfile] = []
+    taken_over: list[CalendarProfile] = []
     for profile in through_service.values():
         if profile.status != ProfileStatus.CONNECTED:
             # Waiting for the service's new authorization (a mode change): relinked in place.

@@ -36,7 +36,12 @@ def grant_revocation_queue(*, profile: CalendarProfile, credentials: dict[str, A
     if platform not in GRANT_REVOKERS:
         return  # nothing to call: dropping the tokens ends the access (Microsoft)
     revocation = ProviderGrantRevocation.objects.create(
-        profile=profile, platform=platform, credentials=credentials, reason=reason, next_attempt_at=timezone.now()
+        profile=profile,
+        platform=platform,
+        # EncryptedJSONField is a TextField to the stubs (text in the database) but takes a dict.
+        credentials=credentials,  # type: ignore[misc]
+        reason=reason,
+        next_attempt_at=timezone.now(),
     )
     transaction.on_commit(lambda: async_task("calendars.tasks.provider_grant_revoke_task", revocation.pk))
 
@@ -45,7 +50,7 @@ def provider_grant_revoke(*, revocation_id: int) -> ProviderGrantRevocation | No
     """Revoke one queued grant at its provider: claimed with a lease (no lock held while the provider
     answers), recorded; the credentials are forgotten once revoked or given up."""
     claimed = REVOCATIONS.claim(revocation_id)
-    if claimed is None:
+    if not isinstance(claimed, ProviderGrantRevocation):  # None: not due, or leased by another worker
         return None
     try:
         GRANT_REVOKERS[claimed.platform](claimed.credentials or {})

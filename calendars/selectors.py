@@ -84,9 +84,10 @@ def withheld_api_scopes_of(user: User, grant: Grant | None = None) -> frozenset[
     modes = set(profiles.values_list("access_mode", flat=True))
     ceiling = calendar_ceiling_for(emails=[user.email])
     withheld = withheld_api_scopes_for(modes=modes, ceiling=ceiling.access_mode if ceiling else None)
-    if grant is not None and grant.service_account_id is not None and grant.service_account.access_mode:
+    service_account = grant.service_account if grant is not None and grant.service_account_id is not None else None
+    if service_account is not None and service_account.access_mode:
         # Enterprise Connect with free_busy_write: the admin's choice of mode bounds every delegated grant.
-        withheld |= policy_for(grant.service_account.access_mode).withheld_api_scopes
+        withheld |= policy_for(service_account.access_mode).withheld_api_scopes
     return withheld
 
 

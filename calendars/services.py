@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -407,7 +408,7 @@ def _profile_to_reconnect(
 
 @transaction.atomic(savepoint=False)
 def _profile_follow_mode(
-    *, profile: CalendarProfile, old_mode: str, old_credentials: dict[str, Any] | None, actor: User | None
+    *, profile: CalendarProfile, old_mode: str, old_credentials: dict[str, Any] | None, actor: User | Actor | None
 ) -> None:
     """What a profile's change of mode does at once: nothing read under the old mode's grant is kept
     (event details and busy periods go now; the new grant syncs again), a No Access profile gets its
@@ -422,7 +423,7 @@ def _profile_follow_mode(
         profile.calendars.exclude(provider_calendar_id=f"hosted:{profile.public_id}").update(is_deleted=True)
         _hosted_calendar_ensure(profile)
     revoked = bool(old_credentials) and (new.rank < old.rank or profile.credentials is None)
-    if revoked:
+    if old_credentials and revoked:  # (revoked implies old credentials: said again for the type checker)
         grant_revocation_queue(profile=profile, credentials=old_credentials, reason="mode_lowered")
     profile_access_changed_notify(profile=profile)
     if profile.status == ProfileStatus.RELINK_REQUIRED:
@@ -477,11 +478,14 @@ def calendar_profile_discard_unknown_person(*, profile: CalendarProfile, error: 
     user for (someone who signed up here by themselves): nothing was ever read or granted through it,
     and nobody can relink it, so it goes (recorded), rather than wait as "Relink required" for ever."""
     locked = CalendarProfile.objects.select_for_update().filter(pk=profile.pk).first()
-    if locked is None or locked.calendar_service_id is None or locked.last_synced_at is not None:
+    if locked is None or locked.last_synced_at is not None:
+        return
+    service = locked.calendar_service  # None, without a query, for a person's own profile
+    if service is None:
         return
     audit_record(
         actor=Actor.provider(locked.platform or "provider"),
-        target=locked.calendar_service,
+        target=service,
         action="profile_not_provisioned",
         changes={"email": locked.profile_name, "reason": error[:500]},
     )
@@ -807,7 +811,7 @@ def calendar_service_change_mode(
 
 
 @transaction.atomic(savepoint=False)
-def _personal_profiles_follow_ceiling(*, service: CalendarService, actor: User | None) -> list[CalendarProfile]:
+def _personal_profiles_follow_ceiling(*, service: CalendarService, actor: User | Actor | None) -> list[CalendarProfile]:
     """People's own connections above the mode their organization now allows come down to it: their
     grant is revoked and what it read deleted; a Free/Busy one waits for the person to reconnect with
     Free/Busy scopes, a No Access one becomes their hosted calendar."""
@@ -842,9 +846,8 @@ def calendar_profile_change_mode(*, profile: CalendarProfile, access_mode: str, 
     change only with the organization's mode."""
     profile = CalendarProfile.objects.select_for_update(of=("self",)).select_related("organization").get(pk=profile.pk)
     if profile.calendar_service_id is not None:
-        raise ValidationError(
-            f"{profile.organization.name} manages this calendar's access mode.", code="organization_governed"
-        )
+        governing = profile.organization.name if profile.organization is not None else "Your organization"
+        raise ValidationError(f"{governing} manages this calendar's access mode.", code="organization_governed")
     if profile.status == ProfileStatus.DISCONNECTED:
         raise ValidationError("This calendar is disconnected; connect it again.", code="disconnected")
     if access_mode == profile.access_mode:
@@ -872,7 +875,7 @@ def profiles_sync_queue(*, profiles: Iterable[CalendarProfile], full: bool = Fal
     queued = 0
     for profile in profiles:
         if profile.syncs_busy_periods:
-            transaction.on_commit(lambda pk=profile.pk: async_task("calendars.tasks.profile_sync", pk, full))
+            transaction.on_commit(partial(async_task, "calendars.tasks.profile_sync", profile.pk, full))
             queued += 1
     return queued
 
@@ -955,7 +958,7 @@ def _domain_prove(*, claim: CalendarServiceDomain, proof: str, actor: User | Act
     _personal_profiles_follow_ceiling(service=locked.service, actor=actor)
     if locked.service.status == ConnectionStatus.ACTIVE:
         # The domain's people are the service's from now on.
-        transaction.on_commit(lambda pk=locked.service_id: async_task("calendars.tasks.service_provision", pk))
+        transaction.on_commit(partial(async_task, "calendars.tasks.service_provision", locked.service_id))
     return locked
 
 

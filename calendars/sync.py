@@ -145,8 +145,10 @@ def _grant_refused(profile: CalendarProfile, error: ProviderError) -> None:
     """The provider no longer accepts the grant: the person relinks (their own grant), or the
     organization's admin reauthorizes (the service's grant), and the integrators are told."""
     calendar_profile_mark_relink_required(profile=profile, error=str(error))
-    if profile.calendar_service_id is not None and isinstance(error, ProviderAuthError):
-        calendar_service_mark_failed(service=profile.calendar_service, error=str(error))
+    if isinstance(error, ProviderAuthError):
+        service = profile.calendar_service  # None, without a query, for a person's own grant
+        if service is not None:
+            calendar_service_mark_failed(service=service, error=str(error))
     profile_disconnected_notify(profile=profile)
 
 

@@ -35,14 +35,15 @@ def _push_address(provider: str) -> str:
 def profile_watches_ensure(*, profile: CalendarProfile) -> list[ProviderWatch]:
     """Live push subscriptions for the profile: one per calendar at Google, one per mailbox at
     Microsoft. Ones close to expiry are replaced (Google) or renewed (Microsoft)."""
-    if not profile.syncs_busy_periods:
+    platform = profile.platform
+    if not profile.syncs_busy_periods or platform is None:  # (a profile that syncs has a platform)
         return []
     client = calendar_client_for_profile(profile)
     now = timezone.now()
     live = list(profile.watches.filter(stopped_at__isnull=True))
     kept: list[ProviderWatch] = []
     targets: list[Calendar | None]
-    if provider_traits(profile.platform).watches_each_calendar:
+    if provider_traits(platform).watches_each_calendar:
         targets = [c for c in profile.calendars.filter(is_deleted=False) if not c.is_hosted]
     else:
         primary = profile.calendars.filter(is_deleted=False).order_by("-is_primary", "pk").first()
@@ -72,18 +73,21 @@ def profile_watches_ensure_quietly(*, profile: CalendarProfile) -> None:
 
 
 def _watch(client: ProviderClient, *, profile: CalendarProfile, calendar: Calendar | None) -> ProviderWatch:
+    platform = profile.platform
+    if platform is None:
+        raise ValueError("A hosted (No Access) calendar has no provider to subscribe to.")
     token = secrets.token_urlsafe(32)
     provider_calendar_id = calendar.provider_calendar_id if calendar is not None else ""
     channel = client.watch(
         provider_calendar_id,
-        address=_push_address(profile.platform),
+        address=_push_address(platform),
         token=token,
         expires_at=timezone.now() + WATCH_LIFETIME,
     )
     return ProviderWatch.objects.create(
         profile=profile,
-        calendar=calendar if provider_traits(profile.platform).watches_each_calendar else None,
-        provider=profile.platform,
+        calendar=calendar if provider_traits(platform).watches_each_calendar else None,
+        provider=platform,
         channel_id=channel.channel_id,
         resource_id=channel.resource_id,
         token_digest=_digest(token),

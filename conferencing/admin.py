@@ -25,6 +25,7 @@ from accounts.console import (
     ConnectionSummaryInline,
     PeopleScopedAdmin,
     ProviderConnectionAdmin,
+    acting_user,
     organization_page_add_connections,
     status_badge,
 )
@@ -61,8 +62,7 @@ AUTHORIZE_LABELS: dict[str, str] = {
 
 class ConferencingServiceInline(ConnectionSummaryInline):
     model = ConferencingService
-    fields = ["provider", "status_badge", "is_default", "connected_by", "connected_at"]
-    readonly_fields = fields
+    readonly_fields = fields = ("provider", "status_badge", "is_default", "connected_by", "connected_at")
     add_link_label = "Connect a conferencing service"
 
 
@@ -74,8 +74,14 @@ class ConferencingProfileInline(admin.TabularInline):
 
     model = ConferencingProfile
     fk_name = "service"
-    fields = ["user", "profile_name", "provider_user_id", "status_badge", "connected_at", "disconnected_at"]
-    readonly_fields = fields
+    readonly_fields = fields = (
+        "user",
+        "profile_name",
+        "provider_user_id",
+        "status_badge",
+        "connected_at",
+        "disconnected_at",
+    )
     extra = 0
     can_delete = False
     verbose_name_plural = "People linked by email address"
@@ -213,7 +219,7 @@ class ConferencingServiceAdmin(ProviderConnectionAdmin):
     def make_default(self, request: HttpRequest, queryset: models.QuerySet) -> None:
         for service in queryset:
             try:
-                conferencing_service_set_default(service=service, actor=request.user)
+                conferencing_service_set_default(service=service, actor=acting_user(request))
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.ERROR)
 
@@ -285,13 +291,15 @@ class ConferencingServiceAdmin(ProviderConnectionAdmin):
     def _authorize_with_form(self, request: HttpRequest, service: ConferencingService) -> HttpResponse:
         """Zoom and Meet: the admin gives the grant here (app credentials, a key file), then a test meeting."""
         form_class, authorize = FORM_FLOWS[service.provider]
-        form = form_class(request.POST or None, request.FILES or None, initial={"test_user": request.user.email})
+        form = form_class(
+            request.POST or None, request.FILES or None, initial={"test_user": acting_user(request).email}
+        )
         if request.method == "POST" and form.is_valid():
             try:
-                authorize(service=service, data=form.cleaned_data, actor=request.user)
+                authorize(service=service, data=form.cleaned_data, actor=acting_user(request))
                 service.refresh_from_db()
                 conferencing_service_verify(
-                    service=service, test_user=form.cleaned_data["test_user"], actor=request.user
+                    service=service, test_user=form.cleaned_data["test_user"], actor=acting_user(request)
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -306,11 +314,11 @@ class ConferencingServiceAdmin(ProviderConnectionAdmin):
 
     def verify_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         service = self._changeable(request, object_id)
-        form = VerifyForm(request.POST or None, initial={"test_user": request.user.email})
+        form = VerifyForm(request.POST or None, initial={"test_user": acting_user(request).email})
         if request.method == "POST" and form.is_valid():
             try:
                 conferencing_service_verify(
-                    service=service, test_user=form.cleaned_data["test_user"], actor=request.user
+                    service=service, test_user=form.cleaned_data["test_user"], actor=acting_user(request)
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -344,7 +352,9 @@ class ConferencingServiceAdmin(ProviderConnectionAdmin):
             )
             return HttpResponseRedirect(self._change_url(service))
         try:
-            conferencing_service_authorize_teams(service=service, tenant_id=request.GET["tenant"], actor=request.user)
+            conferencing_service_authorize_teams(
+                service=service, tenant_id=request.GET["tenant"], actor=acting_user(request)
+            )
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
             return HttpResponseRedirect(self._change_url(service))
@@ -374,7 +384,7 @@ class ConferencingServiceAdmin(ProviderConnectionAdmin):
             )
             organization_id = WebexClient(credentials).organization_id()
             conferencing_service_authorize_webex(
-                service=service, credentials=credentials, organization_id=organization_id, actor=request.user
+                service=service, credentials=credentials, organization_id=organization_id, actor=acting_user(request)
             )
         except (ValidationError, ProviderError) as error:
             text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
@@ -392,7 +402,7 @@ class ConferencingProfileAdmin(PeopleScopedAdmin):
     list_filter = ["provider", "status"]
     list_select_related = ["user", "service"]
     search_fields = ["profile_name", "user__email", "public_id"]
-    fields = [
+    readonly_fields = fields = (
         "public_id",
         "user",
         "provider",
@@ -404,8 +414,7 @@ class ConferencingProfileAdmin(PeopleScopedAdmin):
         "last_error",
         "connected_at",
         "disconnected_at",
-    ]
-    readonly_fields = fields
+    )
 
     @admin.display(description="Linked")
     def how(self, obj: ConferencingProfile) -> str:

@@ -30,6 +30,13 @@ def conferencing_profile_of_organizer(*, user: User, profile_id: str) -> Confere
     return conferencing_profiles_of_user(user_id=user.pk).select_related("service").filter(public_id=profile_id).first()
 
 
+def _service_of(profile: ConferencingProfile) -> ConferencingService:
+    """The organization's service of a profile the query below picked for having one."""
+    if profile.service is None:
+        raise ValueError(f"Conferencing profile {profile.pk} has no organization service.")
+    return profile.service
+
+
 def conferencing_default_profile(*, user: User) -> ConferencingProfile | None:
     """What `conferencing.profile_id: "default"` uses for this organizer: their profile at their
     organization's default conferencing service (the nearest organization up the tree that has one),
@@ -47,10 +54,10 @@ def conferencing_default_profile(*, user: User) -> ConferencingProfile | None:
     own = set(Membership.objects.filter(user=user).values_list("organization_id", flat=True))
     nearest = {organization_id: 0 for organization_id in own}
     for profile in profiles:
-        nearest.setdefault(profile.service.organization_id, 1)
+        nearest.setdefault(_service_of(profile).organization_id, 1)
 
     def rank(profile: ConferencingProfile) -> tuple[int, int, int]:
-        service = profile.service
+        service = _service_of(profile)
         return (
             0 if service.is_default else 1,
             nearest.get(service.organization_id, 2),

@@ -364,10 +364,11 @@ def _service_client(service: ConferencingService) -> ConferencingClient:
 
 
 def _profile_client(profile: ConferencingProfile) -> ConferencingClient:
-    if profile.service_id is not None:
-        if profile.service.status != ConnectionStatus.ACTIVE:
-            raise ProviderAuthError(f"The organization's {profile.service.get_provider_display()} service is not live.")
-        return _service_client(profile.service)
+    service = profile.service  # no query when the profile has no service
+    if service is not None:
+        if service.status != ConnectionStatus.ACTIVE:
+            raise ProviderAuthError(f"The organization's {service.get_provider_display()} service is not live.")
+        return _service_client(service)
     if not profile.credentials or not profile.is_connected:
         raise ProviderAuthError("The profile's own grant is gone; the person has to link it again.")
 
@@ -611,8 +612,9 @@ def _claim_create(meeting: ConferencingMeeting) -> bool:
         locked = ConferencingMeeting.objects.select_for_update().get(pk=meeting.pk)
         if locked.state != MeetingState.PENDING:
             raise MeetingBusy  # made meanwhile; the caller's next attempt sees it
-        held = locked.attempt_started_at is not None
-        if held and locked.attempt_started_at > now - CREATE_LEASE:
+        started = locked.attempt_started_at
+        held = started is not None
+        if started is not None and started > now - CREATE_LEASE:
             raise MeetingBusy
         unknown = locked.outcome_unknown or held
         locked.attempt_started_at, locked.attempts = now, locked.attempts + 1

@@ -4,6 +4,7 @@ and `conferencing.services`."""
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.models import Application
+from accounts.models import Application, User
 from calendars.providers.base import ProviderError
 from conferencing.linking import LinkRequest, callback_url, link_request_load, state_for, state_load
 from conferencing.models import PERSONAL_PROVIDERS, ConferencingProvider
@@ -61,14 +62,15 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
     refused = _wrong_person(request, link)
     if refused is not None:
         return refused
+    user = cast(User, request.user)  # _wrong_person sent anybody not signed in as the link's person away
     code = request.GET.get("code", "")
     if request.GET.get("error") or not code:
         return HttpResponseRedirect(link.back({"error": "access_denied"}))
     try:
         profile = conferencing_profile_link_from_code(
-            user=request.user, provider=provider, code=code, redirect_uri=callback_url(provider)
+            user=user, provider=provider, code=code, redirect_uri=callback_url(provider)
         )
     except (ValidationError, ProviderError) as error:
-        logger.warning("Linking %s for account %s failed: %s", provider, request.user.public_id, error)
+        logger.warning("Linking %s for account %s failed: %s", provider, user.public_id, error)
         return HttpResponseRedirect(link.back({"error": "access_denied"}))
     return HttpResponseRedirect(link.back({"last_linked_profile_id": profile.public_id}))

@@ -17,6 +17,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import requests
 from django.core.exceptions import ValidationError
@@ -87,7 +88,7 @@ def service_account_authorizations_request(
         ]
     )
     for row in rows:
-        transaction.on_commit(lambda pk=row.pk: async_task("connect.tasks.service_account_authorization_resolve", pk))
+        transaction.on_commit(partial(async_task, "connect.tasks.service_account_authorization_resolve", row.pk))
     return rows
 
 

@@ -72,7 +72,8 @@ class WorkingHoursForm(forms.Form):
         return [(day.capitalize(), self[f"{day}_start"], self[f"{day}_end"]) for day in DAYS]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # returns self.cleaned_data, typed as optional by the stubs
+        cleaned = self.cleaned_data
         periods = []
         for day in DAYS:
             opens, closes = (cleaned.get(f"{day}_{edge}", "").strip()[:5] for edge in ("start", "end"))
@@ -100,7 +101,8 @@ class AvailablePeriodForm(forms.Form):
         self.zone = zoneinfo.ZoneInfo(tzid)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # returns self.cleaned_data, typed as optional by the stubs
+        cleaned = self.cleaned_data
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end:
             # The inputs are wall-clock times where the person is.

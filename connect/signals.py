@@ -27,7 +27,7 @@ def profile_from_provider_consent(request: HttpRequest, sociallogin: Any, **kwar
     """A provider consent that belongs to one of our consent flows becomes a calendar profile."""
     data = (sociallogin.state or {}).get("data") or {}
     if data.get("relink") and request.user.is_authenticated:
-        _relink(request, sociallogin, data["relink"])
+        _relink(request, request.user, sociallogin, data["relink"])
         return
     consent = consent_load(request, data.get("consent", "")) if data.get("consent") else None
     if consent is None or not request.user.is_authenticated:
@@ -58,15 +58,15 @@ def profile_from_provider_consent(request: HttpRequest, sociallogin: Any, **kwar
     )
 
 
-def _relink(request: HttpRequest, sociallogin: Any, profile_id: str) -> None:
-    if sociallogin.user is not None and sociallogin.user.pk and sociallogin.user.pk != request.user.pk:
+def _relink(request: HttpRequest, user: User, sociallogin: Any, profile_id: str) -> None:
+    if sociallogin.user is not None and sociallogin.user.pk and sociallogin.user.pk != user.pk:
         return
     token = sociallogin.token
     if token is None:
         return
     data = (sociallogin.state or {}).get("data") or {}
     profile_relink_from_provider(
-        user=request.user,
+        user=user,
         profile_id=profile_id,
         uid=str(sociallogin.account.uid),
         access_token=token.token,

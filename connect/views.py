@@ -4,6 +4,9 @@ mode means in calendars/access_modes.py."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.providers.base.constants import AuthProcess
@@ -18,7 +21,7 @@ from accounts.models import Application, User
 from accounts.oauth import authorization_code_issue
 from calendars.access_modes import modes_allowed_under, policy_for
 from calendars.models import CalendarProfile, CalendarService
-from calendars.scopes import Flow, rows_for
+from calendars.scopes import Flow, ScopeRow, rows_for
 from calendars.selectors import calendar_ceiling_for
 from connect.consent import (
     APP_SESSION_PREFIX,
@@ -48,6 +51,12 @@ def _back_to_integrator(request: HttpRequest, consent: ConsentRequest, params: d
     return HttpResponseRedirect(consent.redirect(params))
 
 
+def _signed_in(request: HttpRequest) -> User:
+    """The person consenting. The helpers below run only after consent_page or consent_complete sent
+    anybody not signed in to the login page, so `request.user` is a User there."""
+    return cast(User, request.user)
+
+
 def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
     return render(request, f"consent/{template}", context, status=status)
 
@@ -67,6 +76,8 @@ def oauth_authorize(request: HttpRequest) -> HttpResponse:
         error_code, _, description = refused.failure.partition(":")
         params = {"error": error_code, **({"error_description": description} if description else {})}
         return HttpResponseRedirect(refused.redirect(params))
+    if consent is None:
+        raise ValueError("consent_begin returned neither a consent, an error nor a refusal.")
     if consent.avoid_linking and request.user.is_authenticated:
         # Never link silently to whoever last signed in with this browser.
         logout(request)
@@ -137,7 +148,7 @@ def _review_context(
     modes = []
     for mode in choices:
         policy = policy_for(mode)
-        scopes = ()
+        scopes: Sequence[ScopeRow] = ()
         if consent.platform and options.governed is None and policy.needs_provider_authorization:
             scopes = rows_for(Flow.INDIVIDUAL_CONSENT, provider=consent.platform, access_mode=mode)
         modes.append(
@@ -160,10 +171,14 @@ def _review_context(
 def _to_provider(request: HttpRequest, consent: ConsentRequest) -> HttpResponse:
     """The provider's own consent, asking for exactly the chosen mode's scopes, with the app registration
     the mode uses."""
-    login = PROVIDER_LOGINS[consent.platform]
-    scopes = provider_scopes(consent.platform, consent.access_mode)
+    platform, access_mode = consent.platform, consent.access_mode
+    if platform is None or access_mode is None:
+        # consent_page comes here only once the person has chosen both.
+        raise ValueError("The consent has no calendar platform or access mode to ask the provider for.")
+    login = PROVIDER_LOGINS[platform]
+    scopes = provider_scopes(platform, access_mode)
     consent.provider_scopes = scopes
-    consent.provider_client_id = login.client_id(consent.access_mode)
+    consent.provider_client_id = login.client_id(access_mode)
     consent_save(request, consent)
     return _provider_redirect(
         request,
@@ -196,24 +211,26 @@ def _prove_identity(
 ) -> HttpResponse | None:
     """Without a provider's sign-in, the person's identity: the organization's word, or a confirmed email
     address (a confirmation link is sent once; it brings them back here)."""
-    if identity_proven(request.user, service=service):
+    user = _signed_in(request)
+    if identity_proven(user, service=service):
         return None
     if not consent.verification_sent:
-        address = EmailAddress.objects.filter(user=request.user, email__iexact=request.user.email).first()
+        address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
         if address is None:
-            address = EmailAddress.objects.create(user=request.user, email=request.user.email, primary=True)
+            address = EmailAddress.objects.create(user=user, email=user.email, primary=True)
         address.send_confirmation(request)
         consent.verification_sent = True
         consent_save(request, consent)
-    return _page(request, "verify_email.html", {"consent": consent, "email": request.user.email})
+    return _page(request, "verify_email.html", {"consent": consent, "email": user.email})
 
 
 def _hosted(request: HttpRequest, consent: ConsentRequest) -> HttpResponse:
     """No Access: a hosted calendar, once the person's identity is proven."""
-    waiting = _prove_identity(request, consent, calendar_ceiling_for(emails=[request.user.email]))
+    user = _signed_in(request)
+    waiting = _prove_identity(request, consent, calendar_ceiling_for(emails=[user.email]))
     if waiting is not None:
         return waiting
-    consent_hosted_profile(request=request, consent=consent, user=request.user)
+    consent_hosted_profile(request=request, consent=consent, user=user)
     return _issue_code(request, consent)
 
 
@@ -225,7 +242,7 @@ def _governed(request: HttpRequest, consent: ConsentRequest, service: CalendarSe
     if waiting is not None:
         return waiting
     try:
-        consent_governed_profile(request=request, consent=consent, user=request.user, service=service)
+        consent_governed_profile(request=request, consent=consent, user=_signed_in(request), service=service)
     except ValidationError as error:
         # Nobody at the provider by that address (or the provider cannot say now): no profile is made,
         # and the person learns why rather than finding a calendar that waits for a relink forever.
@@ -267,10 +284,14 @@ def consent_complete(request: HttpRequest, consent_id: str) -> HttpResponse:
 
 
 def _issue_code(request: HttpRequest, consent: ConsentRequest) -> HttpResponse:
-    profile = CalendarProfile.objects.get(pk=consent.profile_id, user=request.user)
+    user = _signed_in(request)
+    if consent.profile_id is None:
+        # What .get(pk=None) raised before the check: the consent never got a profile.
+        raise CalendarProfile.DoesNotExist("The consent has no calendar profile to issue a code for.")
+    profile = CalendarProfile.objects.get(pk=consent.profile_id, user=user)
     code = authorization_code_issue(
         application=application_of(consent),
-        user=request.user,
+        user=user,
         scopes=consent.scopes,
         redirect_uri=consent.redirect_uri,
         profile_id=profile.pk,

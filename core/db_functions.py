@@ -1,29 +1,23 @@
-"""Database expressions the ORM lacks.
+"""SQL the ORM does not write for us.
 
-`EpochSeconds` reads a timestamp column as whole seconds since 1970 (UTC), computed by the database:
-hot reads such as availability's busy periods skip decoding every row into a Python datetime, which
-costs about ten times what fetching the row does.
+`epoch_seconds_sql` reads a timestamp column as whole seconds since 1970 (UTC), computed by the
+database: hot reads such as availability's busy periods skip decoding every row into a Python
+datetime, which costs about ten times what fetching the row does.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from django.db.backends.base.base import BaseDatabaseWrapper
 
-from django.db.models import BigIntegerField, Func
+# PostgreSQL: extract() gives a numeric with the fraction; floor it, as int(moment.timestamp()) does
+# for moments after 1970.
+_POSTGRESQL_EPOCH = "FLOOR(EXTRACT(EPOCH FROM {}))::bigint"
+# SQLite keeps UTC datetimes as ISO text; strftime('%s') drops the fraction. The percent sign is
+# doubled for the driver's parameter style.
+_SQLITE_EPOCH = "CAST(strftime('%%s', {}) AS INTEGER)"
 
 
-class EpochSeconds(Func):
-    """Whole seconds since the epoch, rounded down like `int(moment.timestamp())` for later moments."""
-
-    output_field = BigIntegerField()
-    # PostgreSQL: extract() gives a numeric with the fraction; floor it, as Python's int() does for
-    # positive times.
-    template = "FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
-    arity = 1
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        # SQLite keeps UTC datetimes as ISO text; strftime('%s') drops the fraction. The percent sign
-        # is doubled twice: once for this template, once for the driver's parameter style.
-        return super().as_sql(
-            compiler, connection, template="CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)", **extra_context
-        )
+def epoch_seconds_sql(connection: BaseDatabaseWrapper, column: str) -> str:
+    """SQL for a column's whole epoch seconds, for hand-written queries on a hot path (where the ORM's
+    query building costs more than running the query)."""
+    return (_SQLITE_EPOCH if connection.vendor == "sqlite" else _POSTGRESQL_EPOCH).format(column)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from django.db import models, transaction
 from django.db.models import F
@@ -65,19 +65,23 @@ class OutboxRow(models.Model):
         return gave_up
 
 
-@dataclass(frozen=True)
-class Outbox:
-    """One kind of outbox row, claimed with a lease of `lease` for each attempt."""
+RowT = TypeVar("RowT", bound=OutboxRow)
 
-    model: type[OutboxRow]
+
+@dataclass(frozen=True)
+class Outbox(Generic[RowT]):
+    """One kind of outbox row, claimed with a lease of `lease` for each attempt (generic in the row's
+    model, so that callers get their own rows back)."""
+
+    model: type[RowT]
     lease: timedelta
 
-    def _pending(self) -> models.QuerySet:
+    def _pending(self) -> models.QuerySet[RowT]:
         return self.model._default_manager.filter(
             **{f"{self.model.DONE_FIELD}__isnull": True}, failed_at__isnull=True, next_attempt_at__lte=timezone.now()
         )
 
-    def claim(self, pk: int) -> OutboxRow | None:
+    def claim(self, pk: int) -> RowT | None:
         """Take a due row for one attempt; None when it is done, given up, not due, or taken."""
         with transaction.atomic():
             row = self._pending().select_for_update(skip_locked=True).filter(pk=pk).first()
@@ -88,7 +92,7 @@ class Outbox:
             row.save(update_fields=["attempts", "next_attempt_at"])
         return row
 
-    def record(self, row: OutboxRow, *, error: str, max_attempts: int) -> bool:
+    def record(self, row: RowT, *, error: str, max_attempts: int) -> bool:
         """Save how the attempt went: done, or the next attempt booked, or given up (returns True)."""
         return row.record_attempt(error=error, max_attempts=max_attempts)
 
@@ -104,18 +108,18 @@ class Outbox:
                 .values_list("pk", flat=True)[:limit]
             )
             if taken:
-                self.model.objects.filter(pk__in=taken).update(
+                self.model._default_manager.filter(pk__in=taken).update(
                     attempts=F("attempts") + 1, next_attempt_at=timezone.now() + self.lease
                 )
         return taken
 
-    def record_batch(self, rows: list[OutboxRow], *, errors: dict[int, str], max_attempts: int) -> list[OutboxRow]:
+    def record_batch(self, rows: list[RowT], *, errors: dict[int, str], max_attempts: int) -> list[RowT]:
         """Save how a batch of claimed rows went: those without an error in one statement, the failed
         ones one by one (rare); returns the rows given up on."""
         done = [row.pk for row in rows if row.pk not in errors]
         if done:
             now = timezone.now()
-            self.model.objects.filter(pk__in=done).update(**{self.model.DONE_FIELD: now}, last_error="")
+            self.model._default_manager.filter(pk__in=done).update(**{self.model.DONE_FIELD: now}, last_error="")
             for row in rows:
                 if row.pk not in errors:
                     setattr(row, self.model.DONE_FIELD, now)

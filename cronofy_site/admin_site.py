@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import update_wrapper
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from allauth.account.decorators import secure_admin_login
@@ -12,7 +12,11 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from accounts.models import User
 from accounts.selectors import request_administered_organization_ids, staff_second_factor_missing
+
+# Django's admin_view hands back a wrapper standing in for the view; the stubs type it as the view's own type.
+_View = TypeVar("_View", bound=Callable[..., Any])
 
 
 class ConsoleAdminSite(admin.AdminSite):
@@ -31,11 +35,13 @@ class ConsoleAdminSite(admin.AdminSite):
         # Sign-in goes through allauth, so MFA and rate limits protect the console too.
         return secure_admin_login(super().login)(request, extra_context)
 
-    def admin_view(self, view: Callable, cacheable: bool = False) -> Callable:
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         checked = super().admin_view(view, cacheable)
 
         def with_second_factor(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if staff_second_factor_missing(request.user) and request.path != reverse("admin:logout"):
+            # Signed-out visitors reach this too (the checked view sends them to sign in).
+            user = request.user
+            if isinstance(user, User) and staff_second_factor_missing(user) and request.path != reverse("admin:logout"):
                 messages.info(
                     request,
                     "The IT admin console needs a second sign-in step: add an authenticator app first. "
@@ -46,4 +52,4 @@ class ConsoleAdminSite(admin.AdminSite):
                 )
             return checked(request, *args, **kwargs)
 
-        return update_wrapper(with_second_factor, checked)
+        return cast(_View, update_wrapper(with_second_factor, checked))

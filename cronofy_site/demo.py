@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from allauth.account.models import EmailAddress
@@ -99,7 +100,8 @@ class DemoSummary:
     login_url: str
     admin_url: str
     organizations: list[dict[str, str]] = field(default_factory=list)
-    users: list[dict[str, str | None]] = field(default_factory=list)
+    # Each person's address, name, role...; their profiles (lists of dicts) are added once seeded.
+    users: list[dict[str, Any]] = field(default_factory=list)
     sandbox: dict[str, object] | None = None
     integrator: dict[str, object] | None = None
     directories: dict[str, list[dict[str, object]]] = field(default_factory=dict)
@@ -426,11 +428,13 @@ def _connect_conferencing_through_the_sandbox(acme: Organization) -> dict[str, o
     the sandbox accounts with their addresses. The sandbox is known to work, so there is no test
     meeting here: the demo seeds without a server running."""
     seeded = conferencing_seed()
-    zoom = seeded["zoom"]
+    # The sandbox's seed answers loosely typed JSON-like data; its "zoom" entry is the app's string fields.
+    zoom = cast(dict[str, str], seeded["zoom"])
     services = {
         s.provider: s for s in ConferencingService.objects.filter(organization=acme).exclude(status="disconnected")
     }
-    grants = {
+    # provider: (credentials, the provider's account id, the accounts to link)
+    grants: dict[str, tuple[dict[str, Any], str, list[ConferencingUser]]] = {
         ConferencingProvider.ZOOM: (
             {"kind": "zoom_server_to_server", **zoom},
             zoom["account_id"],

@@ -116,6 +116,8 @@ def _credentials(spec: DemoDirectory, tenant: Tenant) -> dict[str, object]:
         return {"kind": "microsoft_app", "tenant_id": tenant.external_id}
     key, certificate = generate_signing_pair("scheduling-demo")
     client = successfactors_client(tenant.external_id)
+    if client is None:  # the sandbox seed registers the product's client in every SuccessFactors company
+        raise RuntimeError(f"The sandbox SuccessFactors company {tenant.external_id} has no OAuth client.")
     client.x509_certificate = certificate  # the admin registers the certificate with the OAuth client
     client.save(update_fields=["x509_certificate"])
     return {

@@ -12,6 +12,7 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -220,7 +221,7 @@ else:
 
 # django-q2: the ORM broker needs no extra server; Redis is used when REDIS_URL is set. `retry` must
 # exceed `timeout`, or a slow task is handed to a second worker while the first still runs.
-Q_CLUSTER = {
+Q_CLUSTER: dict[str, Any] = {
     "name": "cronofy_site",
     "workers": envint("Q_WORKERS", 2),
     "timeout": envint("Q_TIMEOUT", 120),
@@ -347,7 +348,7 @@ if envbool("SECURE_PROXY_SSL_HEADER", False):
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},

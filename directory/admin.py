@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -31,7 +31,7 @@ from accounts.console import (
     organization_page_add_connections,
     status_badge,
 )
-from accounts.models import Organization
+from accounts.models import Organization, User
 from accounts.selectors import organization_tree_ids, users_of_organizations
 from calendars.providers import endpoints
 from calendars.providers.base import ProviderError
@@ -60,13 +60,20 @@ from directory.services import (
 )
 
 CONSENT_STATE_SALT = "directory.admin.microsoft-consent"
-POLICY_FIELDS = ["offboarding_policy", "handover_to", "offboarding_threshold", "default_unit", "round_interval"]
+
+
+def _console_user(request: HttpRequest) -> User:
+    """The staff member behind a console request: the admin site only lets signed-in staff reach these views."""
+    return cast(User, request.user)
+
+
+POLICY_FIELDS = ("offboarding_policy", "handover_to", "offboarding_threshold", "default_unit", "round_interval")
 
 
 class DirectoryServiceInline(ConnectionSummaryInline):
     model = DirectoryService
     fk_name = "organization"
-    fields = ["provider", "status_badge", "connected_by", "last_synced_at"]
+    fields: ClassVar[tuple[str, ...]] = ("provider", "status_badge", "connected_by", "last_synced_at")
     readonly_fields = fields
     add_link_label = "Connect a directory service"
 
@@ -215,10 +222,10 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
             return obj
         with transaction.atomic():
             if "external_id" in data:
-                directory_service_update(service=obj, actor=request.user, external_id=data["external_id"])
+                directory_service_update(service=obj, actor=_console_user(request), external_id=data["external_id"])
             return directory_service_set_policy(
                 service=obj,
-                actor=request.user,
+                actor=_console_user(request),
                 offboarding_policy=data["offboarding_policy"],
                 handover_to=data.get("handover_to"),
                 offboarding_threshold=data["offboarding_threshold"],
@@ -243,7 +250,7 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
             if mapping_form.instance.pk and mapping_form.instance.source != data["source"]:
                 DirectoryUnitMapping.objects.filter(pk=mapping_form.instance.pk).delete()
             mapping = directory_unit_mapping_set(
-                service=service, source=data["source"], organization=data["organization"], actor=request.user
+                service=service, source=data["source"], organization=data["organization"], actor=_console_user(request)
             )
             formset.new_objects.append(mapping)
 
@@ -275,7 +282,8 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
         if obj is None or not obj.is_live:
             return SafeString("")
         again = obj.status == "active"
-        label, url_name = {
+        # Keyed by the provider's stored value (a DirectoryProvider member is that string).
+        authorization_pages: dict[str, tuple[str, str]] = {
             DirectoryProvider.GOOGLE: (
                 "Replace the key" if again else "Upload the service account key",
                 "authorize_google",
@@ -288,7 +296,8 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
                 "Change the OAuth client" if again else "Connect SuccessFactors",
                 "authorize_successfactors",
             ),
-        }[obj.provider]
+        }
+        label, url_name = authorization_pages[obj.provider]
         links = [(reverse(f"admin:directory_directoryservice_{url_name}", args=[obj.pk]), label)]
         return format_html_join(" ", '<a class="button" href="{}">{}</a>', links)
 
@@ -343,7 +352,7 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
         form = GoogleDirectoryForm(
             request.POST or None,
             request.FILES or None,
-            initial={"admin_email": service.acting_user or request.user.email},
+            initial={"admin_email": service.acting_user or _console_user(request).email},
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -351,7 +360,7 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
                     service=service,
                     key=form.cleaned_data["key_file"],
                     admin_email=form.cleaned_data["admin_email"],
-                    actor=request.user,
+                    actor=_console_user(request),
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -395,7 +404,9 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
             )
             return HttpResponseRedirect(change_url)
         try:
-            directory_service_authorize_microsoft(service=service, tenant_id=request.GET["tenant"], actor=request.user)
+            directory_service_authorize_microsoft(
+                service=service, tenant_id=request.GET["tenant"], actor=_console_user(request)
+            )
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
             return HttpResponseRedirect(change_url)
@@ -416,7 +427,9 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
         )
         if request.method == "POST" and form.is_valid():
             try:
-                directory_service_authorize_successfactors(service=service, actor=request.user, **form.cleaned_data)
+                directory_service_authorize_successfactors(
+                    service=service, actor=_console_user(request), **form.cleaned_data
+                )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -452,7 +465,7 @@ class DirectoryServiceAdmin(ProviderConnectionAdmin):
                 self.message_user(request, "Preview started." if action == "preview" else "Round started.")
             elif action == "confirm" and waiting is not None:
                 try:
-                    directory_round_confirm(round_=waiting, actor=request.user)
+                    directory_round_confirm(round_=waiting, actor=_console_user(request))
                 except ValidationError as error:
                     self.message_user(request, " ".join(error.messages), messages.ERROR)
                 else:
@@ -497,7 +510,7 @@ class DirectoryRoundAdmin(ReadOnlyDirectoryAdmin):
     list_display = ["started_at", "service", "kind", "status", "summary", "people_read", "duration", "error_count"]
     list_filter = ["status", "dry_run", "full"]
     list_select_related = ["service__organization"]
-    fields = [
+    fields: ClassVar[tuple[str, ...]] = (
         "service",
         "status",
         "full",
@@ -512,7 +525,7 @@ class DirectoryRoundAdmin(ReadOnlyDirectoryAdmin):
         "requested_by",
         "confirmed_by",
         "offboarding_allowed",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="Kind")
@@ -531,7 +544,7 @@ class DirectoryUserAdmin(ReadOnlyDirectoryAdmin):
     list_filter = ["status", "service__provider"]
     list_select_related = ["service__organization", "placed_in", "user"]
     search_fields = ["email", "name", "external_id"]
-    fields = [
+    fields: ClassVar[tuple[str, ...]] = (
         "service",
         "external_id",
         "email",
@@ -544,7 +557,7 @@ class DirectoryUserAdmin(ReadOnlyDirectoryAdmin):
         "onboarded_at",
         "offboarded_at",
         "offboard_reason",
-    ]
+    )
     readonly_fields = fields
 
 
@@ -553,7 +566,16 @@ class DirectoryResourceAdmin(ReadOnlyDirectoryAdmin):
     list_display = ["name", "email", "capacity", "building", "floor", "service", "removed_at"]
     list_select_related = ["service__organization"]
     search_fields = ["name", "email"]
-    fields = ["public_id", "service", "name", "email", "capacity", "building", "floor", "removed_at"]
+    fields: ClassVar[tuple[str, ...]] = (
+        "public_id",
+        "service",
+        "name",
+        "email",
+        "capacity",
+        "building",
+        "floor",
+        "removed_at",
+    )
     readonly_fields = fields
 
 

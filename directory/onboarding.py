@@ -258,7 +258,11 @@ def directory_person_update(
                 changed.append("rename")
         unit = placement.unit_for(person.unit)
         if entry.placed_in_id != unit.pk:
-            old = Membership.objects.filter(user=user, organization_id=entry.placed_in_id, role=Role.MEMBER).first()
+            old = (
+                Membership.objects.filter(user=user, organization_id=entry.placed_in_id, role=Role.MEMBER).first()
+                if entry.placed_in_id is not None
+                else None
+            )
             membership_set(organization=unit, user=user, role=_role_in(user, unit), actor=None)
             if old is not None and old.organization_id != unit.pk:
                 membership_remove(membership=old, actor=None)

@@ -140,6 +140,7 @@ def _external_id(provider: str, rng: random.Random | None = None) -> str:
 
 def _person(tenant: Tenant, key: str) -> Person | HrUser:
     """A person by email or id; SuccessFactors by userId or email."""
+    found: Person | HrUser | None
     if tenant.provider == Provider.SUCCESSFACTORS:
         found = (
             HrUser.objects.select_related("tenant").filter(tenant=tenant, user_id=key).first()
@@ -295,7 +296,8 @@ def tenant_grow(*, tenant: Tenant, size: int, seed: str = "grow") -> int:
             existing = HrUser.objects.filter(tenant=tenant, status=HrUser.Status.ACTIVE).count()
             missing = max(0, size - existing)
             taken = set(HrUser.objects.filter(tenant=tenant).values_list("user_id", flat=True))
-            rows, number = [], 0
+            rows: list[HrUser] = []
+            number = 0
             while len(rows) < missing:
                 number += 1
                 user_id = f"{seed}{number:05d}"
@@ -323,7 +325,8 @@ def tenant_grow(*, tenant: Tenant, size: int, seed: str = "grow") -> int:
             return 0
         first_seq = _take_seqs(missing)
         taken = set(Person.objects.filter(tenant=tenant).values_list("email", flat=True))
-        people, number = [], 0
+        people: list[Person] = []
+        number = 0
         while len(people) < missing:
             number += 1
             first, last = _name(rng)

@@ -29,8 +29,10 @@ def calendar_part(message: Message) -> tuple[str, str] | None:
     """(method, iCalendar text) of the message's text/calendar part, if it has one."""
     for part in message.walk():
         if part.get_content_type() == "text/calendar":
-            payload = part.get_payload(decode=True) or b""
-            return str(part.get_param("method") or "").upper(), payload.decode("utf-8", errors="replace")
+            # A decoded non-multipart payload is bytes (or None when empty).
+            payload = part.get_payload(decode=True)
+            text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
+            return str(part.get_param("method") or "").upper(), text
     return None
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rruleset, rrulestr
+from dateutil.rrule import rruleset, rrulestr  # type: ignore[import-untyped]  # no stubs installed (types-python-dateutil)
 
 from sandbox.models import Event
 
@@ -31,6 +31,8 @@ class Occurrence:
     def instance_id(self) -> str:
         if self.series is None:
             return self.event.event_id
+        if self.original_start is None:
+            raise ValueError("An occurrence of a series always has its original start.")
         return f"{self.series.event_id}_{self.original_start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
     @property

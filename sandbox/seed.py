@@ -242,7 +242,8 @@ def service_account_for(client: OAuthClient) -> ServiceAccount:
         client_email=email,
         unique_id=unique_id,
         private_key_id=key_id,
-        key=key_file,
+        # core's EncryptedJSONField declares no Python type, so the stubs take its TextField base's (str).
+        key=key_file,  # type: ignore[misc]
         public_key_pem=public_pem,
     )
 

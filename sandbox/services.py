@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from sandbox.models import (
     Tenant,
     WatchChannel,
 )
-from sandbox.recurrence import occurrences
+from sandbox.recurrence import Occurrence, occurrences
 
 MEET_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
@@ -113,7 +114,9 @@ def _room_response(room: Person, event: Event) -> str:
     if calendar is None:
         return "declined"
     horizon_end = max(event.end, timezone.now()) + timedelta(days=365)
-    slots = occurrences([event], event.start, horizon_end) if event.is_series else [event]
+    slots: Sequence[Occurrence | Event] = [event]
+    if event.is_series:
+        slots = occurrences([event], event.start, horizon_end)
     for slot in slots:
         if _is_busy(calendar, slot.start, slot.end, ignoring_uid=event.ical_uid):
             return "declined"

@@ -4,6 +4,7 @@ registered address, over real HTTP. A DROP_PUSH fault loses them on purpose."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import requests
 from django.db.models import F
@@ -79,9 +80,11 @@ def deliver_graph_notification(subscription_pk: int, change_type: str, event_id:
     _post(subscription.notification_url, json=payload)
 
 
-def _post(url: str, **kwargs: object) -> None:
+def _post(
+    url: str, *, data: bytes | None = None, json: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> None:
     try:
-        response = requests.post(url, timeout=TIMEOUT_SECONDS, **kwargs)
+        response = requests.post(url, timeout=TIMEOUT_SECONDS, data=data, json=json, headers=headers)
     except requests.RequestException as error:
         # A receiver that is down loses the notification, as with the real providers; the product's
         # polling fallback has to cope.

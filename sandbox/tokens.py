@@ -33,7 +33,8 @@ CODE_SECONDS = 600
 REFRESH_TOKEN_DAYS = 180
 
 # Cosmetic prefixes, so a token in a log or a test failure says where it came from.
-_PREFIXES = {
+# Keyed by plain strings: callers pass the provider and kind as stored (TextChoices are str).
+_PREFIXES: dict[tuple[str, str], str] = {
     (Provider.GOOGLE, Token.Kind.CODE): "4/0sbx",
     (Provider.GOOGLE, Token.Kind.ACCESS): "ya29.sbx",
     (Provider.GOOGLE, Token.Kind.REFRESH): "1//0sbx",
@@ -76,9 +77,8 @@ def issue(
     else:
         value = f"{_PREFIXES[(provider, kind)]}-{secrets.token_urlsafe(32)}"
     if seconds is None:
-        seconds = {Token.Kind.CODE: CODE_SECONDS, Token.Kind.ACCESS: ACCESS_TOKEN_SECONDS}.get(
-            kind, REFRESH_TOKEN_DAYS * 86400
-        )
+        seconds_by_kind: dict[str, int] = {Token.Kind.CODE: CODE_SECONDS, Token.Kind.ACCESS: ACCESS_TOKEN_SECONDS}
+        seconds = seconds_by_kind.get(kind, REFRESH_TOKEN_DAYS * 86400)
     row = Token.objects.create(
         kind=kind,
         value_hash=token_hash(value),
@@ -198,13 +198,19 @@ def signing_key() -> SigningKey:
     if key is not None:
         return key
     private_pem, public_pem = rsa_key_pair()
-    return SigningKey.objects.create(kid=secrets.token_hex(8), key={"private": private_pem, "public": public_pem})
+    # core's EncryptedJSONField declares no Python type, so the stubs take its TextField base's (str); it holds a dict.
+    return SigningKey.objects.create(
+        kid=secrets.token_hex(8),
+        key={"private": private_pem, "public": public_pem},  # type: ignore[misc]
+    )
 
 
 def jwks() -> dict[str, Any]:
     keys = []
     for key in SigningKey.objects.order_by("-created_at"):
         public = serialization.load_pem_public_key(key.key["public"].encode())
+        if not isinstance(public, rsa.RSAPublicKey):  # rsa_key_pair() makes every key the sandbox stores
+            raise TypeError(f"Signing key {key.kid} is not an RSA key.")
         jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
         keys.append({**jwk, "kid": key.kid, "use": "sig", "alg": "RS256"})
     return {"keys": keys}

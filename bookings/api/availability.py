@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api import ApplicationApiView
+from bookings.api.credentials import calling_account, calling_application
 from bookings.api.outputs import AvailabilityOutput
 from bookings.availability_inputs import (
     MemberRequest,
@@ -21,7 +22,7 @@ from bookings.availability_inputs import (
     seconds,
     utc,
 )
-from calendars.availability import Group, Query, available_periods, available_slots, slots_available
+from calendars.availability import Available, Group, Query, available_periods, available_slots, slots_available
 from core.api_params import TimeField, TimeSpan, utc_text
 
 MAX_WINDOW = timedelta(days=35)
@@ -65,7 +66,8 @@ class Slot(serializers.Serializer):
 class MemberInput(serializers.Serializer):
     sub = serializers.CharField(max_length=40)
     calendar_ids = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=50)
-    available_periods = TimeSpan(many=True, required=False, max_length=MAX_QUERY_PERIODS)
+    # many=True hands max_length/min_length to ListSerializer; the stubs leave them out.
+    available_periods = TimeSpan(many=True, required=False, max_length=MAX_QUERY_PERIODS)  # type: ignore[call-arg]
     managed_availability = serializers.BooleanField(required=False, allow_null=True, default=None)
     availability_rule_ids = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, max_length=50
@@ -73,8 +75,11 @@ class MemberInput(serializers.Serializer):
 
 
 class GroupInput(serializers.Serializer):
-    members = MemberInput(many=True, allow_empty=False, max_length=MAX_MEMBERS)
-    required = serializers.JSONField(required=False, default="all")
+    # many=True hands max_length/min_length to ListSerializer; the stubs leave them out.
+    members = MemberInput(many=True, allow_empty=False, max_length=MAX_MEMBERS)  # type: ignore[call-arg]
+    # The wire name shadows Field.required, harmlessly: the serializer metaclass moves declared fields off
+    # the class. A JSON field's default may be any JSON value; the stubs accept only a mapping.
+    required = serializers.JSONField(required=False, default="all")  # type: ignore[assignment, arg-type]
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         required, size = data["required"], len(data["members"])
@@ -88,11 +93,13 @@ class GroupInput(serializers.Serializer):
 
 
 class AvailabilityInput(serializers.Serializer):
-    participants = GroupInput(many=True, allow_empty=False, max_length=MAX_GROUPS)
+    # many=True hands max_length/min_length to ListSerializer; the stubs leave them out (here and below).
+    participants = GroupInput(many=True, allow_empty=False, max_length=MAX_GROUPS)  # type: ignore[call-arg]
     required_duration = Minutes()
-    query_periods = TimeSpan(many=True, required=False, max_length=MAX_QUERY_PERIODS)
-    available_periods = TimeSpan(many=True, required=False, max_length=MAX_QUERY_PERIODS)  # the older name
-    query_slots = Slot(many=True, required=False, max_length=MAX_QUERY_PERIODS)
+    query_periods = TimeSpan(many=True, required=False, max_length=MAX_QUERY_PERIODS)  # type: ignore[call-arg]
+    # available_periods: the older name of query_periods.
+    available_periods = TimeSpan(many=True, required=False, max_length=MAX_QUERY_PERIODS)  # type: ignore[call-arg]
+    query_slots = Slot(many=True, required=False, max_length=MAX_QUERY_PERIODS)  # type: ignore[call-arg]
     start_interval = Minutes(required=False)
     buffer = Buffer(required=False)
     response_format = serializers.ChoiceField(
@@ -104,7 +111,7 @@ class AvailabilityInput(serializers.Serializer):
         duration = data["required_duration"]["minutes"]
         if duration < 1:
             raise serializers.ValidationError({"required_duration": "must be at least one minute."})
-        periods = data.get("query_periods") or data.get("available_periods")
+        periods = data.get("query_periods") or data.get("available_periods") or []
         slots = data.get("query_slots")
         if bool(periods) == bool(slots):
             raise serializers.ValidationError({"query_periods": "give query_periods, or query_slots, not both."})
@@ -144,15 +151,26 @@ def _member_requests(groups: list[dict[str, Any]]) -> list[MemberRequest]:
     return list(found.values())
 
 
-def _shaped(found: list) -> list[dict[str, Any]]:
-    return [
-        {
-            "start": utc_text(utc(item.start)),
-            "end": utc_text(utc(item.end)),
-            "participants": [{"sub": sub} for sub in item.participants],
-        }
-        for item in found
-    ]
+def _shaped(found: list[Available]) -> list[dict[str, Any]]:
+    """Cronofy's shape. Hundreds of periods share a few dozen moments and participant lists, so each
+    moment is formatted once and each participant list built once (the JSON renderer does not mind
+    shared objects)."""
+    texts: dict[int, str] = {}
+    participants: dict[tuple[str, ...], list[dict[str, str]]] = {}
+
+    def text(moment: int) -> str:
+        found_text = texts.get(moment)
+        if found_text is None:
+            found_text = texts[moment] = utc_text(utc(moment))
+        return found_text
+
+    shaped = []
+    for item in found:
+        listed = participants.get(item.participants)
+        if listed is None:
+            listed = participants[item.participants] = [{"sub": sub} for sub in item.participants]
+        shaped.append({"start": text(item.start), "end": text(item.end), "participants": listed})
+    return shaped
 
 
 class AvailabilityApi(ApplicationApiView):
@@ -161,9 +179,10 @@ class AvailabilityApi(ApplicationApiView):
         data = AvailabilityInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if request.user is not None:
+        account = calling_account(request)
+        if account is not None:
             # An account's token speaks for that account only.
-            others = {m["sub"] for g in values["participants"] for m in g["members"]} - {request.user.public_id}
+            others = {m["sub"] for g in values["participants"] for m in g["members"]} - {account.public_id}
             if others:
                 raise exceptions.PermissionDenied(
                     "An account's access token asks about that account only; other participants need the "
@@ -177,7 +196,10 @@ class AvailabilityApi(ApplicationApiView):
         end = max(p["end"] for p in periods) + timedelta(seconds=before)
         try:
             members = availability_members(
-                application=request.auth, requests=_member_requests(values["participants"]), start=start, end=end
+                application=calling_application(request),
+                requests=_member_requests(values["participants"]),
+                start=start,
+                end=end,
             )
         except UnknownParticipants as error:
             raise serializers.ValidationError(

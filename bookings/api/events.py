@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from accounts import api_scopes
 from accounts.api import AccountApiView
 from accounts.models import Grant
+from bookings.api.credentials import access_context
 from bookings.api.outputs import EventsPageOutput
 from bookings.models import ManagedEvent
 from bookings.shapes import managed_event_as_cronofy
@@ -74,13 +75,13 @@ def _rows(*, user_id: int, grant: Grant, params: dict[str, Any], with_external: 
     if params.get("last_modified"):
         managed = managed.filter(updated_at__gte=params["last_modified"])
     # No ordering inside a compound query: the union is ordered as a whole.
-    managed = (
+    managed_rows = (
         managed.order_by()
         .annotate(ev_kind=Value("managed", output_field=CharField()), ev_start=F("start"))
         .values_list("ev_kind", "pk", "ev_start")
     )
     if not with_external:
-        return managed.order_by("ev_start", "pk")
+        return managed_rows.order_by("ev_start", "pk")
     external = BusyPeriod.objects.filter(
         calendar__in=calendars.filter(profile__access_mode=AccessMode.READ_WRITE),
         detail__isnull=False,
@@ -89,22 +90,23 @@ def _rows(*, user_id: int, grant: Grant, params: dict[str, Any], with_external: 
     )
     if params.get("last_modified"):
         external = external.filter(updated_at__gte=params["last_modified"])
-    external = (
+    external_rows = (
         external.order_by()
         .annotate(ev_kind=Value("external", output_field=CharField()), ev_start=F("start"))
         .values_list("ev_kind", "pk", "ev_start")
     )
     if params["only_managed"]:
-        return managed.order_by("ev_start", "pk")
+        return managed_rows.order_by("ev_start", "pk")
     if not params["include_managed"]:
-        return external.order_by("ev_start", "pk")
-    return managed.union(external, all=True).order_by("ev_start", "pk")
+        return external_rows.order_by("ev_start", "pk")
+    return managed_rows.union(external_rows, all=True).order_by("ev_start", "pk")
 
 
 def events_page(*, request: Request, params: dict[str, Any], page: int) -> dict[str, Any]:
-    with_external = request.auth.allows(api_scopes.READ_EVENTS)
-    rows = _rows(user_id=request.user.pk, grant=request.auth.grant, params=params, with_external=with_external)
-    current, window = page_of(rows.count(), page, kind=PAGE_KIND, grant_id=request.auth.grant.pk, params=params)
+    context = access_context(request)
+    with_external = context.allows(api_scopes.READ_EVENTS)
+    rows = _rows(user_id=context.user.pk, grant=context.grant, params=params, with_external=with_external)
+    current, window = page_of(rows.count(), page, kind=PAGE_KIND, grant_id=context.grant.pk, params=params)
     picked = list(rows[window])
     managed = {
         event.pk: event
@@ -180,12 +182,13 @@ def _params_allowed(request: Request, params: dict[str, Any]) -> None:
     """Reading external events needs read_events, and a calendar whose mode lets them be read; an
     application may always read back the events it manages, with create_event or read_events granted
     (in a mode that withholds read_events, a request that includes managed events gets only those)."""
-    if request.auth.allows(api_scopes.READ_EVENTS):
+    context = access_context(request)
+    if context.allows(api_scopes.READ_EVENTS):
         return
     wants_managed = params["only_managed"] or params["include_managed"]
-    if wants_managed and api_scopes.READ_EVENTS in request.auth.scopes:
+    if wants_managed and api_scopes.READ_EVENTS in context.scopes:
         return
-    if params["only_managed"] and request.auth.allows(api_scopes.CREATE_EVENT):
+    if params["only_managed"] and context.allows(api_scopes.CREATE_EVENT):
         return
     raise exceptions.PermissionDenied("The access token does not grant read_events.")
 
@@ -197,13 +200,14 @@ class EventsApi(AccountApiView):
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
         _params_allowed(request, params)
-        check_own_calendars(user_id=request.user.pk, calendar_ids=params.get("calendar_ids"), grant=request.auth.grant)
+        context = access_context(request)
+        check_own_calendars(user_id=context.user.pk, calendar_ids=params.get("calendar_ids"), grant=context.grant)
         return Response(EventsPageOutput(events_page(request=request, params=params, page=1)).data)
 
 
 class EventsPageApi(AccountApiView):
     @extend_schema(responses=EventsPageOutput, summary="A further page of events")
     def get(self, request: Request, token: str) -> Response:
-        params, page = page_request(token, kind=PAGE_KIND, grant_id=request.auth.grant.pk)
+        params, page = page_request(token, kind=PAGE_KIND, grant_id=access_context(request).grant.pk)
         _params_allowed(request, params)
         return Response(EventsPageOutput(events_page(request=request, params=params, page=page)).data)

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from accounts import api_scopes
 from accounts.api import AccountApiView
+from bookings.api.credentials import access_context
 from bookings.api.outputs import FreeBusyPageOutput
 from bookings.selectors import free_busy_rows
 from calendars.api.serializers import check_own_calendars
@@ -29,13 +30,12 @@ class FreeBusyInput(WindowQuery):
 
 def free_busy_page(*, request: Request, params: dict[str, Any], page: int) -> dict[str, Any]:
     zone = zoneinfo.ZoneInfo(params["tzid"])
-    calendars = calendars_of_user(
-        user_id=request.user.pk, calendar_ids=params.get("calendar_ids"), grant=request.auth.grant
-    )
+    context = access_context(request)
+    calendars = calendars_of_user(user_id=context.user.pk, calendar_ids=params.get("calendar_ids"), grant=context.grant)
     rows = free_busy_rows(
         calendars=calendars, start=params["start"], end=params["end"], include_managed=params["include_managed"]
     )
-    current, window = page_of(rows.count(), page, kind=PAGE_KIND, grant_id=request.auth.grant.pk, params=params)
+    current, window = page_of(rows.count(), page, kind=PAGE_KIND, grant_id=context.grant.pk, params=params)
     localized = params["localized_times"]
 
     def shown(moment: Any, all_day: bool, calendar_zone: str) -> Any:
@@ -64,7 +64,8 @@ class FreeBusyApi(AccountApiView):
         data = FreeBusyInput(data=query_data(request.query_params, lists=["calendar_ids"]))
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
-        check_own_calendars(user_id=request.user.pk, calendar_ids=params.get("calendar_ids"), grant=request.auth.grant)
+        context = access_context(request)
+        check_own_calendars(user_id=context.user.pk, calendar_ids=params.get("calendar_ids"), grant=context.grant)
         return Response(FreeBusyPageOutput(free_busy_page(request=request, params=params, page=1)).data)
 
 
@@ -73,5 +74,5 @@ class FreeBusyPageApi(AccountApiView):
 
     @extend_schema(responses=FreeBusyPageOutput, summary="A further page of free/busy periods")
     def get(self, request: Request, token: str) -> Response:
-        params, page = page_request(token, kind=PAGE_KIND, grant_id=request.auth.grant.pk)
+        params, page = page_request(token, kind=PAGE_KIND, grant_id=access_context(request).grant.pk)
         return Response(FreeBusyPageOutput(free_busy_page(request=request, params=params, page=page)).data)

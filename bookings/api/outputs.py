@@ -37,7 +37,8 @@ class LocationOutput(serializers.Serializer):
 
 class EventOptionsOutput(serializers.Serializer):
     delete = serializers.BooleanField()
-    update = serializers.BooleanField()
+    # The wire name shadows BaseSerializer.update, harmlessly: the metaclass moves declared fields off the class.
+    update = serializers.BooleanField()  # type: ignore[assignment]
     change_participation_status = serializers.BooleanField()
 
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts import api_scopes
 from accounts.api import AccountApiView
+from bookings.api.credentials import access_context
 from bookings.services import EventInput, Invitee, managed_event_delete, managed_event_upsert
 from calendars.api.views import Locked
 from calendars.choices import ProfileStatus
@@ -77,8 +78,9 @@ class InviteeInput(serializers.Serializer):
 
 
 class AttendeesInput(serializers.Serializer):
-    invite = InviteeInput(many=True, required=False, max_length=MAX_ATTENDEES)
-    remove = InviteeInput(many=True, required=False, max_length=MAX_ATTENDEES)
+    # many=True hands max_length/min_length to ListSerializer; the stubs leave them out (here and below).
+    invite = InviteeInput(many=True, required=False, max_length=MAX_ATTENDEES)  # type: ignore[call-arg]
+    remove = InviteeInput(many=True, required=False, max_length=MAX_ATTENDEES)  # type: ignore[call-arg]
 
 
 class LocationInput(serializers.Serializer):
@@ -113,7 +115,8 @@ class InteractionInput(serializers.Serializer):
 class SubscriptionInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=["webhook"], required=False, default="webhook")
     uri = serializers.URLField(max_length=2000)  # http or https, as URLField accepts
-    interactions = InteractionInput(many=True, min_length=1, max_length=10)
+    # many=True hands max_length/min_length to ListSerializer; the stubs leave them out.
+    interactions = InteractionInput(many=True, min_length=1, max_length=10)  # type: ignore[call-arg]
 
 
 class Reminder(serializers.Serializer):
@@ -145,10 +148,12 @@ class EventUpsertInput(serializers.Serializer):
     url = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")
     transparency = serializers.ChoiceField(choices=["opaque", "transparent"], required=False, default="opaque")
     event_private = serializers.BooleanField(required=False, default=False)
-    reminders = Reminder(many=True, required=False, max_length=5)
+    # many=True hands max_length/min_length to ListSerializer; the stubs leave them out.
+    reminders = Reminder(many=True, required=False, max_length=5)  # type: ignore[call-arg]
     attendees = AttendeesInput(required=False)
     conferencing = ConferencingInput(required=False)
-    subscriptions = SubscriptionInput(many=True, required=False, max_length=10)
+    # many=True hands max_length/min_length to ListSerializer; the stubs leave them out.
+    subscriptions = SubscriptionInput(many=True, required=False, max_length=10)  # type: ignore[call-arg]
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict):
@@ -226,10 +231,11 @@ class EventDeleteInput(serializers.Serializer):
 def _calendar_for_events(request: Request, calendar_id: str) -> Calendar:
     """The account's calendar that takes events: 404 when not theirs, 422 when deleted or read-only,
     423 when its profile is disconnected or waiting to be relinked."""
+    context = access_context(request)
     calendar = (
         Calendar.objects.select_related("profile__user", "profile__calendar_service")
-        .filter(profile__user=request.user, public_id=calendar_id)
-        .exclude(profile_id__in=request.auth.grant.revoked_profile_ids)
+        .filter(profile__user=context.user, public_id=calendar_id)
+        .exclude(profile_id__in=context.grant.revoked_profile_ids)
         .first()
     )
     if calendar is None:
@@ -251,7 +257,9 @@ class CalendarEventsApi(AccountApiView):
         calendar = _calendar_for_events(request, calendar_id)
         data = EventUpsertInput(data=request.data)
         data.is_valid(raise_exception=True)
-        managed_event_upsert(application=request.auth.application, calendar=calendar, data=data.event_input())
+        managed_event_upsert(
+            application=access_context(request).application, calendar=calendar, data=data.event_input()
+        )
         return Response(status=202)
 
     @extend_schema(request=EventDeleteInput, responses={202: None}, summary="Delete an event")
@@ -260,6 +268,6 @@ class CalendarEventsApi(AccountApiView):
         data = EventDeleteInput(data=request.data)
         data.is_valid(raise_exception=True)
         managed_event_delete(
-            application=request.auth.application, calendar=calendar, event_id=data.validated_data["event_id"]
+            application=access_context(request).application, calendar=calendar, event_id=data.validated_data["event_id"]
         )
         return Response(status=202)

@@ -21,7 +21,13 @@ from django.utils import timezone
 from accounts.oauth import application_create
 from bookings import imip
 from bookings.dkim_signing import dns_value
-from bookings.invitation_delivery import INVITATIONS, InvitationSweep, invitation_wire, invitations_send
+from bookings.invitation_delivery import (
+    INVITATIONS,
+    InvitationSweep,
+    SerialisedMessage,
+    invitation_wire,
+    invitations_send,
+)
 from bookings.models import Invitation
 from bookings.services import managed_event_upsert
 from bookings.tests.test_invitations import DKIM_KEY, event_input, nina, signing  # noqa: F401  # signing: a fixture
@@ -173,3 +179,13 @@ def test_the_written_bytes_are_the_message_django_builds(subject, name, body):
     assert all(len(line) <= 998 for line in written.split(b"\r\n"))
     assert b"\n" not in written.replace(b"\r\n", b"")
     assert _parts(written) == _parts(message.message().as_bytes(linesep="\r\n"))
+
+
+def test_a_serialised_message_asked_for_other_line_endings_is_generated_again():
+    """Readers other than the SMTP backend (the locmem outbox, a debugging dump) may ask for LF line
+    endings: the parsed message is generated again rather than the CRLF wire bytes handed back."""
+    wire = b"Subject: Interview\r\nFrom: nina@legal.acme.example\r\n\r\nSee you there.\r\n"
+    serialised = SerialisedMessage(wire)
+    assert serialised.as_bytes(linesep="\r\n") is wire
+    assert serialised.as_bytes() == b"Subject: Interview\nFrom: nina@legal.acme.example\n\nSee you there.\n"
+    assert serialised.as_bytes(unixfrom=True).startswith(b"From nobody ")

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from accounts import api_scopes
 from accounts.api import AccountApiView
+from calendars.api.access import account_access, account_user
 from calendars.api.serializers import check_own_calendars
 from calendars.models import Channel
 from calendars.notifications import channel_close, channel_create
@@ -53,7 +54,7 @@ class ChannelsOutput(serializers.Serializer):
 
 
 def _open_channels(request: Request):
-    return Channel.objects.filter(grant=request.auth.grant, closed_at__isnull=True)
+    return Channel.objects.filter(grant=account_access(request).grant, closed_at__isnull=True)
 
 
 class ChannelsApi(AccountApiView):
@@ -66,10 +67,13 @@ class ChannelsApi(AccountApiView):
         filters = data.validated_data.get("filters") or {}
         calendar_ids = filters.get("calendar_ids") or []
         check_own_calendars(
-            user_id=request.user.pk, calendar_ids=calendar_ids, field="filters.calendar_ids", grant=request.auth.grant
+            user_id=account_user(request).pk,
+            calendar_ids=calendar_ids,
+            field="filters.calendar_ids",
+            grant=account_access(request).grant,
         )
         channel = channel_create(
-            grant=request.auth.grant,
+            grant=account_access(request).grant,
             callback_url=data.validated_data["callback_url"],
             calendar_ids=calendar_ids,
             only_managed=filters.get("only_managed", False),

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from accounts import api_scopes
 from accounts.actors import Actor
 from accounts.api import AccountApiView
+from calendars.api.access import account_access, account_user
 from calendars.api.serializers import CalendarEnvelopeOutput, CalendarsOutput
 from calendars.models import Calendar
 from calendars.selectors import calendar_profiles_of_user
@@ -34,9 +35,9 @@ class CalendarsApi(AccountApiView):
     @extend_schema(responses=CalendarsOutput, summary="List calendars")
     def get(self, request: Request) -> Response:
         calendars = (
-            Calendar.objects.filter(profile__user=request.user)
+            Calendar.objects.filter(profile__user=account_user(request))
             .exclude(profile__status="disconnected")
-            .exclude(profile_id__in=request.auth.grant.revoked_profile_ids)
+            .exclude(profile_id__in=account_access(request).grant.revoked_profile_ids)
             .select_related("profile")
             .order_by("profile__id", "-is_primary", "name")
         )
@@ -47,7 +48,7 @@ class CalendarsApi(AccountApiView):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         profile = (
-            calendar_profiles_of_user(user_id=request.user.pk, grant=request.auth.grant)
+            calendar_profiles_of_user(user_id=account_user(request).pk, grant=account_access(request).grant)
             .filter(public_id=data.validated_data["profile_id"])
             .first()
         )
@@ -59,6 +60,6 @@ class CalendarsApi(AccountApiView):
             profile=profile,
             name=data.validated_data["name"],
             color=data.validated_data.get("color", ""),
-            actor=Actor.of_application(request.auth.application, on_behalf_of=request.user),
+            actor=Actor.of_application(account_access(request).application, on_behalf_of=account_user(request)),
         )
         return Response(CalendarEnvelopeOutput({"calendar": calendar}).data)

@@ -190,11 +190,14 @@ class GoogleCalendarClient:
     #
 
     def list_calendars(self) -> list[ProviderCalendar]:
-        calendars, page = [], None
+        calendars: list[ProviderCalendar] = []
+        page: str | None = None
         while True:
-            response = self._execute(
-                lambda page=page: self._service.calendarList().list(pageToken=page, maxResults=250)
-            )
+
+            def calendars_page(page: str | None = page) -> Any:
+                return self._service.calendarList().list(pageToken=page, maxResults=250)
+
+            response = self._execute(calendars_page)
             for item in response.get("items", []):
                 solutions = (item.get("conferenceProperties") or {}).get("allowedConferenceSolutionTypes", [])
                 calendars.append(
@@ -230,9 +233,13 @@ class GoogleCalendarClient:
             query.update(timeMin=start.isoformat(), timeMax=end.isoformat())
         events: list[ProviderEvent] = []
         removed: list[str] = []
-        page = None
+        page: str | None = None
         while True:
-            response = self._execute(lambda page=page: self._service.events().list(**query, pageToken=page))
+
+            def events_page(page: str | None = page) -> Any:
+                return self._service.events().list(**query, pageToken=page)
+
+            response = self._execute(events_page)
             zone = ZoneInfo(response.get("timeZone") or "UTC")
             for item in response.get("items", []):
                 if item.get("status") == "cancelled":
@@ -251,7 +258,7 @@ class GoogleCalendarClient:
     def _event(self, item: dict[str, Any], zone: ZoneInfo) -> ProviderEvent:
         start, all_day = _moment(item["start"], zone)
         end, _ = _moment(item["end"], zone)
-        own = next((a for a in item.get("attendees", []) if a.get("self")), {})
+        own: dict[str, Any] = next((a for a in item.get("attendees", []) if a.get("self")), {})
         if item.get("transparency") == "transparent" or own.get("responseStatus") == "declined":
             status = BusyStatus.FREE
         elif item.get("status") == "tentative" or own.get("responseStatus") == "tentative":

@@ -19,7 +19,7 @@ class ProviderSession(requests.Session):
         # kept here for them.
         self.last_retry_after: str | None = None
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         address = url.decode() if isinstance(url, bytes) else url
         for prefix, target in self.routes.items():
             if address.startswith(prefix):

@@ -104,14 +104,15 @@ def acquire_token(application: msal.ConfidentialClientApplication, acquire: Call
     if isinstance(result, dict) and "access_token" in result:
         return result["access_token"]
     result = result if isinstance(result, dict) else {}
-    error = result.get("error")
-    error = error if isinstance(error, str) else "server_error"
+    reported = result.get("error")
+    # Not `error`: that name is the except clauses' above, which Python unbinds after them.
+    refusal = reported if isinstance(reported, str) else "server_error"
     codes = [code for code in result.get("error_codes") or [] if isinstance(code, int)]
-    message = f"Microsoft's token endpoint refused: {error} {codes or ''}".strip()
-    if error in AUTH_ERRORS:
+    message = f"Microsoft's token endpoint refused: {refusal} {codes or ''}".strip()
+    if refusal in AUTH_ERRORS:
         raise ProviderAuthError(message)
     retry_after = retry_after_seconds(getattr(getattr(application, "login_http", None), "last_retry_after", None))
-    retryable = error in ("temporarily_unavailable", "server_error") or retry_after is not None
+    retryable = refusal in ("temporarily_unavailable", "server_error") or retry_after is not None
     raise ProviderError(message, retryable=retryable, retry_after=retry_after)
 
 
@@ -145,11 +146,14 @@ class MicrosoftCalendarClient:
         self._on_changed = on_credentials_changed
         self.include_details = include_details
         self._app_only = credentials.get("kind") == "microsoft_app"
-        if self._app_only and not mailbox:
-            raise ValueError("Application permissions reach a mailbox by name: give the mailbox.")
-        self._user_path = f"users/{quote(mailbox)}" if self._app_only else "me"
-        # A subscription names its resource as text, where Graph expects the mailbox as written.
-        self._user_resource = f"users/{mailbox}" if self._app_only else "me"
+        if self._app_only:
+            if not mailbox:
+                raise ValueError("Application permissions reach a mailbox by name: give the mailbox.")
+            self._user_path = f"users/{quote(mailbox)}"
+            # A subscription names its resource as text, where Graph expects the mailbox as written.
+            self._user_resource = f"users/{mailbox}"
+        else:
+            self._user_path = self._user_resource = "me"
         self._msal = msal_application(
             client_id or settings.MICROSOFT_CLIENT_ID,
             client_secret or settings.MICROSOFT_CLIENT_SECRET,

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import AccountApiView
+from accounts.api import AccountApiView, account_access
 from conferencing.linking import link_request_url
 from conferencing.models import PERSONAL_PROVIDERS, ConferencingProvider
 
@@ -45,12 +45,13 @@ class ConferencingServiceAuthorizationsApi(AccountApiView):
     def post(self, request: Request) -> Response:
         data = AuthorizationInput(data=request.data)
         data.is_valid(raise_exception=True)
-        application = request.auth.application
+        access = account_access(request)
+        application = access.application
         redirect_uri = data.validated_data["redirect_uri"]
         if redirect_uri not in application.client.get_redirect_uris():
             raise serializers.ValidationError({"redirect_uri": "is not one of the application's redirect URIs."})
         url = link_request_url(
-            user=request.user,
+            user=access.user,
             application=application,
             redirect_uri=redirect_uri,
             provider=data.validated_data["provider_name"],

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
-from accounts.api import ServiceAccountApiView
+from accounts.api import ServiceAccountApiView, service_account_access
 from connect.enterprise import MAX_BATCH, AuthorizationRequest, service_account_authorizations_request
 from core.outbound import OutboundRefused, outbound_url_check
 
@@ -81,7 +81,7 @@ class ServiceAccountAuthorizationsApi(ServiceAccountApiView):
             single.is_valid(raise_exception=True)
             items = [single.validated_data]
         service_account_authorizations_request(
-            service_account=request.auth.service_account,
+            service_account=service_account_access(request).service_account,
             entries=[
                 AuthorizationRequest(
                     email=item["email"],

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
-from accounts.api import AccountApiView, AccountOrServiceAccountApiView
+from accounts.api import AccountApiView, AccountOrServiceAccountApiView, account_access
 from accounts.oauth import ServiceAccountContext
 from calendars.api.serializers import ProfilesOutput
 from calendars.selectors import calendar_profiles_of_user
@@ -55,8 +55,9 @@ class UserinfoApi(AccountOrServiceAccountApiView):
     def get(self, request: Request) -> Response:
         if isinstance(request.auth, ServiceAccountContext):
             return Response(ServiceAccountUserinfoOutput(service_account_userinfo(request.auth.service_account)).data)
-        user = request.user
-        profiles = calendar_profiles_of_user(user_id=user.pk, grant=request.auth.grant).prefetch_related("calendars")
+        access = account_access(request)
+        user = access.user
+        profiles = calendar_profiles_of_user(user_id=user.id, grant=access.grant).prefetch_related("calendars")
         userinfo = _Userinfo(
             public_id=user.public_id,
             email=user.email,
@@ -64,9 +65,9 @@ class UserinfoApi(AccountOrServiceAccountApiView):
             default_tzid=user.default_tzid,
             cronofy_type="account",
             cronofy_data={
-                "authorization": {"scope": " ".join(request.auth.grant.scopes), "status": "active"},
+                "authorization": {"scope": " ".join(access.grant.scopes), "status": "active"},
                 "profiles": profiles,
-                "conferencing_profiles": conferencing_profiles_of_user(user_id=user.pk),
+                "conferencing_profiles": conferencing_profiles_of_user(user_id=user.id),
             },
         )
         return Response(UserinfoOutput(userinfo).data)
@@ -77,7 +78,8 @@ class ProfilesApi(AccountApiView):
 
     @extend_schema(responses=ProfilesOutput, summary="The account's calendar profiles")
     def get(self, request: Request) -> Response:
-        profiles = calendar_profiles_of_user(user_id=request.user.pk, grant=request.auth.grant)
+        access = account_access(request)
+        profiles = calendar_profiles_of_user(user_id=access.user.id, grant=access.grant)
         return Response(ProfilesOutput({"profiles": profiles}).data)
 
 
@@ -89,8 +91,9 @@ class ProfileRevokeApi(AccountApiView):
 
     @extend_schema(request=None, responses={202: None}, summary="Disconnect a profile")
     def post(self, request: Request, profile_id: str) -> Response:
-        grant = request.auth.grant
-        profile = calendar_profiles_of_user(user_id=request.user.pk, grant=grant).filter(public_id=profile_id).first()
+        access = account_access(request)
+        grant = access.grant
+        profile = calendar_profiles_of_user(user_id=access.user.id, grant=grant).filter(public_id=profile_id).first()
         if profile is None:
             raise Http404
         calendar_profile_revoke_for_application(profile=profile, grant=grant)

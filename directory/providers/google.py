@@ -107,10 +107,11 @@ class GoogleDirectoryClient:
     def _list_users(
         self, *, deleted: bool, pages: list[list[DirectoryPerson]], progress: ProgressCallback | None
     ) -> None:
-        token = None
+        token: str | None = None
         while True:
-            response = self._execute(
-                lambda token=token: self._service.users().list(
+
+            def users_page(token: str | None = token) -> Any:
+                return self._service.users().list(
                     customer=CUSTOMER,
                     maxResults=self._page_size,
                     pageToken=token,
@@ -118,7 +119,8 @@ class GoogleDirectoryClient:
                     orderBy="email",
                     projection="basic",
                 )
-            )
+
+            response = self._execute(users_page)
             pages.append([self._person(item, deleted=deleted) for item in response.get("users", [])])
             if progress is not None:
                 progress(sum(len(page) for page in pages))
@@ -153,15 +155,18 @@ class GoogleDirectoryClient:
         return PeopleListing(pages=pages, full=True, cursor="")
 
     def rooms(self) -> list[DirectoryRoom]:
-        found, token = [], None
+        found: list[DirectoryRoom] = []
+        token: str | None = None
         while True:
-            response = self._execute(
-                lambda token=token: (
+
+            def rooms_page(token: str | None = token) -> Any:
+                return (
                     self._service.resources()
                     .calendars()
                     .list(customer=CUSTOMER, maxResults=MAX_USERS_PAGE, pageToken=token)
                 )
-            )
+
+            response = self._execute(rooms_page)
             for item in response.get("items", []):
                 if not item.get("resourceEmail"):
                     continue

@@ -21,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type information (no lxml-stubs here)
 from signxml import XMLSigner, methods
 from signxml.exceptions import InvalidInput
 

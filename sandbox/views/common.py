@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import tokens
-from sandbox.models import Fault, Provider, Token
+from sandbox.models import Fault, Person, Provider, Token
 
 
 class ApiError(Exception):
@@ -138,7 +138,7 @@ _FAULT_BODIES: dict[str, dict[str, Callable[[], JsonResponse]]] = {
 # Token endpoints speak OAuth 2.0's error format, not their API's: Microsoft's identity platform with
 # AADSTS codes (90055 TenantThrottlingError, 90033 a transient error), Google's OAuth server with the
 # RFC 6749 codes google-auth treats as retryable.
-_TOKEN_FAULTS = {
+_TOKEN_FAULTS: dict[tuple[str, str], tuple[int, str, str, list[int] | None]] = {
     (Provider.MICROSOFT, Fault.Kind.RATE_LIMITED): (
         429,
         "temporarily_unavailable",
@@ -176,10 +176,13 @@ def _fault_response(provider: str, fault: Fault, operation: str = "") -> HttpRes
             response["Retry-After"] = str(fault.retry_after)
         return response
     if provider == Provider.SUCCESSFACTORS:
-        status, code, text = {
+        successfactors_faults: dict[str, tuple[int, str, str]] = {
             Fault.Kind.RATE_LIMITED: (429, "COE_REQUEST_LIMIT_EXCEEDED", "Too many requests."),
             Fault.Kind.UNAVAILABLE: (503, "COE_SERVICE_UNAVAILABLE", "The service is temporarily unavailable."),
-        }.get(fault.kind, (500, "COE_GENERAL_SERVER_FAILURE", "An internal error occurred."))
+        }
+        status, code, text = successfactors_faults.get(
+            fault.kind, (500, "COE_GENERAL_SERVER_FAILURE", "An internal error occurred.")
+        )
         response = odata_error(status, code, text)
         if status in (429, 503):
             response["Retry-After"] = str(fault.retry_after)
@@ -272,6 +275,14 @@ def access_token(request: HttpRequest, provider: str) -> Token:
             raise ApiError(odata_error(401, "COE_INVALID_TOKEN", "The access token is invalid or has expired."))
         raise ApiError(graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."))
     return token
+
+
+def token_person(token: Token) -> Person:
+    """The person a delegated token or code was issued to. Only application tokens have none, and
+    callers get here only with delegated ones (their authorization check refused the others)."""
+    if token.person is None:
+        raise ValueError(f"Token {token.pk} was issued to an application, not to a person.")
+    return token.person
 
 
 def json_body(request: HttpRequest, provider: str) -> dict[str, Any]:

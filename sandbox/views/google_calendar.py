@@ -21,7 +21,16 @@ from sandbox import services
 from sandbox.models import Calendar, Event, Person, Provider, Token, WatchChannel
 from sandbox.recurrence import DEFAULT_HORIZON, Occurrence, occurrences
 from sandbox.scopes import google_allows, google_sees_details
-from sandbox.views.common import ApiError, access_token, endpoint, google_error, json_body, parse_rfc3339, utc_z
+from sandbox.views.common import (
+    ApiError,
+    access_token,
+    endpoint,
+    google_error,
+    json_body,
+    parse_rfc3339,
+    token_person,
+    utc_z,
+)
 
 SYNC_SALT = "sandbox.google.sync"
 PAGE_SALT = "sandbox.google.page"
@@ -109,7 +118,8 @@ def event_json(occurrence: Occurrence | Event, *, owner: Person, detail: bool, e
     shaped: dict[str, Any] = {"kind": "calendar#event", "etag": _etag(event), "id": event_id}
     if series is not None and (expanded or event.series_id):
         shaped["recurringEventId"] = series.event_id
-        shaped["originalStartTime"] = _time(occurrence.original_start, series.time_zone, series.all_day)
+        if occurrence.original_start is not None:  # always set on an occurrence of a series
+            shaped["originalStartTime"] = _time(occurrence.original_start, series.time_zone, series.all_day)
     if event.is_cancelled or (series is not None and series.is_cancelled):
         shaped["status"] = "cancelled"
         return shaped
@@ -233,9 +243,10 @@ def calendars_insert(request: HttpRequest) -> HttpResponse:
     summary = str(body.get("summary") or "").strip()
     if not summary:
         raise _bad_request("Missing title.", reason="required", location="summary")
-    zone = str(body.get("timeZone") or token.person.time_zone)
+    owner = token_person(token)
+    zone = str(body.get("timeZone") or owner.time_zone)
     calendar = Calendar.objects.create(
-        owner=token.person,
+        owner=owner,
         calendar_id=f"{secrets.token_hex(16)}@group.calendar.google.com",
         name=summary[:300],
         time_zone=zone,
@@ -305,7 +316,7 @@ def freebusy(request: HttpRequest) -> HttpResponse:
             if calendar_id == "primary"
             else Calendar.objects.select_related("owner").filter(calendar_id__iexact=calendar_id).first()
         )
-        if calendar is None or not _visible(token.person, calendar.owner):
+        if calendar is None or not _visible(token_person(token), calendar.owner):
             result[calendar_id] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
             continue
         result[calendar_id] = {

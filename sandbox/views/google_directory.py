@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from sandbox.directory import deleted_long_ago
 from sandbox.models import Person, Provider, Tenant, Token
 from sandbox.scopes import google_admin_allows
-from sandbox.views.common import ApiError, access_token, endpoint, google_error
+from sandbox.views.common import ApiError, access_token, endpoint, google_error, token_person
 
 PAGE_SALT = "sandbox.google.directory.page"
 USERS_DEFAULT_PAGE, USERS_MAX_PAGE = 100, 500
@@ -40,7 +40,7 @@ def _caller(request: HttpRequest, method_id: str) -> Token:
 
 
 def _customer(token: Token, customer: str, domain: str = "") -> Tenant:
-    tenant = token.person.tenant
+    tenant = token_person(token).tenant
     if domain:
         if domain.lower() not in tenant.domains:
             raise ApiError(google_error(403, "forbidden", "Not Authorized to access this resource/api"))
@@ -106,7 +106,7 @@ def user_json(person: Person) -> dict[str, Any]:
     }
     if person.department:
         shaped["organizations"] = [{"department": person.department, "primary": True, "customType": ""}]
-    if person.manager_id:
+    if person.manager is not None:  # no query without a manager_id
         shaped["relations"] = [{"value": person.manager.email, "type": "manager"}]
     if person.suspended:
         shaped["suspensionReason"] = "ADMIN"
@@ -157,7 +157,7 @@ def users_get(request: HttpRequest, user_key: str) -> HttpResponse:
     """One user of the caller's customer, by primary email or id (Google answers 404 for anyone else)."""
     token = _caller(request, "directory.users.get")
     person = (
-        Person.objects.filter(tenant=token.person.tenant, kind=Person.Kind.USER, deleted_at__isnull=True)
+        Person.objects.filter(tenant=token_person(token).tenant, kind=Person.Kind.USER, deleted_at__isnull=True)
         .filter(Q(email__iexact=user_key) | Q(external_id=user_key))
         .select_related("tenant", "manager")
         .first()

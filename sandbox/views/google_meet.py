@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.models import Meeting, Provider, Token
 from sandbox.scopes import meet_allows
-from sandbox.views.common import ApiError, access_token, endpoint, google_error, json_body
+from sandbox.views.common import ApiError, access_token, endpoint, google_error, json_body, token_person
 
 ACCESS_TYPES = {"OPEN", "TRUSTED", "RESTRICTED"}
 
@@ -64,7 +64,7 @@ def _space(token: Token, name: str) -> Meeting:
         Meeting.objects.filter(provider=Provider.GOOGLE, meeting_id=name).first()
         or Meeting.objects.filter(provider=Provider.GOOGLE, join_code=name).first()
     )
-    if space is None or space.host_email.lower() != token.person.email.lower():
+    if space is None or space.host_email.lower() != token_person(token).email.lower():
         raise ApiError(google_error(404, "notFound", "Requested entity was not found.", status_name="NOT_FOUND"))
     return space
 
@@ -90,9 +90,9 @@ def _create(request: HttpRequest) -> HttpResponse:
     space = Meeting.objects.create(
         provider=Provider.GOOGLE,
         meeting_id="".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12)),
-        tenant=token.person.tenant,
-        host_email=token.person.email,
-        host_id=token.person.external_id,
+        tenant=token_person(token).tenant,
+        host_email=token_person(token).email,
+        host_id=token_person(token).external_id,
         created_by=token.client.client_id,
         join_code=_meeting_code(),
         access_type=access,

@@ -23,6 +23,7 @@ from sandbox.views.common import (
     oauth_error,
     secret_matches,
     take_fault,
+    token_person,
 )
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -252,7 +253,7 @@ def token(request: HttpRequest) -> HttpResponse:
         if not Token.objects.filter(pk=code.pk, used_at__isnull=True).update(used_at=timezone.now()):
             return oauth_error(400, "invalid_grant", "Malformed auth code.")  # used by a concurrent request
         return _token_response(
-            client=client, person=code.person, scopes=code.scopes, with_refresh=code.offline, nonce=code.nonce
+            client=client, person=token_person(code), scopes=code.scopes, with_refresh=code.offline, nonce=code.nonce
         )
     if grant_type == "refresh_token":
         refresh = tokens.find(request.POST.get("refresh_token", ""), kind=Token.Kind.REFRESH, provider=Provider.GOOGLE)
@@ -262,7 +263,7 @@ def token(request: HttpRequest) -> HttpResponse:
         scopes = request.POST.get("scope", "").split() or refresh.scopes
         if not set(scopes) <= set(refresh.scopes):
             return oauth_error(400, "invalid_scope", "Some requested scopes were invalid.")
-        return _token_response(client=client, person=refresh.person, scopes=scopes, refresh=refresh)
+        return _token_response(client=client, person=token_person(refresh), scopes=scopes, refresh=refresh)
     return oauth_error(400, "unsupported_grant_type", "Invalid grant_type: " + grant_type)
 
 

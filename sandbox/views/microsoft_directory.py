@@ -86,7 +86,7 @@ def _select(request: HttpRequest) -> tuple[str, ...]:
 
 def user_json(person: Person, fields: tuple[str, ...]) -> dict[str, Any]:
     given, _, family = person.name.partition(" ")
-    everything = {
+    everything: dict[str, Any] = {
         "id": person.external_id,
         "displayName": person.name,
         "givenName": given or None,

@@ -359,7 +359,7 @@ def get_schedule(request: HttpRequest, token: Token, user: str | None) -> HttpRe
     for address in schedules:
         person = Person.objects.filter(email__iexact=str(address), tenant_id=viewer.tenant_id).first()
         calendar = person.calendars.filter(is_primary=True).first() if person else None
-        if calendar is None:
+        if person is None or calendar is None:
             values.append(
                 {
                     "scheduleId": address,
@@ -853,12 +853,13 @@ def subscriptions(request: HttpRequest, token: Token) -> HttpResponse:
 
 def subscription_item(request: HttpRequest, token: Token, subscription_id: str) -> HttpResponse:
     _require(token, "graph.subscriptions")
+    wanted = _uuid(subscription_id)
     subscription = (
-        Subscription.objects.filter(
-            subscription_id=_uuid(subscription_id), client=token.client, deleted_at__isnull=True
-        )
+        Subscription.objects.filter(subscription_id=wanted, client=token.client, deleted_at__isnull=True)
         .select_related("client", "person")
         .first()
+        if wanted is not None
+        else None
     )
     if subscription is None or subscription.expiration <= timezone.now():
         raise ApiError(graph_error(404, "ResourceNotFound", "The object was not found."))

@@ -19,7 +19,14 @@ from django.views.decorators.http import require_http_methods
 from sandbox import tokens
 from sandbox.models import AdminConsent, OAuthClient, Person, Provider, Tenant, Token
 from sandbox.scopes import GRAPH_RESOURCE_ID, entra_unknown_permissions, graph_normalize
-from sandbox.views.common import client_credentials, endpoint, oauth_error, secret_matches, take_fault
+from sandbox.views.common import (
+    client_credentials,
+    endpoint,
+    oauth_error,
+    secret_matches,
+    take_fault,
+    token_person,
+)
 
 MULTI_TENANT = {"common", "organizations"}
 GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
@@ -216,25 +223,26 @@ def authorize(request: HttpRequest, tenant: str) -> HttpResponse:
     return _answer(params["redirect_uri"], mode, {"code": code, **answer})
 
 
-def _client(request: HttpRequest) -> tuple[OAuthClient | None, HttpResponse | None]:
+def _client(request: HttpRequest) -> OAuthClient | HttpResponse:
+    """The calling client, or Microsoft's refusal to answer with."""
     client_id, secret = client_credentials(request)
     client = OAuthClient.objects.filter(provider=Provider.MICROSOFT, client_id=client_id).first()
     if client is None:
-        return None, oauth_error(
+        return oauth_error(
             400,
             "unauthorized_client",
             f"AADSTS700016: Application with identifier '{client_id}' was not found in the directory.",
             codes=[700016],
         )
     if not secret_matches(client.client_secret, secret):
-        return None, oauth_error(
+        return oauth_error(
             401,
             "invalid_client",
             "AADSTS7000215: Invalid client secret provided. Ensure the "
             "secret being sent in the request is the client secret value.",
             codes=[7000215],
         )
-    return client, None
+    return client
 
 
 def _client_info(person: Person) -> str:
@@ -280,9 +288,9 @@ def _delegated_response(
 @endpoint(Provider.MICROSOFT, "token")
 @require_http_methods(["POST"])
 def token(request: HttpRequest, tenant: str) -> HttpResponse:
-    client, refusal = _client(request)
-    if refusal is not None:
-        return refusal
+    client = _client(request)
+    if isinstance(client, HttpResponse):
+        return client
     grant_type = request.POST.get("grant_type", "")
     if grant_type == "authorization_code":
         code = tokens.find(request.POST.get("code", ""), kind=Token.Kind.CODE, provider=Provider.MICROSOFT)
@@ -326,7 +334,7 @@ def token(request: HttpRequest, tenant: str) -> HttpResponse:
                 400, "invalid_grant", "AADSTS54005: OAuth2 Authorization code was already redeemed.", codes=[54005]
             )
         return _delegated_response(
-            request, client=client, person=code.person, scopes=code.scopes, nonce=code.nonce, refresh=None
+            request, client=client, person=token_person(code), scopes=code.scopes, nonce=code.nonce, refresh=None
         )
     if grant_type == "refresh_token":
         refresh = tokens.find(
@@ -354,7 +362,7 @@ def token(request: HttpRequest, tenant: str) -> HttpResponse:
                 codes=[65001],
             )
         return _delegated_response(
-            request, client=client, person=refresh.person, scopes=refresh.scopes, nonce="", refresh=refresh
+            request, client=client, person=token_person(refresh), scopes=refresh.scopes, nonce="", refresh=refresh
         )
     if grant_type == "client_credentials":
         if tenant in MULTI_TENANT:

@@ -42,7 +42,12 @@ def _organizer(token: Token, user: str | None) -> Person:
         raise ApiError(
             graph_error(400, "BadRequest", "Invalid UserId: the onlineMeetings API takes the user's object id.")
         )
-    person = Person.objects.select_related("tenant").filter(tenant_id=_tenant_id(token), external_id=user).first()
+    tenant_id = _tenant_id(token)
+    person = (
+        Person.objects.select_related("tenant").filter(tenant_id=tenant_id, external_id=user).first()
+        if tenant_id is not None
+        else None
+    )
     if person is None:
         raise ApiError(graph_error(404, "NotFound", "The user was not found in the tenant."))
     if token.person is not None:

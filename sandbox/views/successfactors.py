@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # no stubs installed (lxml-stubs)
 from signxml import XMLVerifier
 from signxml.exceptions import InvalidInput, InvalidSignature
 
@@ -73,6 +73,8 @@ def _verified_assertion(raw: str, client: OAuthClient) -> etree._Element:
         ) from None
     except (InvalidInput, etree.XMLSyntaxError, ValueError) as error:
         raise ApiError(_assertion_refused(f"Unable to validate the SAML assertion: {error}")) from None
+    if isinstance(verified, list):  # only when more than one signed reference is expected, never asked here
+        raise ApiError(_assertion_refused("The SAML assertion has more than one signed reference."))
     return verified.signed_xml
 
 

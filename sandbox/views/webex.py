@@ -101,6 +101,7 @@ def access_token(request: HttpRequest) -> HttpResponse:
     if app is None or not secret_matches(app.client_secret, request.POST.get("client_secret", "")):
         return webex_error(401, "The client id or secret is invalid.")
     grant_type = request.POST.get("grant_type", "")
+    refresh: MeetingToken | None
     if grant_type == "authorization_code":
         code = tokens.find_meeting_token(request.POST.get("code", ""), kind=Token.Kind.CODE, provider=Provider.WEBEX)
         if (
@@ -159,6 +160,15 @@ def _token(request: HttpRequest) -> MeetingToken:
     return found
 
 
+def _token_user(token: MeetingToken) -> MeetingUser:
+    """The person an access token acts for (`_token` already refused tokens without one)."""
+    if token.user is None:
+        raise ApiError(
+            webex_error(401, "The request requires a valid access token set in the Authorization request header.")
+        )
+    return token.user
+
+
 def _require(token: MeetingToken, operation: str) -> None:
     if not webex_allows(operation, token.scopes):
         raise ApiError(
@@ -197,7 +207,7 @@ def _people(request: HttpRequest) -> HttpResponse:
         people = people.filter(email__iexact=request.GET["email"])
     elif request.GET.get("id"):
         people = people.filter(user_id__in=request.GET["id"].split(","))
-    elif not token.user.is_admin:
+    elif not _token_user(token).is_admin:
         # Only administrators may list their whole organization.
         raise ApiError(webex_error(400, "Email, displayName, or id list should be specified."))
     size = max(1, min(int(request.GET.get("max") or 100), MAX_PEOPLE_PAGE))
@@ -213,7 +223,7 @@ def _people(request: HttpRequest) -> HttpResponse:
 
 def _person_me(request: HttpRequest) -> HttpResponse:
     token = _token(request)
-    return JsonResponse(_person_json(token.user))
+    return JsonResponse(_person_json(_token_user(token)))
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -234,11 +244,12 @@ def _moment(value: Any, zone: ZoneInfo, name: str) -> datetime:
 def _host(token: MeetingToken, host_email: str, *, write: bool) -> MeetingUser:
     """The meeting's host: the token's own person, or (administrators with the admin scope) anyone
     of their organization named by hostEmail."""
-    if not host_email or host_email.lower() == token.user.email.lower():
+    user = _token_user(token)
+    if not host_email or host_email.lower() == user.email.lower():
         _require(token, "meetings.write.own" if write else "meetings.read.own")
-        return token.user
+        return user
     _require(token, "meetings.write.admin" if write else "meetings.read.admin")
-    if not token.user.is_admin:
+    if not user.is_admin:
         raise ApiError(webex_error(403, "The user is not an administrator of the host's site."))
     host = MeetingUser.objects.select_related("account").filter(account=token.account, email__iexact=host_email).first()
     if host is None or host.status != MeetingUser.Status.ACTIVE:
@@ -334,7 +345,7 @@ def _meeting(request: HttpRequest, meeting_id: str) -> HttpResponse:
         meeting.start = _moment(body["start"], zone, "start")
     if body.get("end"):
         meeting.end = _moment(body["end"], zone, "end")
-    if meeting.end <= meeting.start:
+    if meeting.start is None or meeting.end is None or meeting.end <= meeting.start:
         raise ApiError(webex_error(400, "end must be after start."))
     meeting.time_zone, meeting.updated = zone_name, timezone.now()
     meeting.save()

@@ -388,7 +388,7 @@ def _meeting_item(request: HttpRequest, token: MeetingToken, meeting_id: str) ->
     meeting = Meeting.objects.filter(provider=Provider.ZOOM, meeting_id=meeting_id, account=token.account).first()
     if meeting is None or not meeting.is_active:
         raise ApiError(zoom_error(404, 3001, f"Meeting does not exist: {meeting_id}."))
-    if own and meeting.host_id != token.user.user_id:
+    if token.user is not None and meeting.host_id != token.user.user_id:  # a user token: its own meetings only
         raise ApiError(zoom_error(400, 200, "No permission."))
     if request.method == "GET":
         _require(token, "meetings.read", own=own)

@@ -81,5 +81,5 @@ class Command(BaseCommand):
                     detail = entry.get("reason") or (f"{entry['from']} → {entry['to']}" if kind == "move" else "")
                     detail = detail or (f"was {entry['was']}" if kind == "rename" else "")
                     self.stdout.write(f"  {kind:9} {entry['email']} {entry['name']} {detail}".rstrip())
-            for error in result["errors"]:
-                self.stdout.write(f"  error: {error}")
+            for failure in result["errors"]:
+                self.stdout.write(f"  error: {failure}")

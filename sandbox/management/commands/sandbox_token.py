@@ -62,6 +62,14 @@ class Command(BaseCommand):
         value, token = tokens.issue(
             kind=Token.Kind.ACCESS, provider=provider, client=client, person=person, scopes=scopes
         )
+        endpoints = {
+            "google_calendar_api": url("GOOGLE_CALENDAR_API_URL"),
+            "google_token": url("GOOGLE_TOKEN_URL"),
+            "google_authorize": url("GOOGLE_AUTHORIZE_URL"),
+            "microsoft_authority": f"{microsoft_authority_host()}/{person.tenant.external_id}",
+            "microsoft_login": url("MICROSOFT_LOGIN_URL"),
+            "microsoft_graph": f"{url('MICROSOFT_GRAPH_URL').rstrip('/')}/v1.0",
+        }
         result = {
             "provider": provider,
             "user": person.email,
@@ -71,19 +79,12 @@ class Command(BaseCommand):
             "expires_in": tokens.ACCESS_TOKEN_SECONDS,
             "expires_at": token.expires_at.isoformat(),
             "scopes": scopes,
-            "endpoints": {
-                "google_calendar_api": url("GOOGLE_CALENDAR_API_URL"),
-                "google_token": url("GOOGLE_TOKEN_URL"),
-                "google_authorize": url("GOOGLE_AUTHORIZE_URL"),
-                "microsoft_authority": f"{microsoft_authority_host()}/{person.tenant.external_id}",
-                "microsoft_login": url("MICROSOFT_LOGIN_URL"),
-                "microsoft_graph": f"{url('MICROSOFT_GRAPH_URL').rstrip('/')}/v1.0",
-            },
+            "endpoints": endpoints,
         }
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
             return
         self.stdout.write(f"Access token for {person.email} ({provider}), valid {tokens.ACCESS_TOKEN_SECONDS} s:")
         self.stdout.write(value)
-        for name, address in result["endpoints"].items():
+        for name, address in endpoints.items():
             self.stdout.write(f"  {name:<22} {address}")

@@ -1,0 +1,88 @@
+"""The mixed workload of benchmarks/load.py, for locust (headless). It reads the plan load.py wrote
+(LOAD_PLAN: credentials, people, calendars, watch channels) and, with no think time, asks:
+
+- availability (the most): POST /v1/availability for 10 random people, application secret;
+- free/busy: GET /v1/free_busy of a person over a week, their account token;
+- event upserts: POST /v1/calendars/{id}/events on a person's Read-Write calendar (written through
+  to the provider by the task clusters, and told to the person's channel);
+- provider pushes: POST /push/google as Google sends them, each queueing a calendar sync.
+
+Channel notifications are what the task clusters deliver as a result; load.py counts them at its
+receiver.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from datetime import UTC, datetime, timedelta
+
+from locust import FastHttpUser, constant, task
+
+PLAN = json.loads(open(os.environ["LOAD_PLAN"]).read())  # noqa: SIM115  # read once at import
+START = datetime.fromisoformat(PLAN["start"])
+
+
+def z(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Integrator(FastHttpUser):
+    wait_time = constant(0)
+
+    @task(10)
+    def availability(self) -> None:
+        subs = random.sample(PLAN["subs"], 10)
+        day = START + timedelta(days=random.randrange(7))
+        self.client.post(
+            "/v1/availability",
+            json={
+                "participants": [{"members": [{"sub": sub} for sub in subs], "required": "all"}],
+                "required_duration": {"minutes": 30},
+                "query_periods": [{"start": z(day), "end": z(day + timedelta(days=28))}],
+                "buffer": {"before": {"minutes": 10}, "after": {"minutes": 10}},
+            },
+            headers={"Authorization": f"Bearer {PLAN['secret']}"},
+            name="availability",
+        )
+
+    @task(3)
+    def free_busy(self) -> None:
+        person = random.choice(PLAN["people"])
+        day = START + timedelta(days=random.randrange(21))
+        self.client.get(
+            f"/v1/free_busy?tzid=Etc/UTC&from={day:%Y-%m-%d}&to={day + timedelta(days=7):%Y-%m-%d}",
+            headers={"Authorization": f"Bearer {person['token']}"},
+            name="free_busy",
+        )
+
+    @task(2)
+    def event_upsert(self) -> None:
+        person = random.choice(PLAN["people"])
+        begins = START + timedelta(days=random.randrange(28), hours=random.randrange(8, 18))
+        self.client.post(
+            f"/v1/calendars/{person['calendar']}/events",
+            json={
+                "event_id": f"load-{random.randrange(20)}",
+                "summary": "Load test",
+                "start": z(begins),
+                "end": z(begins + timedelta(minutes=30)),
+                "tzid": "Etc/UTC",
+            },
+            headers={"Authorization": f"Bearer {person['token']}"},
+            name="event_upsert",
+        )
+
+    @task(1)
+    def provider_push(self) -> None:
+        person = random.choice(PLAN["people"])
+        self.client.post(
+            "/push/google",
+            headers={
+                "X-Goog-Channel-ID": person["channel_id"],
+                "X-Goog-Channel-Token": person["channel_token"],
+                "X-Goog-Resource-State": "exists",
+            },
+            name="provider_push",
+        )
