@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -16,6 +17,7 @@ from accounts.api_auth import (
     IsApplication,
     ServiceAccountAuthentication,
 )
+from accounts.models import Application, User
 from accounts.oauth import AccessContext, ServiceAccountContext
 
 
@@ -50,10 +52,34 @@ class AccountOrServiceAccountApiView(APIView):
 
 
 def account_access(request: Request) -> AccessContext:
-    """What an account's access token speaks for (user, grant, scopes), typed: on an AccountApiView
-    AccessTokenAuthentication put it in `request.auth` and the permission refused any call without it
-    (on an AccountOrServiceAccountApiView, once the service-account case is handled)."""
-    return cast(AccessContext, request.auth)
+    """What an account's access token speaks for (user, application, grant, scopes), typed: on an
+    AccountApiView AccessTokenAuthentication put it in `request.auth` and the permission refused any call
+    without it (on an AccountOrServiceAccountApiView, once the service-account case is handled). A view
+    wired to the wrong base fails as the permission would."""
+    context = request.auth
+    if not isinstance(context, AccessContext):
+        raise exceptions.NotAuthenticated()
+    return context
+
+
+def account_user(request: Request) -> User:
+    """The account an AccountApiView request speaks for."""
+    return account_access(request).user
+
+
+def calling_application(request: Request) -> Application:
+    """An ApplicationApiView's caller: the application its client secret (or an account's token) stands for."""
+    application = request.auth
+    if not isinstance(application, Application):
+        raise exceptions.NotAuthenticated()
+    return application
+
+
+def calling_account(request: Request) -> User | None:
+    """On an ApplicationApiView, the account whose access token was sent instead of the client secret
+    (None when the application's secret was sent)."""
+    user = request.user
+    return user if isinstance(user, User) else None
 
 
 def service_account_access(request: Request) -> ServiceAccountContext:

@@ -11,8 +11,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import ApplicationApiView
-from bookings.api.credentials import calling_account, calling_application
+from accounts.api import ApplicationApiView, calling_account, calling_application
 from bookings.api.outputs import AvailabilityOutput
 from bookings.availability_inputs import (
     MemberRequest,

@@ -16,9 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
-from accounts.api import AccountApiView
+from accounts.api import AccountApiView, account_access
 from accounts.models import Grant
-from bookings.api.credentials import access_context
 from bookings.api.outputs import EventsPageOutput
 from bookings.models import ManagedEvent
 from bookings.shapes import managed_event_as_cronofy
@@ -103,7 +102,7 @@ def _rows(*, user_id: int, grant: Grant, params: dict[str, Any], with_external: 
 
 
 def events_page(*, request: Request, params: dict[str, Any], page: int) -> dict[str, Any]:
-    context = access_context(request)
+    context = account_access(request)
     with_external = context.allows(api_scopes.READ_EVENTS)
     rows = _rows(user_id=context.user.pk, grant=context.grant, params=params, with_external=with_external)
     current, window = page_of(rows.count(), page, kind=PAGE_KIND, grant_id=context.grant.pk, params=params)
@@ -182,7 +181,7 @@ def _params_allowed(request: Request, params: dict[str, Any]) -> None:
     """Reading external events needs read_events, and a calendar whose mode lets them be read; an
     application may always read back the events it manages, with create_event or read_events granted
     (in a mode that withholds read_events, a request that includes managed events gets only those)."""
-    context = access_context(request)
+    context = account_access(request)
     if context.allows(api_scopes.READ_EVENTS):
         return
     wants_managed = params["only_managed"] or params["include_managed"]
@@ -200,7 +199,7 @@ class EventsApi(AccountApiView):
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
         _params_allowed(request, params)
-        context = access_context(request)
+        context = account_access(request)
         check_own_calendars(user_id=context.user.pk, calendar_ids=params.get("calendar_ids"), grant=context.grant)
         return Response(EventsPageOutput(events_page(request=request, params=params, page=1)).data)
 
@@ -208,6 +207,6 @@ class EventsApi(AccountApiView):
 class EventsPageApi(AccountApiView):
     @extend_schema(responses=EventsPageOutput, summary="A further page of events")
     def get(self, request: Request, token: str) -> Response:
-        params, page = page_request(token, kind=PAGE_KIND, grant_id=access_context(request).grant.pk)
+        params, page = page_request(token, kind=PAGE_KIND, grant_id=account_access(request).grant.pk)
         _params_allowed(request, params)
         return Response(EventsPageOutput(events_page(request=request, params=params, page=page)).data)

@@ -11,8 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
-from accounts.api import AccountApiView
-from bookings.api.credentials import access_context
+from accounts.api import AccountApiView, account_access
 from bookings.api.outputs import FreeBusyPageOutput
 from bookings.selectors import free_busy_rows
 from calendars.api.serializers import check_own_calendars
@@ -30,7 +29,7 @@ class FreeBusyInput(WindowQuery):
 
 def free_busy_page(*, request: Request, params: dict[str, Any], page: int) -> dict[str, Any]:
     zone = zoneinfo.ZoneInfo(params["tzid"])
-    context = access_context(request)
+    context = account_access(request)
     calendars = calendars_of_user(user_id=context.user.pk, calendar_ids=params.get("calendar_ids"), grant=context.grant)
     rows = free_busy_rows(
         calendars=calendars, start=params["start"], end=params["end"], include_managed=params["include_managed"]
@@ -64,7 +63,7 @@ class FreeBusyApi(AccountApiView):
         data = FreeBusyInput(data=query_data(request.query_params, lists=["calendar_ids"]))
         data.is_valid(raise_exception=True)
         params = dict(data.validated_data)
-        context = access_context(request)
+        context = account_access(request)
         check_own_calendars(user_id=context.user.pk, calendar_ids=params.get("calendar_ids"), grant=context.grant)
         return Response(FreeBusyPageOutput(free_busy_page(request=request, params=params, page=1)).data)
 
@@ -74,5 +73,5 @@ class FreeBusyPageApi(AccountApiView):
 
     @extend_schema(responses=FreeBusyPageOutput, summary="A further page of free/busy periods")
     def get(self, request: Request, token: str) -> Response:
-        params, page = page_request(token, kind=PAGE_KIND, grant_id=access_context(request).grant.pk)
+        params, page = page_request(token, kind=PAGE_KIND, grant_id=account_access(request).grant.pk)
         return Response(FreeBusyPageOutput(free_busy_page(request=request, params=params, page=page)).data)

@@ -16,8 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
-from accounts.api import AccountApiView
-from bookings.api.credentials import access_context
+from accounts.api import AccountApiView, account_access
 from bookings.services import EventInput, Invitee, managed_event_delete, managed_event_upsert
 from calendars.api.views import Locked
 from calendars.choices import ProfileStatus
@@ -231,7 +230,7 @@ class EventDeleteInput(serializers.Serializer):
 def _calendar_for_events(request: Request, calendar_id: str) -> Calendar:
     """The account's calendar that takes events: 404 when not theirs, 422 when deleted or read-only,
     423 when its profile is disconnected or waiting to be relinked."""
-    context = access_context(request)
+    context = account_access(request)
     calendar = (
         Calendar.objects.select_related("profile__user", "profile__calendar_service")
         .filter(profile__user=context.user, public_id=calendar_id)
@@ -258,7 +257,7 @@ class CalendarEventsApi(AccountApiView):
         data = EventUpsertInput(data=request.data)
         data.is_valid(raise_exception=True)
         managed_event_upsert(
-            application=access_context(request).application, calendar=calendar, data=data.event_input()
+            application=account_access(request).application, calendar=calendar, data=data.event_input()
         )
         return Response(status=202)
 
@@ -268,6 +267,6 @@ class CalendarEventsApi(AccountApiView):
         data = EventDeleteInput(data=request.data)
         data.is_valid(raise_exception=True)
         managed_event_delete(
-            application=access_context(request).application, calendar=calendar, event_id=data.validated_data["event_id"]
+            application=account_access(request).application, calendar=calendar, event_id=data.validated_data["event_id"]
         )
         return Response(status=202)

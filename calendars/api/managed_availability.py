@@ -12,8 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import api_scopes
-from accounts.api import AccountApiView
-from calendars.api.access import account_access, account_user
+from accounts.api import AccountApiView, account_access, account_user
 from calendars.api.serializers import check_own_calendars
 from calendars.managed_availability import (
     DAYS,

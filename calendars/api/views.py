@@ -10,8 +10,7 @@ from rest_framework.response import Response
 
 from accounts import api_scopes
 from accounts.actors import Actor
-from accounts.api import AccountApiView
-from calendars.api.access import account_access, account_user
+from accounts.api import AccountApiView, account_access, account_user
 from calendars.api.serializers import CalendarEnvelopeOutput, CalendarsOutput
 from calendars.models import Calendar
 from calendars.selectors import calendar_profiles_of_user
