@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -38,7 +39,10 @@ def application(world):
 
 
 def wait(browser, condition, seconds: int = 10):
-    return WebDriverWait(browser, seconds).until(condition)
+    # While a submitted form navigates, Chrome may answer a read of the old page's element with an
+    # inspector error ("Node with given id does not belong to the document") instead of a stale
+    # reference: both only mean "not yet", so the condition is tried again until it holds or times out.
+    return WebDriverWait(browser, seconds, ignored_exceptions=(WebDriverException,)).until(condition)
 
 
 def sign_in(browser, email: str) -> None:
