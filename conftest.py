@@ -28,6 +28,7 @@ pytest_plugins = [
     "sandbox.testing",
     "directory.tests.fixtures",
     "conferencing.tests.fixtures",
+    "tests.database",
     "tests.browser",
     "tests.mailserver",
     "tests.dnsserver",
