@@ -47,6 +47,16 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
 
 
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+
+
 def envlist(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -483,6 +493,8 @@ SOCIALACCOUNT_PROVIDERS = {
 PROVIDER_HTTP_TIMEOUT = envint("PROVIDER_HTTP_TIMEOUT", 30)
 PROVIDER_MAX_ATTEMPTS = envint("PROVIDER_MAX_ATTEMPTS", 4)
 PROVIDER_MAX_RETRY_WAIT = envint("PROVIDER_MAX_RETRY_WAIT", 30)
+# The first wait before retrying a provider without a Retry-After; each next wait doubles (with jitter).
+PROVIDER_RETRY_BACKOFF = envfloat("PROVIDER_RETRY_BACKOFF", 1.0)
 # Directory rounds: how many attempts a round gets when the provider is down before it waits for the
 # next scheduled round (each directory service says how often it is read).
 DIRECTORY_ROUND_ATTEMPTS = envint("DIRECTORY_ROUND_ATTEMPTS", 5)

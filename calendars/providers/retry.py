@@ -16,9 +16,9 @@ T = TypeVar("T")
 
 def with_retries(operation: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep) -> T:
     """Run `operation`; on a retryable ProviderError wait (Retry-After when the provider gave one,
-    exponential backoff with jitter otherwise) and try again, up to PROVIDER_MAX_ATTEMPTS. A wait
-    longer than PROVIDER_MAX_RETRY_WAIT is not waited for here: the error goes up, still retryable,
-    for the task queue to retry later."""
+    exponential backoff with jitter from PROVIDER_RETRY_BACKOFF otherwise) and try again, up to
+    PROVIDER_MAX_ATTEMPTS. A wait longer than PROVIDER_MAX_RETRY_WAIT is not waited for here: the error
+    goes up, still retryable, for the task queue to retry later."""
     attempts = max(1, settings.PROVIDER_MAX_ATTEMPTS)
     for attempt in range(1, attempts + 1):
         try:
@@ -28,7 +28,8 @@ def with_retries(operation: Callable[[], T], *, sleep: Callable[[float], None] =
                 raise
             wait = error.retry_after
             if wait is None:
-                wait = min(2 ** (attempt - 1), 16) * (0.5 + random.random() / 2)  # noqa: S311  # jitter, not cryptography
+                backoff = settings.PROVIDER_RETRY_BACKOFF * min(2 ** (attempt - 1), 16)
+                wait = backoff * (0.5 + random.random() / 2)  # noqa: S311  # jitter, not cryptography
             if wait > settings.PROVIDER_MAX_RETRY_WAIT:
                 raise
             sleep(wait)
