@@ -1,6 +1,6 @@
-"""The demo's conferencing: `seed_demo` connects Zoom (the default) and Meet for Acme and lists each
-person's conferencing profiles; a Free/Busy or No Access booking with `profile_id: "default"` lands in
-the attendee's sandbox mailbox with a join link that opens the meeting."""
+"""The demo's conferencing: a Free/Busy or No Access booking with `profile_id: "default"` lands in the
+attendee's sandbox mailbox with a join link that opens the meeting (the conferencing profiles that
+`seed_demo` lists are checked with the rest of its output in tests/test_seed_demo.py)."""
 
 from __future__ import annotations
 
@@ -36,16 +36,6 @@ def demo(live_server, sandbox_url, settings):
     yield {user["email"]: user for user in json.loads(out.getvalue())["users"]}
     for server in servers:
         server.stop()
-
-
-def test_seed_demo_lists_each_persons_conferencing_profiles(demo):
-    providers = {
-        email: sorted(p["provider_name"] for p in user["conferencing_profiles"]) for email, user in demo.items()
-    }
-    assert providers["nina@legal.acme.example"] == ["google_meet", "zoom"]
-    assert providers["erin@emea.acme.example"] == ["zoom"]  # not in Acme's Google Workspace
-    assert providers["charlie@globex.example"] == []
-    assert all(p["profile_id"].startswith("pro_") for p in demo["alice@acme.example"]["conferencing_profiles"])
 
 
 @pytest.mark.parametrize("person", ["erin@emea.acme.example", "nina@legal.acme.example"])

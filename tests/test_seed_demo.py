@@ -144,3 +144,16 @@ class SeededDemoTests(TestCase):
         # A new seeding's token replaces the last one.
         stale = {"HTTP_AUTHORIZATION": f"Bearer {first['access_token']}"}
         assert self.client.get("/v1/userinfo", **stale).status_code == 401
+
+    def test_the_json_lists_each_persons_conferencing_profiles(self):
+        users = {user["email"]: user for user in self.demo["users"]}
+        providers = {
+            email: sorted(profile["provider_name"] for profile in user["conferencing_profiles"])
+            for email, user in users.items()
+        }
+        assert providers["nina@legal.acme.example"] == ["google_meet", "zoom"]  # Zoom is the default, Meet too
+        assert providers["erin@emea.acme.example"] == ["zoom"]  # not in Acme's Google Workspace
+        assert providers["charlie@globex.example"] == []
+        assert all(
+            profile["profile_id"].startswith("pro_") for profile in users["alice@acme.example"]["conferencing_profiles"]
+        )

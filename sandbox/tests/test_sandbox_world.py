@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from django.core.management import CommandError, call_command
-from django.test import Client
+from django.test import Client, TestCase
 
 from sandbox import services
 from sandbox.models import Calendar, Event, Fault, Person, Provider, Tenant, Token
@@ -120,75 +120,76 @@ def test_every_change_gets_a_higher_change_number():
     assert event.sequence == 1
 
 
-@pytest.mark.django_db
-def test_the_demo_world_has_two_workspaces_one_tenant_rooms_and_busy_weeks():
-    sandbox_seed()
-    sandbox_seed()  # idempotent
-    assert Tenant.objects.count() == len(TENANTS) + len(HR_COMPANIES) == 4
-    assert sorted(Tenant.objects.values_list("provider", flat=True)) == [
-        "google",
-        "google",
-        "microsoft",
-        "successfactors",
-    ]
-    assert Person.objects.filter(kind=Person.Kind.ROOM).count() == 5
-    now = datetime.now(UTC)
-    for person in Person.objects.filter(kind=Person.Kind.USER).exclude(email__startswith="nina@"):
-        rows = Event.objects.filter(calendar__owner=person).select_related("series")
-        coming = [o for o in occurrences(rows, now, now + timedelta(weeks=4)) if not o.event.transparent]
-        assert len(coming) >= 15, person.email  # recurring stand-ups alone give twenty
-        assert any(o.series is not None for o in coming), person.email
-    assert Event.objects.filter(all_day=True).exists()
-    assert Event.objects.filter(status=Event.Status.TENTATIVE).exists()
-    assert any(a.get("response") == "declined" for e in Event.objects.all() for a in e.attendees)
-    assert any(a.get("resource") and a.get("response") == "accepted" for e in Event.objects.all() for a in e.attendees)
+class SeededSandboxTests(TestCase):
+    """The seeded demo world, seeded once for the class (each test rolled back to it)."""
 
+    @classmethod
+    def setUpTestData(cls) -> None:
+        sandbox_seed()
 
-@pytest.mark.django_db
-def test_the_token_command_mints_a_token_with_the_base_urls():
-    sandbox_seed()
-    out = io.StringIO()
-    call_command(
-        "sandbox_token",
-        "--user",
-        "erin@emea.acme.example",
-        "--scope",
-        "Calendars.ReadBasic User.Read",
-        "--json",
-        stdout=out,
-    )
-    minted = json.loads(out.getvalue())
-    assert minted["provider"] == "microsoft"
-    assert minted["scopes"] == ["Calendars.ReadBasic", "User.Read"]
-    assert minted["endpoints"]["microsoft_graph"].endswith("/sandbox/microsoft/graph/v1.0")
-    assert minted["endpoints"]["microsoft_authority"].startswith("https://login.microsoftonline.com/")
-    assert Token.objects.filter(kind=Token.Kind.ACCESS, person__email="erin@emea.acme.example").exists()
+    def test_the_demo_world_has_two_workspaces_one_tenant_rooms_and_busy_weeks(self):
+        sandbox_seed()  # again: idempotent
+        assert Tenant.objects.count() == len(TENANTS) + len(HR_COMPANIES) == 4
+        assert sorted(Tenant.objects.values_list("provider", flat=True)) == [
+            "google",
+            "google",
+            "microsoft",
+            "successfactors",
+        ]
+        assert Person.objects.filter(kind=Person.Kind.ROOM).count() == 5
+        now = datetime.now(UTC)
+        for person in Person.objects.filter(kind=Person.Kind.USER).exclude(email__startswith="nina@"):
+            rows = Event.objects.filter(calendar__owner=person).select_related("series")
+            coming = [o for o in occurrences(rows, now, now + timedelta(weeks=4)) if not o.event.transparent]
+            assert len(coming) >= 15, person.email  # recurring stand-ups alone give twenty
+            assert any(o.series is not None for o in coming), person.email
+        assert Event.objects.filter(all_day=True).exists()
+        assert Event.objects.filter(status=Event.Status.TENTATIVE).exists()
+        assert any(a.get("response") == "declined" for e in Event.objects.all() for a in e.attendees)
+        assert any(
+            a.get("resource") and a.get("response") == "accepted" for e in Event.objects.all() for a in e.attendees
+        )
 
+    def test_the_token_command_mints_a_token_with_the_base_urls(self):
+        out = io.StringIO()
+        call_command(
+            "sandbox_token",
+            "--user",
+            "erin@emea.acme.example",
+            "--scope",
+            "Calendars.ReadBasic User.Read",
+            "--json",
+            stdout=out,
+        )
+        minted = json.loads(out.getvalue())
+        assert minted["provider"] == "microsoft"
+        assert minted["scopes"] == ["Calendars.ReadBasic", "User.Read"]
+        assert minted["endpoints"]["microsoft_graph"].endswith("/sandbox/microsoft/graph/v1.0")
+        assert minted["endpoints"]["microsoft_authority"].startswith("https://login.microsoftonline.com/")
+        assert Token.objects.filter(kind=Token.Kind.ACCESS, person__email="erin@emea.acme.example").exists()
 
-@pytest.mark.django_db
-def test_the_token_command_checks_domain_wide_delegation():
-    sandbox_seed()
-    with pytest.raises(CommandError, match="not delegated"):
+    def test_the_token_command_checks_domain_wide_delegation(self):
+        with pytest.raises(CommandError, match="not delegated"):
+            call_command(
+                "sandbox_token",
+                "--user",
+                "alice@acme.example",
+                "--service-account",
+                "--scope",
+                "https://www.googleapis.com/auth/drive",
+                stdout=io.StringIO(),
+            )
+        out = io.StringIO()
         call_command(
             "sandbox_token",
             "--user",
             "alice@acme.example",
             "--service-account",
             "--scope",
-            "https://www.googleapis.com/auth/drive",
-            stdout=io.StringIO(),
+            "https://www.googleapis.com/auth/calendar",
+            stdout=out,
         )
-    out = io.StringIO()
-    call_command(
-        "sandbox_token",
-        "--user",
-        "alice@acme.example",
-        "--service-account",
-        "--scope",
-        "https://www.googleapis.com/auth/calendar",
-        stdout=out,
-    )
-    assert "Access token for alice@acme.example" in out.getvalue()
+        assert "Access token for alice@acme.example" in out.getvalue()
 
 
 @pytest.mark.django_db
