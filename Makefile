@@ -1,6 +1,9 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both build .venv when needed.
 PYTHON ?= python3
 VENV := .venv
+# Tests wait on live servers, browsers and PostgreSQL much of the time, so two pytest workers per core
+# keep the cores busy (on 2 cores: 278 s with 2 workers, 235 s with 4, 245 s with 6).
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * (os.cpu_count() or 1))')
 
 .PHONY: demo test lint format clean lock schema
 
@@ -28,7 +31,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -n auto
+	$(VENV)/bin/pytest -n $(TEST_WORKERS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

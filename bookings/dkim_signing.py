@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.conf import settings
 from django.core.mail.message import SafeMIMEMultipart
 
+from core.rsa_keys import new_rsa_private_key
+
 SIGNED_HEADERS = [b"From", b"To", b"Subject", b"Date", b"Message-ID", b"Reply-To", b"MIME-Version", b"Content-Type"]
 
 _FOLDING = re.compile(rb"\r?\n")
@@ -41,7 +43,7 @@ class DkimKey:
 
 
 def generate_private_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = new_rsa_private_key()
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()

@@ -282,6 +282,8 @@ INVITATIONS_REPLY_LOCAL_PART = env("INVITATIONS_REPLY_LOCAL_PART", "event")
 INVITATIONS_MAX_ATTEMPTS = envint("INVITATIONS_MAX_ATTEMPTS", 8)
 # DKIM key (PEM) for INVITATIONS_FROM_EMAIL's domain; `manage.py generate_dkim_key` makes one and prints
 # the DNS record to publish. Without it invitations go out unsigned.
+# The size of every RSA key the platform makes (DKIM keys, SuccessFactors signing pairs, the sandbox's keys).
+RSA_KEY_BITS = 2048
 INVITATIONS_DKIM_PRIVATE_KEY = env("INVITATIONS_DKIM_PRIVATE_KEY", "").replace("\\n", "\n")
 INVITATIONS_DKIM_SELECTOR = env("INVITATIONS_DKIM_SELECTOR", "scheduling")
 # Organizations' own sending domains (admin, Sender domains): the MX host their reply subdomain points

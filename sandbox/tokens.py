@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import transaction
 from django.utils import timezone
 
+from core.rsa_keys import new_rsa_private_key
 from sandbox.models import (
     MeetingAccount,
     MeetingApp,
@@ -180,8 +181,8 @@ def pkce_matches(*, challenge: str, method: str, verifier: str) -> bool:
 
 
 def rsa_key_pair() -> tuple[str, str]:
-    """A new 2048-bit RSA key: (private key PEM, public key PEM)."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    """A new RSA key: (private key PEM, public key PEM)."""
+    private = new_rsa_private_key()
     private_pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()

@@ -115,6 +115,11 @@ def test_the_redis_broker_really_reaches_redis():
     assert result.stdout.strip().endswith("True")
 
 
+def test_production_makes_2048_bit_keys_and_backs_off_a_second_before_retrying_a_provider():
+    values = settings_values(PRODUCTION_ENV, "RSA_KEY_BITS", "PROVIDER_RETRY_BACKOFF")
+    assert values == {"RSA_KEY_BITS": 2048, "PROVIDER_RETRY_BACKOFF": 1.0}
+
+
 def test_encryption_keys_are_a_list_for_rotation():
     values = settings_values({"DEBUG": "1", "FIELD_ENCRYPTION_KEYS": "a,b , c"}, "FIELD_ENCRYPTION_KEYS")
     assert values["FIELD_ENCRYPTION_KEYS"] == ["a", "b", "c"]

@@ -19,7 +19,6 @@ from typing import Any
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type information (no lxml-stubs here)
 from signxml import XMLSigner, methods
@@ -28,6 +27,7 @@ from signxml.exceptions import InvalidInput
 from calendars.providers.base import ProviderAuthError, ProviderError, ProviderPermissionError
 from calendars.providers.http import ProviderSession
 from calendars.providers.retry import retry_after_seconds, with_retries
+from core.rsa_keys import new_rsa_private_key
 from directory.providers.base import DirectoryPerson, DirectoryRoom, PeopleListing, PersonStatus, ProgressCallback
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -95,7 +95,7 @@ def saml_assertion(
 def generate_signing_pair(common_name: str, *, days: int = 730) -> tuple[str, str]:
     """A new RSA key and a self-signed certificate (PEM): the certificate goes into the OAuth client
     application an administrator registers in SuccessFactors, the key stays here, encrypted."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = new_rsa_private_key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
     now = datetime.now(UTC)
     certificate = (
