@@ -23,7 +23,7 @@ from googleapiclient.errors import HttpError
 
 from calendars.providers import endpoints
 from calendars.providers.base import ProviderAuthError, ProviderError, ProviderPermissionError
-from calendars.providers.google import _translate
+from calendars.providers.google import _translate, service_account_credentials
 from calendars.providers.http import ProviderSession
 from calendars.providers.retry import with_retries
 from calendars.scopes import Flow, requested_scopes
@@ -42,11 +42,11 @@ class MeetClient:
     def __init__(self, credentials: dict[str, Any], **_: Any) -> None:
         if credentials.get("kind") != "google_service_account":
             raise ValueError("Meet is reached through a service account with domain-wide delegation.")
-        self._key = {**credentials["key"], "token_uri": endpoints.google_token_url()}
+        self._key = credentials["key"]
         self._scopes = list(credentials.get("scopes") or meet_scopes())
 
     def _credentials(self, subject: str) -> service_account.Credentials:
-        return service_account.Credentials.from_service_account_info(self._key, scopes=self._scopes, subject=subject)
+        return service_account_credentials(self._key, scopes=self._scopes, subject=subject)
 
     def _service(self, subject: str) -> Any:
         http = AuthorizedHttp(self._credentials(subject), http=httplib2.Http(timeout=settings.PROVIDER_HTTP_TIMEOUT))

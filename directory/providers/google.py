@@ -11,7 +11,6 @@ from typing import Any
 import google.auth.exceptions
 import httplib2
 from django.conf import settings
-from google.oauth2 import service_account
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
@@ -23,7 +22,7 @@ from calendars.providers.base import (
     ProviderNotFound,
     ProviderPermissionError,
 )
-from calendars.providers.google import delegation_missing_scopes
+from calendars.providers.google import delegation_missing_scopes, service_account_credentials
 from calendars.providers.retry import retry_after_seconds, with_retries
 from directory.providers.base import DirectoryPerson, DirectoryRoom, PeopleListing, PersonStatus, ProgressCallback
 
@@ -62,8 +61,7 @@ class GoogleDirectoryClient:
         self._admin = admin_email
         self._scopes = scopes
         self._page_size = max(1, min(page_size, MAX_USERS_PAGE))
-        info = {**key, "token_uri": endpoints.google_token_url()}
-        auth = service_account.Credentials.from_service_account_info(info, scopes=scopes, subject=admin_email)
+        auth = service_account_credentials(key, scopes=scopes, subject=admin_email)
         http = AuthorizedHttp(auth, http=httplib2.Http(timeout=settings.PROVIDER_HTTP_TIMEOUT))
         self._service = build(
             "admin",
