@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import secrets
 import time
@@ -137,7 +138,7 @@ def _microsoft_access_token(
         claims.update(oid=person.external_id, upn=person.email, scp=" ".join(scopes))
     else:
         claims.update(oid=client.client_id, roles=list(scopes), idtyp="app")
-    return jwt.encode(claims, key.key["private"], algorithm="RS256", headers={"kid": key.kid})
+    return jwt.encode(claims, loaded_private_key(key.key["private"]), algorithm="RS256", headers={"kid": key.kid})
 
 
 def find(value: str, *, kind: str, provider: str) -> Token | None:
@@ -194,6 +195,16 @@ def rsa_key_pair() -> tuple[str, str]:
     return private_pem, public_pem
 
 
+@functools.lru_cache(maxsize=16)
+def loaded_private_key(private_pem: str) -> rsa.RSAPrivateKey:
+    """A signing key's PEM loaded once per process: loading checks the key, which cost more than the
+    signature on every token the sandbox issued."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):  # rsa_key_pair() makes every key the sandbox stores
+        raise TypeError("The sandbox signs with RSA keys only.")
+    return key
+
+
 def signing_key() -> SigningKey:
     key = SigningKey.objects.order_by("-created_at").first()
     if key is not None:
@@ -235,7 +246,7 @@ def id_token(
     }
     if nonce:
         claims["nonce"] = nonce
-    return jwt.encode(claims, key.key["private"], algorithm="RS256", headers={"kid": key.kid})
+    return jwt.encode(claims, loaded_private_key(key.key["private"]), algorithm="RS256", headers={"kid": key.kid})
 
 
 #
