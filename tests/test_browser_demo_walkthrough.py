@@ -63,7 +63,7 @@ def demo(live_server, sandbox_url):
 
 def test_an_it_admin_connects_google_in_free_busy_with_the_sandboxs_consoles(browser, live_server, demo, tmp_path):
     service = CalendarService.objects.get(provider="google", domain_claims__domain="acme.example")
-    acme_workspace = Tenant.objects.get(domains__contains=["acme.example"], provider="google")
+    acme_workspace = Tenant.objects.get(name="Acme Corporation", provider="google")
     browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
 
     # 1. Bob signs in to the console (the demo's password) and opens Acme's Google Workspace service.
