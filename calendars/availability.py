@@ -172,6 +172,43 @@ def suitable_spans(query: Query) -> list[Available]:
             common = intersect(common, atoms[key])
         return [Available(start=s, end=e, participants=tuple(keys)) for s, e in common if e - s >= query.duration]
 
+    if len(groups) == 1 and groups[0][1] == 1:
+        return _any_one(keys, atoms, query.duration)
+    return _sweep(keys, index, atoms, groups, groups_of, query.duration)
+
+
+def _any_one(keys: list[str], atoms: dict[str, list[Interval]], duration: int) -> list[Available]:
+    """One group of which any one member will do. The sweep would find the members' free atoms that lie
+    inside no other member's atom, each with the members whose atom it is exactly: here they are found
+    directly, in one sort and one pass, without the sweep's bookkeeping at every step."""
+    ordered = sorted((start, -end, position) for position, key in enumerate(keys) for start, end in atoms[key])
+    spans: list[Available] = []
+    furthest = None
+    i = 0
+    while i < len(ordered):
+        start, negative_end, position = ordered[i]
+        same = [keys[position]]
+        i += 1
+        while i < len(ordered) and ordered[i][0] == start and ordered[i][1] == negative_end:
+            same.append(keys[ordered[i][2]])
+            i += 1
+        end = -negative_end
+        if end - start < duration or (furthest is not None and end <= furthest):
+            continue
+        furthest = end
+        spans.append(Available(start=start, end=end, participants=tuple(same)))
+    return spans
+
+
+def _sweep(
+    keys: list[str],
+    index: dict[str, int],
+    atoms: dict[str, list[Interval]],
+    groups: list[tuple[list[int], int]],
+    groups_of: dict[int, list[int]],
+    duration: int,
+) -> list[Available]:
+    """Any number of groups, each needing some of its members: a sweep over the atoms' starts."""
     starts = sorted((start, index[key], end) for key in keys for start, end in atoms[key])
     current_end: dict[int, int] = {}  # member id -> end of the atom they are in now
     expiry: list[tuple[int, int]] = []
@@ -179,6 +216,7 @@ def suitable_spans(query: Query) -> list[Available]:
     # insert or removal), so each group's bound is one index away instead of a sort per step.
     group_ends: list[list[int]] = [[] for _ in groups]
     spans: list[Available] = []
+    furthest = None  # spans come in order of start: one reaching no further than this is inside another
     position = 0
     while position < len(starts):
         moment = starts[position][0]
@@ -207,22 +245,12 @@ def suitable_spans(query: Query) -> list[Available]:
             bound = ends[-required]
             if reach is None or bound < reach:
                 reach = bound
-        if reach is None or reach - moment < query.duration:
+        if reach is None or reach - moment < duration or (furthest is not None and reach <= furthest):
             continue
+        furthest = reach
         free = tuple(keys[m] for m in sorted(current_end) if current_end[m] >= reach)
         spans.append(Available(start=moment, end=reach, participants=free))
-    return _maximal(spans)
-
-
-def _maximal(spans: list[Available]) -> list[Available]:
-    """Drop spans contained in another (sweep by start, keep only those reaching further)."""
-    kept: list[Available] = []
-    furthest = None
-    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
-        if furthest is None or span.end > furthest:
-            kept.append(span)
-            furthest = span.end
-    return kept
+    return spans
 
 
 #

@@ -158,6 +158,21 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _day_text(days_since_epoch: int) -> str:
+    return (_EPOCH_DAY + timedelta(days=days_since_epoch)).isoformat()
+
+
+def epoch_text(moment: int) -> str:
+    """`utc_text` of epoch seconds without making a datetime: an availability answer formats hundreds
+    of moments, and strftime was a tenth of its time."""
+    days, second = divmod(moment, 86400)
+    return f"{_day_text(days)}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
+
+
 def time_text(
     moment: datetime, *, zone: zoneinfo.ZoneInfo, localized: bool, all_day_zone: tzinfo | None = None
 ) -> str | dict[str, str]:

@@ -19,10 +19,9 @@ from bookings.availability_inputs import (
     UnknownParticipants,
     availability_members,
     seconds,
-    utc,
 )
 from calendars.availability import Available, Group, Query, available_periods, available_slots, slots_available
-from core.api_params import TimeField, TimeSpan, utc_text
+from core.api_params import TimeField, TimeSpan, epoch_text
 
 MAX_WINDOW = timedelta(days=35)
 MAX_QUERY_PERIODS = 50
@@ -160,7 +159,7 @@ def _shaped(found: list[Available]) -> list[dict[str, Any]]:
     def text(moment: int) -> str:
         found_text = texts.get(moment)
         if found_text is None:
-            found_text = texts[moment] = utc_text(utc(moment))
+            found_text = texts[moment] = epoch_text(moment)
         return found_text
 
     shaped = []

@@ -13,9 +13,12 @@ from calendars.availability import (
     Group,
     Member,
     Query,
+    _any_one,
+    _sweep,
     available_periods,
     available_slots,
     intersect,
+    member_atoms,
     merge,
     slots_available,
     subtract,
@@ -235,3 +238,25 @@ def test_slots_never_overlap_and_last_exactly_the_duration(q):
 
 def _fields(q: Query) -> dict:
     return {name: getattr(q, name) for name in Query.__dataclass_fields__}
+
+
+@st.composite
+def any_one_queries(draw) -> Query:
+    q = draw(queries())
+    members = [member for group in q.groups for member in group.members]
+    return Query(**{**_fields(q), "groups": [Group(members=members, required=1)]})
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_one_queries())
+def test_any_one_of_a_group_finds_what_the_sweep_finds(q):
+    """The shortcut for one group of which any one member will do gives the sweep's answer exactly."""
+    keys = sorted(member.key for member in q.groups[0].members)
+    index = {key: position for position, key in enumerate(keys)}
+    members = {member.key: member for member in q.groups[0].members}
+    atoms = {
+        key: member_atoms(members[key], periods=q.periods, before=q.buffer_before, after=q.buffer_after) for key in keys
+    }
+    groups = [(list(range(len(keys))), 1)]
+    swept = _sweep(keys, index, atoms, groups, {position: [0] for position in range(len(keys))}, q.duration)
+    assert _any_one(keys, atoms, q.duration) == swept
