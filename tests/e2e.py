@@ -10,12 +10,14 @@ from urllib.parse import parse_qs, urljoin, urlparse
 
 import requests
 
-from calendars.choices import profile_provider_name
+from accounts.models import Organization, User
+from calendars.choices import CalendarProvider, profile_provider_name
+from calendars.models import CalendarService
 from calendars.scopes import Flow, requested_scopes
-from calendars.services import calendar_profile_connect
-from conftest import PASSWORD
-from sandbox.models import Provider
-from sandbox.testing import mint, mint_refresh
+from calendars.services import calendar_profile_connect, calendar_service_authorize_google, calendar_service_connect
+from conftest import PASSWORD, vouched
+from sandbox.models import DelegationGrant, Provider, ServiceAccount
+from sandbox.testing import World, mint, mint_refresh
 
 INTEGRATOR_REDIRECT = "https://integrator.example/callback"
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
@@ -94,3 +96,35 @@ def connected_profile(world, user, person: str, mode: str = "read_write"):
         credentials=credentials,
         granted_scopes=scopes,
     )
+
+
+#
+# Acme's Google Workspace, as its IT admin Bob connects it
+#
+
+
+def acme_workspace(acme: Organization, bob: User, mode: str) -> CalendarService:
+    """Acme's Google Workspace (acme.example) in this mode, its domain proven: Acme's mode counts from
+    the proof on."""
+    return vouched(
+        calendar_service_connect(
+            organization=acme,
+            provider=CalendarProvider.GOOGLE,
+            access_mode=mode,
+            domains=["acme.example"],
+            connected_by=bob,
+        )
+    )
+
+
+def delegate_acme_workspace(
+    world: World, service: CalendarService, service_account: ServiceAccount, *, test_subject: str, actor: User
+) -> None:
+    """What Acme's admin does in Google's Admin console (delegates the scopes of the service's mode to
+    the product's service account), then the product's check of the key and the provisioning."""
+    DelegationGrant.objects.create(
+        tenant=world.tenants["acme"],
+        service_account=service_account,
+        scopes=requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=service.access_mode),
+    )
+    calendar_service_authorize_google(service=service, key=service_account.key, test_subject=test_subject, actor=actor)

@@ -16,13 +16,10 @@ import pytest
 
 from accounts.models import Grant
 from accounts.oauth import application_create, service_account_create, service_account_tokens_issue
-from calendars.choices import CalendarProvider
-from calendars.scopes import Flow, requested_scopes
-from calendars.services import calendar_service_authorize_google, calendar_service_connect
-from conftest import make_user, vouched
+from conftest import make_user
 from core.choices import AccessMode
-from sandbox.models import DelegationGrant, Event
-from tests.e2e import INTEGRATOR_REDIRECT
+from sandbox.models import Event
+from tests.e2e import INTEGRATOR_REDIRECT, acme_workspace, delegate_acme_workspace
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,23 +28,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def enterprise(world, acme, bob, google_service_account):
     """Acme's Workspace in Read-Write, provisioned; the integrator's service account for Acme."""
     alice = make_user("alice@acme.example", "Alice")
-    service = vouched(
-        calendar_service_connect(
-            organization=acme,
-            provider=CalendarProvider.GOOGLE,
-            access_mode=AccessMode.READ_WRITE,
-            domains=["acme.example"],
-            connected_by=bob,
-        )
-    )
-    DelegationGrant.objects.create(
-        tenant=world.tenants["acme"],
-        service_account=google_service_account,
-        scopes=requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE),
-    )
-    calendar_service_authorize_google(
-        service=service, key=google_service_account.key, test_subject=alice.email, actor=bob
-    )
+    service = acme_workspace(acme, bob, AccessMode.READ_WRITE)
+    delegate_acme_workspace(world, service, google_service_account, test_subject=alice.email, actor=bob)
     application, secret = application_create(name="Scheduler", redirect_uris=[INTEGRATOR_REDIRECT])
     service_account = service_account_create(
         organization=acme,

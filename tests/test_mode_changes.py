@@ -16,22 +16,23 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent, Grant
 from accounts.oauth import application_create, tokens_issue_for
-from calendars.choices import CalendarProvider, ProfileStatus
+from calendars.choices import ProfileStatus
 from calendars.models import CalendarProfile, ExternalEventDetail
 from calendars.notifications import channel_create
-from calendars.scopes import Flow, requested_scopes
-from calendars.services import (
-    calendar_service_authorize_google,
-    calendar_service_change_mode,
-    calendar_service_connect,
-)
+from calendars.services import calendar_service_change_mode
 from calendars.sync import profile_sync
-from conftest import make_user, vouched
+from conftest import make_user
 from connect.tests.test_individual_connect import connect, exchange
 from core.choices import AccessMode
-from sandbox.models import DelegationGrant, Event, Token
+from sandbox.models import Event, Token
 from sandbox.tokens import token_hash
-from tests.e2e import INTEGRATOR_REDIRECT, connected_profile, sandbox_authorize_query
+from tests.e2e import (
+    INTEGRATOR_REDIRECT,
+    acme_workspace,
+    connected_profile,
+    delegate_acme_workspace,
+    sandbox_authorize_query,
+)
 from tests.test_privacy import secrets_of, tables_holding
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -138,25 +139,10 @@ def acme_read_write(world, acme, bob, google_service_account):
     """Acme's Google Workspace in Read-Write, delegated and provisioned; Alice synced with details for an
     application granted read_events, and a future event booked natively in her calendar."""
     alice = make_user("alice@acme.example", "Alice")
-    service = vouched(
-        calendar_service_connect(
-            organization=acme,
-            provider=CalendarProvider.GOOGLE,
-            access_mode=AccessMode.READ_WRITE,
-            domains=["acme.example"],
-            connected_by=bob,
-        )
-    )
-    DelegationGrant.objects.create(
-        tenant=world.tenants["acme"],
-        service_account=google_service_account,
-        scopes=requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE),
-    )
+    service = acme_workspace(acme, bob, AccessMode.READ_WRITE)
     application, _ = application_create(name="Scheduler", redirect_uris=[INTEGRATOR_REDIRECT])
     token = tokens_issue_for(application=application, user=alice, scopes=["read_write"]).access_token
-    calendar_service_authorize_google(
-        service=service, key=google_service_account.key, test_subject=alice.email, actor=bob
-    )
+    delegate_acme_workspace(world, service, google_service_account, test_subject=alice.email, actor=bob)
     profile = CalendarProfile.objects.get(user=alice)
     assert ExternalEventDetail.objects.filter(busy_period__calendar__profile=profile).exists()
     return {"service": service, "alice": alice, "profile": profile, "token": token, "application": application}
@@ -235,15 +221,7 @@ def test_peoples_own_connections_above_the_new_mode_come_down_with_it(live_serve
     alice = make_user("alice@acme.example", "Alice")
     own = connected_profile(world, alice, "alice", mode=AccessMode.READ_WRITE)
     refresh = own.credentials["refresh_token"]
-    service = vouched(
-        calendar_service_connect(
-            organization=acme,
-            provider=CalendarProvider.GOOGLE,
-            access_mode=AccessMode.READ_WRITE,
-            domains=["acme.example"],
-            connected_by=bob,
-        )
-    )
+    service = acme_workspace(acme, bob, AccessMode.READ_WRITE)
     own.refresh_from_db()
     assert own.access_mode == AccessMode.READ_WRITE  # under the ceiling: untouched
 

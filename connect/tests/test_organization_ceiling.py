@@ -9,16 +9,23 @@ import pytest
 from django.conf import settings
 
 from accounts.oauth import application_create
-from calendars.choices import CalendarProvider, ProfileStatus
+from calendars.choices import ProfileStatus
 from calendars.models import CalendarProfile
 from calendars.scopes import Flow, requested_scopes
-from calendars.services import calendar_service_authorize_google, calendar_service_connect
-from conftest import make_user, vouched
+from conftest import make_user
 from connect.tests.test_individual_connect import ALL, authorize_url, connect, exchange
 from core.choices import AccessMode
-from sandbox.models import DelegationGrant, Token
+from sandbox.models import Token
 from sandbox.tokens import token_hash
-from tests.e2e import INTEGRATOR_REDIRECT, Browser, callback_params, connected_profile, sandbox_authorize_query
+from tests.e2e import (
+    INTEGRATOR_REDIRECT,
+    Browser,
+    acme_workspace,
+    callback_params,
+    connected_profile,
+    delegate_acme_workspace,
+    sandbox_authorize_query,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,26 +44,13 @@ def alice(world):
     return make_user("alice@acme.example", "Alice")
 
 
-def acme_service(acme, bob, mode: str):
-    """Acme's Google Workspace in this mode, its domain proven (Acme's mode counts from the proof on)."""
-    return vouched(
-        calendar_service_connect(
-            organization=acme,
-            provider=CalendarProvider.GOOGLE,
-            access_mode=mode,
-            domains=["acme.example"],
-            connected_by=bob,
-        )
-    )
-
-
 def provider_visited(browser: Browser) -> bool:
     return any("/sandbox/" in url for url in browser.visited)
 
 
 def test_a_free_busy_organization_offers_free_busy_at_most_and_says_why(live_server, integrator, alice, acme, bob):
     application, secret = integrator
-    acme_service(acme, bob, AccessMode.FREE_BUSY)
+    acme_workspace(acme, bob, AccessMode.FREE_BUSY)
     browser = Browser(live_server.url)
     page = browser.sign_in(browser.go("GET", authorize_url(application)), alice.email)
     assert "Acme allows only free/busy access to your calendar." in page.text
@@ -76,7 +70,7 @@ def test_a_free_busy_organization_offers_free_busy_at_most_and_says_why(live_ser
 
 def test_a_no_access_organizations_people_give_no_provider_consent_at_all(live_server, integrator, alice, acme, bob):
     application, secret = integrator
-    service = acme_service(acme, bob, AccessMode.NO_ACCESS)
+    service = acme_workspace(acme, bob, AccessMode.NO_ACCESS)
     browser = Browser(live_server.url)
     page = browser.sign_in(browser.go("GET", authorize_url(application)), alice.email)
     assert "Which calendar do you use?" not in page.text
@@ -93,7 +87,7 @@ def test_forcing_a_provider_mode_in_a_no_access_organization_gives_no_provider_c
     live_server, integrator, alice, acme, bob
 ):
     application, _ = integrator
-    acme_service(acme, bob, AccessMode.NO_ACCESS)
+    acme_workspace(acme, bob, AccessMode.NO_ACCESS)
     browser = Browser(live_server.url)
     page = browser.sign_in(browser.go("GET", authorize_url(application, provider_name="google_free_busy")), alice.email)
     assert "Acme allows no access to your calendar" in page.text
@@ -108,7 +102,7 @@ def test_an_application_without_the_organizations_mode_is_refused_in_plain_words
     application, _ = application_create(
         name="Busy Finder", redirect_uris=[INTEGRATOR_REDIRECT], offered_access_modes=[AccessMode.READ_WRITE]
     )
-    acme_service(acme, bob, AccessMode.NO_ACCESS)
+    acme_workspace(acme, bob, AccessMode.NO_ACCESS)
     browser = Browser(live_server.url)
     page = browser.sign_in(browser.go("GET", authorize_url(application)), alice.email)
     assert "Acme allows no access to your calendar" in page.text
@@ -119,7 +113,7 @@ def test_an_application_without_the_organizations_mode_is_refused_in_plain_words
 
 def test_a_calendar_account_of_the_organizations_domain_is_capped_whoever_signs_in(live_server, integrator, acme, bob):
     application, _ = integrator
-    acme_service(acme, bob, AccessMode.FREE_BUSY)
+    acme_workspace(acme, bob, AccessMode.FREE_BUSY)
     make_user("alice.at.home@gmail.example", "Alice at home")
     browser = Browser(live_server.url)
     page = browser.sign_in(browser.go("GET", authorize_url(application)), "alice.at.home@gmail.example")
@@ -137,15 +131,8 @@ def test_where_the_organization_holds_the_grant_the_person_consents_only_to_the_
     live_server, integrator, alice, acme, bob, world, google_service_account
 ):
     application, secret = integrator
-    service = acme_service(acme, bob, AccessMode.READ_WRITE)
-    DelegationGrant.objects.create(
-        tenant=world.tenants["acme"],
-        service_account=google_service_account,
-        scopes=requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE),
-    )
-    calendar_service_authorize_google(
-        service=service, key=google_service_account.key, test_subject=alice.email, actor=bob
-    )
+    service = acme_workspace(acme, bob, AccessMode.READ_WRITE)
+    delegate_acme_workspace(world, service, google_service_account, test_subject=alice.email, actor=bob)
     organization_profile = CalendarProfile.objects.get(user=alice)
 
     browser = Browser(live_server.url)
@@ -163,7 +150,7 @@ def test_where_the_organization_holds_the_grant_the_person_consents_only_to_the_
 def test_a_relink_never_asks_for_more_than_the_organization_allows(live_server, integrator, alice, acme, bob, world):
     own = connected_profile(world, alice, "alice", mode=AccessMode.READ_WRITE)
     old_refresh = own.credentials["refresh_token"]
-    acme_service(acme, bob, AccessMode.FREE_BUSY)  # Acme's choice comes after Alice's own connection
+    acme_workspace(acme, bob, AccessMode.FREE_BUSY)  # Acme's choice comes after Alice's own connection
     own.refresh_from_db()
     assert (own.access_mode, own.status) == (AccessMode.FREE_BUSY, ProfileStatus.RELINK_REQUIRED)
     assert Token.objects.get(value_hash=token_hash(old_refresh)).revoked_at is not None  # revoked at Google
@@ -224,15 +211,8 @@ def test_someone_who_signed_up_with_the_domains_address_gets_no_stray_profile(
     organization's grant can act for nobody of that name: she is told so, and no profile is made that
     would only ever wait for a relink (nor is Acme's service blamed)."""
     application, _ = integrator
-    service = acme_service(acme, bob, AccessMode.READ_WRITE)
-    DelegationGrant.objects.create(
-        tenant=world.tenants["acme"],
-        service_account=google_service_account,
-        scopes=requested_scopes(Flow.ORGANIZATION_CALENDAR, provider="google", access_mode=AccessMode.READ_WRITE),
-    )
-    calendar_service_authorize_google(
-        service=service, key=google_service_account.key, test_subject=alice.email, actor=bob
-    )
+    service = acme_workspace(acme, bob, AccessMode.READ_WRITE)
+    delegate_acme_workspace(world, service, google_service_account, test_subject=alice.email, actor=bob)
     zoe = make_user("zoe@acme.example", "Zoe")
 
     browser = Browser(live_server.url)
