@@ -44,7 +44,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from benchmarks.support import Gunicorn, bench_database, interleaved, load_note
+from benchmarks.support import Gunicorn, bench_database, interleaved, load_note, person_with_busy_periods
 
 ROUNDS = int(os.environ.get("ROUNDS", "100"))
 SIZES = tuple(int(size) for size in os.environ.get("SIZES", "10,50,200").split(","))
@@ -56,40 +56,20 @@ END = START + timedelta(days=WINDOW_DAYS)
 
 
 def populate(size: int, rng: random.Random) -> tuple[str, list[str], list[int]]:
-    from accounts.oauth import application_create, tokens_issue_for
-    from accounts.services import user_create
+    from accounts.oauth import application_create
     from calendars.managed_availability import availability_rule_upsert
-    from calendars.models import BusyPeriod, Calendar
-    from calendars.services import calendar_profile_connect
 
     application, secret = application_create(name=f"Bench {size}", redirect_uris=["https://bench.example/cb"])
     subs, calendar_ids = [], []
     for number in range(size):
-        user = user_create(email=f"p{size}-{number}@bench.example", password="x")
-        tokens_issue_for(application=application, user=user, scopes=["free_busy"])
-        profile = calendar_profile_connect(
-            user=user,
-            provider_name="google_free_busy",
-            profile_name=user.email,
-            provider_account_id=user.email,
-            credentials={"kind": "google_user"},
+        user, calendar = person_with_busy_periods(
+            application=application,
+            email=f"p{size}-{number}@bench.example",
+            rng=rng,
+            start=START,
+            days=WINDOW_DAYS,
+            busy=BUSY_PER_PERSON,
         )
-        calendar = Calendar.objects.create(profile=profile, provider_calendar_id=user.email, name=user.email)
-        rows = []
-        for event in range(BUSY_PER_PERSON):
-            day = START + timedelta(days=rng.randrange(WINDOW_DAYS))
-            begins = day + timedelta(hours=rng.randrange(7, 18), minutes=rng.choice((0, 15, 30, 45)))
-            rows.append(
-                BusyPeriod(
-                    calendar=calendar,
-                    provider_event_id=f"e{event}",
-                    start=begins,
-                    end=begins + timedelta(minutes=rng.choice((30, 45, 60, 90, 120))),
-                    status=rng.choice(("busy", "busy", "busy", "tentative")),
-                    updated_at=begins,
-                )
-            )
-        BusyPeriod.objects.bulk_create(rows)
         if number % 5 == 0:
             availability_rule_upsert(
                 user=user,

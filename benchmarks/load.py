@@ -34,7 +34,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.support import BIN, ROOT, Gunicorn, Process, bench_database, free_port, load_note, server_environment
+from benchmarks.support import (
+    BIN,
+    ROOT,
+    Gunicorn,
+    Process,
+    bench_database,
+    free_port,
+    load_note,
+    person_with_busy_periods,
+    server_environment,
+)
 
 # The site's address is fixed before Django reads its settings: the sandbox lives at it.
 PORT = free_port()
@@ -91,7 +101,7 @@ def populate(receiver_url: str) -> dict:
     from accounts.oauth import application_create, tokens_issue_for
     from accounts.services import user_create
     from calendars.choices import profile_provider_name
-    from calendars.models import BusyPeriod, Calendar, Channel, ProviderWatch
+    from calendars.models import Calendar, Channel, ProviderWatch
     from calendars.scopes import Flow, requested_scopes
     from calendars.services import calendar_profile_connect
     from calendars.watches import _digest
@@ -104,33 +114,14 @@ def populate(receiver_url: str) -> dict:
     application, secret = application_create(name="Load", redirect_uris=["https://load.example/cb"])
     subs = []
     for number in range(AVAILABILITY_PEOPLE):
-        user = user_create(email=f"a{number}@load.example")
-        tokens_issue_for(application=application, user=user, scopes=["free_busy"])
-        profile = calendar_profile_connect(
-            user=user,
-            provider_name="google_free_busy",
-            profile_name=user.email,
-            provider_account_id=user.email,
-            credentials={"kind": "google_user"},
+        user, _ = person_with_busy_periods(
+            application=application,
+            email=f"a{number}@load.example",
+            rng=rng,
+            start=START,
+            days=35,
+            busy=BUSY_PER_PERSON,
         )
-        calendar = Calendar.objects.create(profile=profile, provider_calendar_id=user.email, name=user.email)
-        rows = []
-        for event in range(BUSY_PER_PERSON):
-            begins = START + timedelta(
-                days=rng.randrange(35), hours=rng.randrange(7, 18), minutes=rng.choice((0, 15, 30, 45))
-            )
-            ends = begins + timedelta(minutes=rng.choice((30, 45, 60, 90, 120)))
-            rows.append(
-                BusyPeriod(
-                    calendar=calendar,
-                    provider_event_id=f"e{event}",
-                    start=begins,
-                    end=ends,
-                    status="busy",
-                    updated_at=begins,
-                )
-            )
-        BusyPeriod.objects.bulk_create(rows)
         subs.append(user.public_id)
 
     clients = sandbox_clients()

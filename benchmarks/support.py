@@ -4,6 +4,8 @@
   `_bench` appended, so a benchmark never touches the database it was pointed at.
 - `interleaved()` takes samples of several measures in rounds, one of each per round in a rotating
   order, so a load spike on this shared machine lands on every measure alike and the ratios hold.
+- `person_with_busy_periods()` makes an account of an application with a Free/Busy calendar full of
+  busy periods, as availability and load query them.
 - `Gunicorn` serves the site from a subprocess, with the production settings (DEBUG off) against the
   benchmark's database, the way README's production section runs it.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -20,7 +23,9 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -183,3 +188,42 @@ def load_note() -> str:
     """The machine's load when the figures were taken (they vary with it; the ratios much less)."""
     one, five, _ = os.getloadavg()
     return f"{os.cpu_count()} cores, load average {one:.1f} (1 min) {five:.1f} (5 min)"
+
+
+def person_with_busy_periods(
+    *, application: Any, email: str, rng: random.Random, start: datetime, days: int, busy: int
+) -> tuple[Any, Any]:
+    """An account that granted `application` free/busy access, with a Google Free/Busy profile, one
+    calendar and `busy` busy periods at random working hours over `days` days from `start` (30 minutes
+    to 2 hours long, a quarter of them tentative). Returns the user and the calendar."""
+    from accounts.oauth import tokens_issue_for
+    from accounts.services import user_create
+    from calendars.models import BusyPeriod, Calendar
+    from calendars.services import calendar_profile_connect
+
+    user = user_create(email=email, password="x")
+    tokens_issue_for(application=application, user=user, scopes=["free_busy"])
+    profile = calendar_profile_connect(
+        user=user,
+        provider_name="google_free_busy",
+        profile_name=email,
+        provider_account_id=email,
+        credentials={"kind": "google_user"},
+    )
+    calendar = Calendar.objects.create(profile=profile, provider_calendar_id=email, name=email)
+    rows = []
+    for event in range(busy):
+        day = start + timedelta(days=rng.randrange(days))
+        begins = day + timedelta(hours=rng.randrange(7, 18), minutes=rng.choice((0, 15, 30, 45)))
+        rows.append(
+            BusyPeriod(
+                calendar=calendar,
+                provider_event_id=f"e{event}",
+                start=begins,
+                end=begins + timedelta(minutes=rng.choice((30, 45, 60, 90, 120))),
+                status=rng.choice(("busy", "busy", "busy", "tentative")),
+                updated_at=begins,
+            )
+        )
+    BusyPeriod.objects.bulk_create(rows)
+    return user, calendar
