@@ -168,12 +168,15 @@ class Samples:
         return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
-def interleaved(measures: dict[str, Callable[[], object]], *, rounds: int) -> dict[str, Samples]:
-    """Milliseconds per call of each measure: one warm-up each, then `rounds` rounds taking one sample
-    of every measure in an order that rotates every round."""
+def interleaved(measures: dict[str, Callable[[], object]], *, rounds: int, warmups: int = 4) -> dict[str, Samples]:
+    """Milliseconds per call of each measure: `warmups` calls each first (enough for every gunicorn
+    worker of a measure over HTTP to have answered once: a worker's first request imports and
+    connects), then `rounds` rounds taking one sample of every measure in an order that rotates every
+    round."""
     names = list(measures)
-    for name in names:
-        measures[name]()
+    for _ in range(warmups):
+        for name in names:
+            measures[name]()
     found = {name: Samples(name, []) for name in names}
     for number in range(rounds):
         shift = number % len(names)
