@@ -319,10 +319,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "core.api.cronofy_exception_handler",
     # Per application, as Cronofy documents its limits (accounts/throttles.py).
-    "DEFAULT_THROTTLE_CLASSES": [
-        "accounts.throttles.ApplicationBurstThrottle",
-        "accounts.throttles.ApplicationSustainedThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.ApplicationRateThrottle"],
 }
 API_RATE_BURST = env("API_RATE_BURST", "50/s")
 API_RATE_SUSTAINED = env("API_RATE_SUSTAINED", "500/min")

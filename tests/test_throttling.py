@@ -85,3 +85,23 @@ def test_a_service_accounts_calls_count_against_its_application(apps, settings):
     ]
     assert resources == [200, 200, 200]
     assert [account(apps["alice_alpha"]).status_code for _ in range(2)] == [200, 429]
+
+
+def test_on_redis_both_windows_count_in_one_pipeline_and_expire(apps, settings):
+    """Production keeps the counters in Redis (REDIS_URL): one round trip counts the burst and the
+    sustained window, each counter expiring after its window."""
+    import redis
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/4"}
+    }
+    server = redis.Redis.from_url("redis://127.0.0.1:6379/4")
+    server.flushdb()
+    settings.API_RATE_BURST, settings.API_RATE_SUSTAINED = "100/s", "3/min"
+    statuses = [account(apps["alice_alpha"]).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    keys = {key.decode(): server.ttl(key) for key in server.keys("*throttle:application_*")}
+    assert {key.split(":")[-3] for key in keys} == {"application_burst", "application_sustained"}
+    assert all(0 < ttl <= 61 for ttl in keys.values())
+    assert max(int(server.get(key)) for key in keys) == 4
+    server.flushdb()
