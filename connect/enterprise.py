@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 50
 MAX_ATTEMPTS = 8
 STALLED_AFTER = timedelta(minutes=5)
+# A request whose provider stays unreachable this long is answered (unknown_account, saying why).
+GIVE_UP_AFTER = timedelta(days=1)
 CALLBACKS = Outbox(ServiceAccountAuthorization, lease=timedelta(minutes=2))
 
 
@@ -57,6 +59,11 @@ class AuthorizationRequest:
     callback_url: str
     scopes: list[str]
     state: str = ""
+
+
+class DecideLater(Exception):  # noqa: N818  # not an error: the request waits
+    """The person's provider could not be asked (down, throttling): the request stays undecided and the
+    sweep of stalled requests asks again, until GIVE_UP_AFTER."""
 
 
 class Refusal(Exception):
@@ -144,6 +151,8 @@ def _grant(row: ServiceAccountAuthorization) -> dict[str, object]:
         try:
             profile = calendar_service_provision_person(service=service, user=person)
         except ValidationError as refusal:
+            if refusal.code == "provider_unavailable" and row.created_at > timezone.now() - GIVE_UP_AFTER:
+                raise DecideLater(refusal.messages[0]) from None
             raise Refusal("unknown_account", refusal.messages[0]) from None
     # What the mode withholds is left out of the grant now and withheld again at each request (the
     # mode may change later): the token's scope says what it can really do.
@@ -190,6 +199,9 @@ def service_account_authorization_resolve(*, authorization_id: int) -> ServiceAc
             with transaction.atomic():
                 answer = _grant(row)
             row.outcome = ServiceAccountAuthorization.Outcome.GRANTED
+        except DecideLater as later:
+            logger.info("Service account authorization %s waits for its provider: %s", row.pk, later)
+            return None
         except Refusal as refusal:
             answer = {"error": refusal.error, "error_description": refusal.description, "state": row.state}
             row.outcome, row.error = ServiceAccountAuthorization.Outcome.REFUSED, refusal.error

@@ -13,12 +13,15 @@ from datetime import timedelta
 
 import pycronofy
 import pytest
+from django.utils import timezone
 
-from accounts.models import Grant
+from accounts.models import Grant, ServiceAccountAuthorization
 from accounts.oauth import application_create, service_account_create, service_account_tokens_issue
 from conftest import make_user
+from connect.tasks import service_account_callbacks_retry
 from core.choices import AccessMode
-from sandbox.models import Event
+from sandbox.models import Calendar as SandboxCalendar
+from sandbox.models import Event, Fault, Person, Provider
 from tests.e2e import INTEGRATOR_REDIRECT, acme_workspace, delegate_acme_workspace
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -111,3 +114,52 @@ def test_pycronofy_authorizes_a_batch_and_reports_each_outcome(live_server, worl
     with pytest.raises(pycronofy.exceptions.PyCronofyRequestError) as refused:
         alice.read_events(from_date=world.monday, to_date=world.monday + timedelta(days=2), tzid="Etc/UTC")
     assert refused.value.response.status_code == 403  # free_busy was asked: no events
+
+
+def carol_joins_acmes_workspace(world) -> None:
+    """Carol is added to Acme's Workspace and signs up here after Acme's people were provisioned: the
+    provider knows her, the product has no profile of hers yet."""
+    carol = Person.objects.create(
+        tenant=world.tenants["acme"], email="carol@acme.example", name="Carol", external_id="100000000000000000009"
+    )
+    SandboxCalendar.objects.create(
+        owner=carol, calendar_id=carol.email, name=carol.email, is_primary=True, time_zone="Europe/London"
+    )
+    make_user("carol@acme.example", "Carol")
+
+
+def google_is_down() -> Fault:
+    return Fault.objects.create(
+        provider=Provider.GOOGLE, operation="calendar.calendarList.list", kind=Fault.Kind.SERVER_ERROR, times=0
+    )
+
+
+def test_a_provider_outage_leaves_the_request_undecided_until_google_answers(live_server, world, enterprise, receiver):
+    carol_joins_acmes_workspace(world)
+    outage = google_is_down()
+    sdk(live_server, access_token=enterprise["token"]).authorize_with_service_account(
+        "carol@acme.example", "read_write", receiver.url, state="carol"
+    )
+    row = ServiceAccountAuthorization.objects.get(email="carol@acme.example")
+    assert row.outcome == ServiceAccountAuthorization.Outcome.PENDING and not receiver.requests
+
+    outage.delete()
+    ServiceAccountAuthorization.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+    service_account_callbacks_retry()  # the sweep of requests left undecided
+
+    answer = callbacks(receiver)["carol"]
+    assert "code" in answer, answer
+    assert account_client(live_server, enterprise, answer["code"], receiver).account()["email"] == "carol@acme.example"
+
+
+def test_a_request_whose_provider_stays_down_for_a_day_is_answered(live_server, world, enterprise, receiver):
+    carol_joins_acmes_workspace(world)
+    google_is_down()
+    sdk(live_server, access_token=enterprise["token"]).authorize_with_service_account(
+        "carol@acme.example", "read_write", receiver.url, state="carol"
+    )
+    ServiceAccountAuthorization.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    service_account_callbacks_retry()
+
+    answer = callbacks(receiver)["carol"]
+    assert answer["error"] == "unknown_account" and "cannot be asked right now" in answer["error_description"]
