@@ -9,7 +9,19 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import MAX_ORGANIZATION_DEPTH, Grant, Membership, Organization, Role, User
+from accounts.models import MAX_ORGANIZATION_DEPTH, Application, Grant, Membership, Organization, Role, User
+
+
+def application_by_client_id(client_id: str) -> Application | None:
+    """The registered application of this OAuth client id (with its client), or None."""
+    if not client_id:
+        return None
+    return Application.objects.select_related("client").filter(client_id=client_id).first()
+
+
+def administered_organizations(*, user: User | AnonymousUser) -> list[Organization]:
+    """The organizations `administered_organization_ids` names, by name."""
+    return list(Organization.objects.filter(pk__in=administered_organization_ids(user=user)).order_by("name"))
 
 
 def administered_organization_ids(*, user: User | AnonymousUser) -> frozenset[int]:

@@ -29,7 +29,7 @@ from django_q.tasks import async_task
 from accounts import api_scopes
 from accounts.models import Application, User
 from accounts.oauth import OAuthError, redirect_uri_allowed
-from accounts.selectors import user_listed_by_organization
+from accounts.selectors import application_by_client_id, user_listed_by_organization
 from calendars.access_modes import modes_allowed_under, policy_for
 from calendars.choices import CalendarProvider, ProfileProviderName, profile_provider_name
 from calendars.models import CalendarProfile, CalendarService
@@ -214,7 +214,7 @@ def consent_begin(
     An unknown client or redirect URI is shown to the person and never redirected to (RFC 6749
     4.1.2.1); other problems are sent back to the integrator as `error=...`.
     """
-    application = Application.objects.select_related("client").filter(client_id=params.get("client_id", "")).first()
+    application = application_by_client_id(params.get("client_id", ""))
     if application is None:
         return None, OAuthError("invalid_client", "This application is not registered."), None
     redirect_uri = params.get("redirect_uri", "")
@@ -296,7 +296,7 @@ def consent_last_ended(request: HttpRequest) -> EndedConsent | None:
     data = request.session.get(LAST_ENDED_KEY) or {}
     if not data or time.time() - data.get("ended_at", 0) > LIFETIME_SECONDS:
         return None
-    application = Application.objects.filter(client_id=data.get("client_id", "")).first()
+    application = application_by_client_id(data.get("client_id", ""))
     if application is None:
         return None
     return EndedConsent(application=application, authorize_query=data["authorize_query"], back_url=data["back_url"])

@@ -61,7 +61,7 @@ class AuthorizationRequest:
     state: str = ""
 
 
-class DecideLater(Exception):  # noqa: N818  # not an error: the request waits
+class DecideLater(Exception):  # not an error: the request waits
     """The person's provider could not be asked (down, throttling): the request stays undecided and the
     sweep of stalled requests asks again, until GIVE_UP_AFTER."""
 

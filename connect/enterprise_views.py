@@ -14,9 +14,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import api_scopes
-from accounts.models import Application, Organization
 from accounts.oauth import redirect_uri_allowed, service_account_code_issue, service_account_create
-from accounts.selectors import administered_organization_ids
+from accounts.selectors import administered_organizations, application_by_client_id
 from calendars.access_modes import policy_for
 
 SESSION_PREFIX = "enterprise_connect:"
@@ -41,7 +40,7 @@ def _error_page(request: HttpRequest, description: str) -> HttpResponse:
 def enterprise_authorize(request: HttpRequest) -> HttpResponse:
     """Check the request; unknown clients and redirect URIs are shown here, never redirected to."""
     params = request.GET.dict()
-    application = Application.objects.select_related("client").filter(client_id=params.get("client_id", "")).first()
+    application = application_by_client_id(params.get("client_id", ""))
     if application is None:
         return _error_page(request, "This application is not registered.")
     if not redirect_uri_allowed(application, params.get("redirect_uri", "")):
@@ -75,8 +74,11 @@ def enterprise_consent(request: HttpRequest, request_id: str) -> HttpResponse:
         return _back(data, {"error": "access_denied"})
     if not request.user.is_authenticated:
         return HttpResponseRedirect(f"{reverse('account_login')}?next={request.path}")
-    application = Application.objects.get(client_id=data["client_id"])
-    organizations = list(Organization.objects.filter(pk__in=administered_organization_ids(user=request.user)))
+    application = application_by_client_id(data["client_id"])
+    if application is None:  # deleted since the request began
+        del request.session[SESSION_PREFIX + request_id]
+        return _error_page(request, "This application is not registered.")
+    organizations = administered_organizations(user=request.user)
     offers_mode_choice = api_scopes.FREE_BUSY_WRITE in data["delegated_scopes"]
     context = {
         "application": application,
