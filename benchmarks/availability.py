@@ -34,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cronofy_site.settings_test")
+os.environ.setdefault("RSA_KEY_BITS", "2048")  # production's key size, not the test suite's
 
 import django
 

@@ -29,6 +29,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cronofy_site.settings_test")
+os.environ.setdefault("RSA_KEY_BITS", "2048")  # production's key size, not the test suite's
 
 import django
 

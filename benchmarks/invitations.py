@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cronofy_site.settings_test")
+os.environ.setdefault("RSA_KEY_BITS", "2048")  # production's key size, not the test suite's
 
 import django
 

@@ -50,6 +50,7 @@ from benchmarks.support import (
 PORT = free_port()
 SITE = f"http://127.0.0.1:{PORT}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cronofy_site.settings_test")
+os.environ.setdefault("RSA_KEY_BITS", "2048")  # production's key size, not the test suite's
 os.environ["SITE_URL"] = SITE
 os.environ["SANDBOX_URL"] = f"{SITE}/sandbox"
 
