@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,14 @@ def envfloat(name: str, default: float) -> float:
         return float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+
+
+def envrate(name: str, default: str) -> str:
+    """A rate in DRF's notation: a count, a slash and a period (`50/s`, `500/min`, `10/hour`, `1/day`)."""
+    value = env(name, default)
+    if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 50/s or 500/min, got {value!r}")
+    return value
 
 
 def envlist(name: str, default: list[str]) -> list[str]:
@@ -321,8 +330,8 @@ REST_FRAMEWORK = {
     # Per application, as Cronofy documents its limits (accounts/throttles.py).
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.ApplicationRateThrottle"],
 }
-API_RATE_BURST = env("API_RATE_BURST", "50/s")
-API_RATE_SUSTAINED = env("API_RATE_SUSTAINED", "500/min")
+API_RATE_BURST = envrate("API_RATE_BURST", "50/s")
+API_RATE_SUSTAINED = envrate("API_RATE_SUSTAINED", "500/min")
 OAUTH_TOKEN_RATE_PER_MINUTE = envint("OAUTH_TOKEN_RATE_PER_MINUTE", 60)
 # Wrong client secrets tolerated per client id (15 minutes) before each further one doubles a pause.
 OAUTH_FREE_FAILURES = envint("OAUTH_FREE_FAILURES", 5)

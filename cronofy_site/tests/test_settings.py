@@ -138,6 +138,12 @@ def test_it_explains_a_malformed_boolean():
     assert "DEBUG must be a boolean" in result.stderr
 
 
+def test_it_explains_a_malformed_rate_limit():
+    result = run_django("import django; django.setup()", {"DEBUG": "1", "API_RATE_BURST": "50 per second"})
+    assert result.returncode != 0
+    assert "API_RATE_BURST must be a rate such as 50/s or 500/min" in result.stderr
+
+
 def test_check_deploy_warns_about_unsigned_invitations_from_nowhere():
     env = {key: value for key, value in PRODUCTION_ENV.items() if not key.startswith("INVITATIONS_")}
     result = run_django(
