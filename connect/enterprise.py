@@ -134,26 +134,50 @@ def effective_mode(service_account: ServiceAccount, profile: CalendarProfile) ->
     return lowest_mode(modes) or profile.access_mode
 
 
+def _live_profile(person: User, service: CalendarService) -> CalendarProfile | None:
+    return (
+        CalendarProfile.objects.filter(user=person, calendar_service=service)
+        .exclude(status=ProfileStatus.DISCONNECTED)
+        .first()
+    )
+
+
+def _provision(row: ServiceAccountAuthorization) -> str:
+    """Before the decision and outside any transaction, because it may ask the provider: the person's
+    profile through their organization's service, made now if provisioning has not reached them yet
+    (as a consent would). Returns why none could be made, or "". Raises DecideLater while the provider
+    cannot be asked. Whatever else is wrong with the request is left for the decision to refuse."""
+    service_account = live_service_accounts().filter(pk=row.service_account_id).first()
+    if service_account is None:
+        return ""
+    try:
+        person, service = _served_person(service_account, row.email)
+    except Refusal:
+        return ""
+    if _live_profile(person, service) is not None:
+        return ""  # provisioned already, as most people are
+    try:
+        calendar_service_provision_person(service=service, user=person)
+    except ValidationError as refusal:
+        if refusal.code == "provider_unavailable" and row.created_at > timezone.now() - GIVE_UP_AFTER:
+            raise DecideLater(refusal.messages[0]) from None
+        return refusal.messages[0]
+    return ""
+
+
 @transaction.atomic
-def _grant(row: ServiceAccountAuthorization) -> dict[str, object]:
+def _grant(row: ServiceAccountAuthorization, *, unprovisioned_because: str) -> dict[str, object]:
     service_account = live_service_accounts().filter(pk=row.service_account_id).first()
     if service_account is None:
         raise Refusal("access_denied", "The organization has revoked this application's access.")
     _check_scope(service_account, row.scopes)
     person, service = _served_person(service_account, row.email)
-    # Provisioned already, as most people are; otherwise provisioned now, as a consent would.
-    profile = (
-        CalendarProfile.objects.filter(user=person, calendar_service=service)
-        .exclude(status=ProfileStatus.DISCONNECTED)
-        .first()
-    )
+    profile = _live_profile(person, service)
     if profile is None:
-        try:
-            profile = calendar_service_provision_person(service=service, user=person)
-        except ValidationError as refusal:
-            if refusal.code == "provider_unavailable" and row.created_at > timezone.now() - GIVE_UP_AFTER:
-                raise DecideLater(refusal.messages[0]) from None
-            raise Refusal("unknown_account", refusal.messages[0]) from None
+        raise Refusal(
+            "unknown_account",
+            unprovisioned_because or f"{row.email} is not served by {service_account.organization.name}.",
+        )
     # What the mode withholds is left out of the grant now and withheld again at each request (the
     # mode may change later): the token's scope says what it can really do.
     # Base scopes only: a simplified name left in would expand back to what the mode withholds.
@@ -186,6 +210,16 @@ def _grant(row: ServiceAccountAuthorization) -> dict[str, object]:
 
 def service_account_authorization_resolve(*, authorization_id: int) -> ServiceAccountAuthorization | None:
     """Decide one request (a code or a refusal, once) and deliver the answer."""
+    pending = ServiceAccountAuthorization.objects.filter(
+        pk=authorization_id, outcome=ServiceAccountAuthorization.Outcome.PENDING
+    ).first()
+    if pending is None:
+        return None  # resolved already (a task run twice)
+    try:
+        unprovisioned_because = _provision(pending)
+    except DecideLater as later:
+        logger.info("Service account authorization %s waits for its provider: %s", pending.pk, later)
+        return None
     with transaction.atomic():
         row = (
             ServiceAccountAuthorization.objects.select_for_update()
@@ -197,11 +231,8 @@ def service_account_authorization_resolve(*, authorization_id: int) -> ServiceAc
             return None  # resolved already (a task run twice)
         try:
             with transaction.atomic():
-                answer = _grant(row)
+                answer = _grant(row, unprovisioned_because=unprovisioned_because)
             row.outcome = ServiceAccountAuthorization.Outcome.GRANTED
-        except DecideLater as later:
-            logger.info("Service account authorization %s waits for its provider: %s", row.pk, later)
-            return None
         except Refusal as refusal:
             answer = {"error": refusal.error, "error_description": refusal.description, "state": row.state}
             row.outcome, row.error = ServiceAccountAuthorization.Outcome.REFUSED, refusal.error
