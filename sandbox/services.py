@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -33,10 +33,19 @@ MEET_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
 def next_change_seq() -> int:
     """The next global change number. The counter row stays locked until the writer commits, so
-    changes become visible in number order and a sync token never skips one."""
-    ChangeCounter.objects.get_or_create(pk=1)
-    ChangeCounter.objects.filter(pk=1).update(value=F("value") + 1)
-    return ChangeCounter.objects.select_for_update().get(pk=1).value
+    changes become visible in number order and a sync token never skips one. One statement (an
+    UPDATE ... RETURNING, which PostgreSQL and SQLite both have): every event the sandbox writes takes
+    a number, and three queries for it were a quarter of seeding the demo world."""
+    quote = connection.ops.quote_name
+    table, key = quote(ChangeCounter._meta.db_table), quote(ChangeCounter._meta.pk.column)
+    value = quote(ChangeCounter._meta.get_field("value").column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {value} = {value} + 1 WHERE {key} = 1 RETURNING {value}")  # noqa: S608  # names from the model
+        row = cursor.fetchone()
+    if row is None:  # the first change ever: the counter row is made, then counted
+        ChangeCounter.objects.get_or_create(pk=1)
+        return next_change_seq()
+    return int(row[0])
 
 
 def current_change_seq() -> int:
