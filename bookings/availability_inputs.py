@@ -199,22 +199,28 @@ def _fill_times(
             by_user[owner].rules.append(rule)
 
 
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _column(model: type[Model], name: str) -> str:
+    """A concrete column, qualified by its table, for the hand-written queries below."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)  # noqa: S101  # concrete columns only
+    return f"{_table(model)}.{connection.ops.quote_name(field.column)}"
+
+
+def _marks(values: list) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
 def _grants_sql(application_id: int, subs: list[str]) -> tuple[str, list]:
     """The live grants of these subs to the application, each with the user's profiles and calendars
     (outer joins: a person without any still has a row). Written by hand for the reason the times
     query is: Django's building of this five-table query cost more than running it."""
-    quote = connection.ops.quote_name
     grant, user, profile, calendar = Grant, User, CalendarProfile, Calendar
+    column, table = _column, _table
 
-    def column(model: type[Model], name: str) -> str:
-        field = model._meta.get_field(name)
-        assert isinstance(field, Field)  # noqa: S101  # concrete columns only
-        return f"{quote(model._meta.db_table)}.{quote(field.column)}"
-
-    def table(model: type[Model]) -> str:
-        return quote(model._meta.db_table)
-
-    marks = ", ".join(["%s"] * len(subs))
     sql = (
         f"SELECT {column(user, 'id')}, {column(user, 'public_id')}, {column(user, 'default_tzid')}, "  # noqa: S608  # names from the models; values as parameters
         f"{column(grant, 'revoked_profile_ids')}, {column(profile, 'id')}, {column(profile, 'status')}, "
@@ -224,7 +230,7 @@ def _grants_sql(application_id: int, subs: list[str]) -> tuple[str, list]:
         f"LEFT JOIN {table(profile)} ON {column(profile, 'user')} = {column(user, 'id')} "
         f"LEFT JOIN {table(calendar)} ON {column(calendar, 'profile')} = {column(profile, 'id')} "
         f"WHERE {column(grant, 'application')} = %s AND {column(grant, 'revoked_at')} IS NULL "
-        f"AND {column(user, 'public_id')} IN ({marks}) AND {column(user, 'is_active')}"
+        f"AND {column(user, 'public_id')} IN ({_marks(subs)}) AND {column(user, 'is_active')}"
     )
     return sql, [application_id, *subs]
 
@@ -236,23 +242,12 @@ def _times_sql(
     with their joins) cost more than running the query. Rows are (kind, calendar or user id, start,
     end, and for rules: rule id, tzid, calendar ids and weekly periods as JSON text), times in epoch
     seconds; table and column names come from the models."""
-    quote = connection.ops.quote_name
     since, until = (connection.ops.adapt_datetimefield_value(moment) for moment in (start, end))
-
-    def table(model: type[Model]) -> str:
-        return quote(model._meta.db_table)
-
-    def column(model: type[Model], name: str) -> str:
-        field = model._meta.get_field(name)
-        assert isinstance(field, Field)  # noqa: S101  # concrete columns only
-        return f"{table(model)}.{quote(field.column)}"
+    column, table, marks = _column, _table, _marks
 
     def times(model: type[Model]) -> str:
         start_sql = epoch_seconds_sql(connection, column(model, "start"))
         return f"{start_sql}, {epoch_seconds_sql(connection, column(model, 'end'))}, {no_rule}"
-
-    def marks(values: list) -> str:
-        return ", ".join(["%s"] * len(values))
 
     # Typed NULLs: PostgreSQL takes a UNION's column types from its first SELECT.
     no_rule = "CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT)"

@@ -134,12 +134,16 @@ def google_is_down() -> Fault:
     )
 
 
-def test_a_provider_outage_leaves_the_request_undecided_until_google_answers(live_server, world, enterprise, receiver):
-    carol_joins_acmes_workspace(world)
-    outage = google_is_down()
+def ask_for_carol(live_server, enterprise, receiver) -> None:
     sdk(live_server, access_token=enterprise["token"]).authorize_with_service_account(
         "carol@acme.example", "read_write", receiver.url, state="carol"
     )
+
+
+def test_a_provider_outage_leaves_the_request_undecided_until_google_answers(live_server, world, enterprise, receiver):
+    carol_joins_acmes_workspace(world)
+    outage = google_is_down()
+    ask_for_carol(live_server, enterprise, receiver)
     row = ServiceAccountAuthorization.objects.get(email="carol@acme.example")
     assert row.outcome == ServiceAccountAuthorization.Outcome.PENDING and not receiver.requests
 
@@ -155,9 +159,7 @@ def test_a_provider_outage_leaves_the_request_undecided_until_google_answers(liv
 def test_a_request_whose_provider_stays_down_for_a_day_is_answered(live_server, world, enterprise, receiver):
     carol_joins_acmes_workspace(world)
     google_is_down()
-    sdk(live_server, access_token=enterprise["token"]).authorize_with_service_account(
-        "carol@acme.example", "read_write", receiver.url, state="carol"
-    )
+    ask_for_carol(live_server, enterprise, receiver)
     ServiceAccountAuthorization.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
     service_account_callbacks_retry()
 
