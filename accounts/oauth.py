@@ -8,16 +8,16 @@ new one) or revoked.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
 from typing import Any
 
 from allauth.idp.oidc.models import Client, Token
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -154,7 +154,16 @@ def application_by_secret(client_secret: str) -> Application | None:
     """Cronofy's application-level calls send only the secret (`Authorization: Bearer <client_secret>`)."""
     if not client_secret:
         return None
-    return Application.objects.select_related("client").filter(secret_digest=_digest(client_secret)).first()
+    return next(iter(Application.objects.raw(_application_by_digest_sql(), [_digest(client_secret)])), None)
+
+
+@functools.cache
+def _application_by_digest_sql() -> str:
+    """Every application-level call looks its caller up: written by hand, because building the ORM's
+    query took twice as long as running it (the client row is not joined: the API never needs it)."""
+    quote = connection.ops.quote_name
+    table, column = Application._meta.db_table, Application._meta.get_field("secret_digest").column
+    return f"SELECT * FROM {quote(table)} WHERE {quote(column)} = %s"  # noqa: S608  # names from the model
 
 
 def redirect_uri_allowed(application: Application, redirect_uri: str) -> bool:
@@ -482,7 +491,7 @@ class AccessContext:
             return True
         return scope not in self.withheld
 
-    @cached_property
+    @functools.cached_property
     def withheld(self) -> frozenset[str]:
         return withheld_scopes(user=self.user, grant=self.grant)
 

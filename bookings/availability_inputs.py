@@ -10,6 +10,7 @@ their preferences), and without rules they keep the usual office hours, Monday t
 
 from __future__ import annotations
 
+import functools
 import json
 import zoneinfo
 from collections import defaultdict
@@ -210,18 +211,24 @@ def _column(model: type[Model], name: str) -> str:
     return f"{_table(model)}.{connection.ops.quote_name(field.column)}"
 
 
-def _marks(values: list) -> str:
-    return ", ".join(["%s"] * len(values))
+def _marks(count: int) -> str:
+    return ", ".join(["%s"] * count)
 
 
 def _grants_sql(application_id: int, subs: list[str]) -> tuple[str, list]:
     """The live grants of these subs to the application, each with the user's profiles and calendars
-    (outer joins: a person without any still has a row). Written by hand for the reason the times
-    query is: Django's building of this five-table query cost more than running it."""
+    (outer joins: a person without any still has a row)."""
+    return _grants_sql_text(connection.vendor, len(subs)), [application_id, *subs]
+
+
+@functools.lru_cache(maxsize=64)
+def _grants_sql_text(vendor: str, subs: int) -> str:
+    """Written by hand for the reason the times query is: Django's building of this five-table query
+    cost more than running it. Only the number of subs (and the database, `vendor`) changes the text, so
+    each shape is built once per process."""
     grant, user, profile, calendar = Grant, User, CalendarProfile, Calendar
     column, table = _column, _table
-
-    sql = (
+    return (
         f"SELECT {column(user, 'id')}, {column(user, 'public_id')}, {column(user, 'default_tzid')}, "  # noqa: S608  # names from the models; values as parameters
         f"{column(grant, 'revoked_profile_ids')}, {column(profile, 'id')}, {column(profile, 'status')}, "
         f"{column(profile, 'access_mode')}, {column(calendar, 'id')}, {column(calendar, 'public_id')}, "
@@ -232,17 +239,31 @@ def _grants_sql(application_id: int, subs: list[str]) -> tuple[str, list]:
         f"WHERE {column(grant, 'application')} = %s AND {column(grant, 'revoked_at')} IS NULL "
         f"AND {column(user, 'public_id')} IN ({_marks(subs)}) AND {column(user, 'is_active')}"
     )
-    return sql, [application_id, *subs]
 
 
 def _times_sql(
     calendar_ids: list[int], user_ids: list[int], managed_user_ids: list[int], *, start: datetime, end: datetime
 ) -> tuple[str, list]:
-    """The times query, written by hand: on this hot path Django's query building (several SELECTs
-    with their joins) cost more than running the query. Rows are (kind, calendar or user id, start,
-    end, and for rules: rule id, tzid, calendar ids and weekly periods as JSON text), times in epoch
-    seconds; table and column names come from the models."""
+    """The times query: rows are (kind, calendar or user id, start, end, and for rules: rule id, tzid,
+    calendar ids and weekly periods as JSON text), times in epoch seconds."""
     since, until = (connection.ops.adapt_datetimefield_value(moment) for moment in (start, end))
+    parameters: list = []
+    if calendar_ids:
+        parameters += [*calendar_ids, until, since, BusyStatus.BUSY, BusyStatus.TENTATIVE]
+        parameters += [*calendar_ids, Transparency.OPAQUE, until, since]
+    parameters += [*user_ids, AttendeeStatus.DECLINED, Transparency.OPAQUE, until, since]
+    if managed_user_ids:
+        parameters += [*managed_user_ids, until, since, *managed_user_ids]
+    sql = _times_sql_text(connection.vendor, len(calendar_ids), len(user_ids), len(managed_user_ids))
+    return sql, parameters
+
+
+@functools.lru_cache(maxsize=256)
+def _times_sql_text(vendor: str, calendars: int, users: int, managed_users: int) -> str:
+    """Written by hand: on this hot path Django's query building (several SELECTs with their joins) cost
+    more than running the query. Only the numbers of ids (and the database, `vendor`) change the text,
+    so each shape is built once per process (building it was a twentieth of a ten-person answer);
+    table and column names come from the models, values are parameters (in `_times_sql`'s order)."""
     column, table, marks = _column, _table, _marks
 
     def times(model: type[Model]) -> str:
@@ -252,46 +273,41 @@ def _times_sql(
     # Typed NULLs: PostgreSQL takes a UNION's column types from its first SELECT.
     no_rule = "CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT)"
     event, attendee, busy = ManagedEvent, ManagedEventAttendee, BusyPeriod
-    selects, parameters = [], []
-    if calendar_ids:
+    selects = []
+    if calendars:
         selects.append(
             f"SELECT {_BUSY_ON_CALENDAR}, {column(busy, 'calendar')}, {times(busy)} FROM {table(busy)} "  # noqa: S608  # names from the models; values as parameters
-            f"WHERE {column(busy, 'calendar')} IN ({marks(calendar_ids)}) AND {column(busy, 'start')} < %s "
+            f"WHERE {column(busy, 'calendar')} IN ({marks(calendars)}) AND {column(busy, 'start')} < %s "
             f"AND {column(busy, 'end')} > %s AND {column(busy, 'status')} IN (%s, %s)"
         )
-        parameters += [*calendar_ids, until, since, BusyStatus.BUSY, BusyStatus.TENTATIVE]
         selects.append(
             f"SELECT {_BUSY_ON_CALENDAR}, {column(event, 'calendar')}, {times(event)} FROM {table(event)} "  # noqa: S608  # names from the models; values as parameters
-            f"WHERE {column(event, 'calendar')} IN ({marks(calendar_ids)}) AND {column(event, 'deleted_at')} IS NULL "
+            f"WHERE {column(event, 'calendar')} IN ({marks(calendars)}) AND {column(event, 'deleted_at')} IS NULL "
             f"AND {column(event, 'transparency')} = %s "
             f"AND {column(event, 'start')} < %s AND {column(event, 'end')} > %s"
         )
-        parameters += [*calendar_ids, Transparency.OPAQUE, until, since]
     selects.append(
         f"SELECT {_INVITED}, {column(attendee, 'user')}, {times(event)} FROM {table(attendee)} "  # noqa: S608  # names from the models; values as parameters
         f"JOIN {table(event)} ON {column(event, 'id')} = {column(attendee, 'event')} "
-        f"WHERE {column(attendee, 'user')} IN ({marks(user_ids)}) AND {column(attendee, 'removed_at')} IS NULL "
+        f"WHERE {column(attendee, 'user')} IN ({marks(users)}) AND {column(attendee, 'removed_at')} IS NULL "
         f"AND {column(attendee, 'status')} <> %s AND {column(event, 'deleted_at')} IS NULL "
         f"AND {column(event, 'transparency')} = %s AND {column(event, 'start')} < %s AND {column(event, 'end')} > %s"
     )
-    parameters += [*user_ids, AttendeeStatus.DECLINED, Transparency.OPAQUE, until, since]
-    if managed_user_ids:
+    if managed_users:
         period, rule = AvailablePeriod, AvailabilityRule
         selects.append(
             f"SELECT {_AVAILABLE_PERIOD}, {column(period, 'user')}, {times(period)} FROM {table(period)} "  # noqa: S608  # names from the models; values as parameters
-            f"WHERE {column(period, 'user')} IN ({marks(managed_user_ids)}) "
+            f"WHERE {column(period, 'user')} IN ({marks(managed_users)}) "
             f"AND {column(period, 'start')} < %s AND {column(period, 'end')} > %s"
         )
-        parameters += [*managed_user_ids, until, since]
         rule_columns = ", ".join(
             f"CAST({column(rule, name)} AS TEXT)" for name in ("rule_id", "tzid", "calendar_ids", "weekly_periods")
         )
         selects.append(
             f"SELECT {_RULE}, {column(rule, 'user')}, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), {rule_columns} "  # noqa: S608  # names from the models; values as parameters
-            f"FROM {table(rule)} WHERE {column(rule, 'user')} IN ({marks(managed_user_ids)})"
+            f"FROM {table(rule)} WHERE {column(rule, 'user')} IN ({marks(managed_users)})"
         )
-        parameters += managed_user_ids
-    return " UNION ALL ".join(selects), parameters
+    return " UNION ALL ".join(selects)
 
 
 def _uses_managed_availability(request: MemberRequest, person: _Person) -> bool:

@@ -166,11 +166,17 @@ def _day_text(days_since_epoch: int) -> str:
     return (_EPOCH_DAY + timedelta(days=days_since_epoch)).isoformat()
 
 
+@functools.lru_cache(maxsize=4096)
+def _clock_text(second_of_day: int) -> str:
+    return f"T{second_of_day // 3600:02d}:{second_of_day // 60 % 60:02d}:{second_of_day % 60:02d}Z"
+
+
 def epoch_text(moment: int) -> str:
     """`utc_text` of epoch seconds without making a datetime: an availability answer formats hundreds
-    of moments, and strftime was a tenth of its time."""
+    of moments, and strftime was a tenth of its time. Answers fall on a few hundred times of day (on
+    the quarter hour, plus buffers), so both halves are cached."""
     days, second = divmod(moment, 86400)
-    return f"{_day_text(days)}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
+    return _day_text(days) + _clock_text(second)
 
 
 def time_text(
