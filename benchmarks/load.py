@@ -6,12 +6,14 @@ clusters (`manage.py qcluster`) on that broker; the sandbox providers are served
 gunicorn, so provider calls are real HTTP. Then locust (headless, benchmarks/locustfile.py) drives,
 for a bounded time and with no think time, a mix of availability queries (10 people with ~300 busy
 periods each, over 4 weeks), free/busy reads, event upserts (written through to the sandbox's
-Google Calendar by the clusters) and Google push notifications (each queueing a calendar sync that
-reads the sandbox). Channel notifications (one channel per person, to a local receiver) are what
-the clusters deliver as a result of the upserts and syncs.
+Google Calendar by the clusters), Google push notifications (each queueing a calendar sync that
+reads the sandbox) and events booked for No Access people with a guest (each queueing an iMIP
+invitation, DKIM-signed with a 2048-bit key, that the clusters send over SMTP to a local aiosmtpd
+server). Channel notifications (one channel per person, to a local receiver) are what the clusters
+deliver as a result of the upserts and syncs.
 
 It prints, per operation, requests, throughput, p50/p99 in ms and errors; the channel
-notifications received, and the tasks left queued at the end. PostgreSQL only.
+notifications and invitations received, and what was left undelivered at the end. PostgreSQL only.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<name> .venv/bin/python benchmarks/load.py
     DURATION=30 USERS=8 WORKERS=3 ...   # knobs (seconds, locust users, gunicorn workers)
@@ -66,6 +68,7 @@ WORKERS = int(os.environ.get("WORKERS", "3"))
 CLUSTER_WORKERS = os.environ.get("CLUSTER_WORKERS", "2")
 AVAILABILITY_PEOPLE = 50
 SYNCED_PEOPLE = 10
+ORGANIZERS = 10
 BUSY_PER_PERSON = 300
 START = datetime(2027, 3, 1, tzinfo=UTC)
 
@@ -93,6 +96,22 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notifications"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+class MailReceiver:
+    """The guests' mail server (aiosmtpd, in a thread): counts the messages it accepts."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.received = 0
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # aiosmtpd's hook
+        self.received += 1
+        return "250 OK"
 
 
 def populate(receiver_url: str) -> dict:
@@ -183,7 +202,13 @@ def populate(receiver_url: str) -> dict:
                 "channel_token": channel_token,
             }
         )
-    return {"secret": secret, "subs": subs, "people": people, "start": START.isoformat()}
+    organizers = []
+    for number in range(ORGANIZERS):
+        user = user_create(email=f"n{number}@load.example")
+        profile = calendar_profile_connect(user=user, provider_name="cronofy", profile_name=user.email)
+        token = tokens_issue_for(application=application, user=user, scopes=["read_write", "free_busy_write"])
+        organizers.append({"token": token.access_token, "calendar": profile.calendars.get().public_id})
+    return {"secret": secret, "subs": subs, "people": people, "organizers": organizers, "start": START.isoformat()}
 
 
 def stats(prefix: str) -> list[dict[str, str]]:
@@ -192,6 +217,8 @@ def stats(prefix: str) -> list[dict[str, str]]:
 
 
 def main() -> None:
+    from bookings.dkim_signing import generate_private_key
+    from bookings.models import Invitation
     from calendars.models import ChannelNotification
 
     if connection.vendor != "postgresql":
@@ -200,6 +227,7 @@ def main() -> None:
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     work = Path(tempfile.mkdtemp(prefix="load-"))
     receiver = Receiver()
+    mail = MailReceiver()
     with bench_database():
         plan = populate(receiver.url)
         (work / "plan.json").write_text(json.dumps(plan))
@@ -210,6 +238,10 @@ def main() -> None:
             "SANDBOX_URL": f"{SITE}/sandbox",
             "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
             "Q_WORKERS": CLUSTER_WORKERS,
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(mail.port),
+            "INVITATIONS_FROM_EMAIL": "invitations@load.example",
+            "INVITATIONS_DKIM_PRIVATE_KEY": generate_private_key().replace("\n", "\\n"),
             # Cronofy's limits are per application (500 a minute): one application here stands for
             # the many integrators a machine serves, so its limits are lifted for the run.
             "API_RATE_BURST": "100000/s",
@@ -257,10 +289,11 @@ def main() -> None:
                 check=False,
                 stdout=subprocess.DEVNULL,
             )
-            received_during = receiver.received
+            received_during, mailed_during = receiver.received, mail.received
             time.sleep(10)  # let the clusters finish what the run queued
             load = load_note()
             pending = ChannelNotification.objects.filter(delivered_at__isnull=True).count()
+            unsent = Invitation.objects.filter(sent_at__isnull=True).count()
         rows = stats(prefix)
         print(
             f"load: {DURATION} s, {USERS} locust users without think time, gunicorn {WORKERS} sync workers, "
@@ -276,6 +309,11 @@ def main() -> None:
             f"channel notifications received: {received_during} during the run, {receiver.received} within 10 s "
             f"after it; {pending} not delivered"
         )
+        print(
+            f"invitations received over SMTP: {mailed_during} during the run, {mail.received} within 10 s after it; "
+            f"{unsent} not sent"
+        )
+    mail.controller.stop()
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -5,10 +5,12 @@
 - free/busy: GET /v1/free_busy of a person over a week, their account token;
 - event upserts: POST /v1/calendars/{id}/events on a person's Read-Write calendar (written through
   to the provider by the task clusters, and told to the person's channel);
-- provider pushes: POST /push/google as Google sends them, each queueing a calendar sync.
+- provider pushes: POST /push/google as Google sends them, each queueing a calendar sync;
+- invitations: POST /v1/calendars/{id}/events on a No Access person's calendar with a guest to
+  invite, each queueing an iMIP invitation (DKIM-signed, sent over SMTP by the task clusters).
 
-Channel notifications are what the task clusters deliver as a result; load.py counts them at its
-receiver.
+Channel notifications and invitations are what the task clusters deliver as a result; load.py counts
+them at its receivers.
 """
 
 from __future__ import annotations
@@ -85,4 +87,23 @@ class Integrator(FastHttpUser):
                 "X-Goog-Resource-State": "exists",
             },
             name="provider_push",
+        )
+
+    @task(1)
+    def invitation(self) -> None:
+        organizer = random.choice(PLAN["organizers"])
+        begins = START + timedelta(days=random.randrange(28), hours=random.randrange(8, 18))
+        guest = random.randrange(1000)
+        self.client.post(
+            f"/v1/calendars/{organizer['calendar']}/events",
+            json={
+                "event_id": f"invite-{random.randrange(20)}",
+                "summary": "Interview",
+                "start": z(begins),
+                "end": z(begins + timedelta(minutes=45)),
+                "tzid": "Europe/London",
+                "attendees": {"invite": [{"email": f"guest{guest}@example.com", "display_name": f"Guest {guest}"}]},
+            },
+            headers={"Authorization": f"Bearer {organizer['token']}"},
+            name="invitation",
         )
