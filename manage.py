@@ -9,6 +9,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cronofy_site.settings")
     from django.core.management import execute_from_command_line
 
+    from core.runtime import tune_garbage_collection
+
+    tune_garbage_collection()  # runserver and the task clusters (qcluster) are long-running too
     execute_from_command_line(sys.argv)
 
 

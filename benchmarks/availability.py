@@ -10,7 +10,8 @@ and one that needs any one of them, it prints the median and p99 in ms of:
 - `dt floor`: the same rows read as `timestamptz` (decoded into Python datetimes), for comparison.
 - `engine`: the engine alone on the same members.
 - `API`: the call in-process (Django's test client: validation, the participants' data in a fixed
-  number of queries, the engine, the response).
+  number of queries, the engine, the response), in a process whose garbage collector is tuned as
+  the servers' are (core/runtime.py).
 - `HTTP`: the same call over HTTP to gunicorn (production settings, DEBUG off, 2 sync workers),
   one request at a time.
 
@@ -39,6 +40,10 @@ os.environ.setdefault("RSA_KEY_BITS", "2048")  # production's key size, not the 
 import django
 
 django.setup()
+
+from core.runtime import tune_garbage_collection
+
+tune_garbage_collection()  # as the servers' processes do (cronofy_site/wsgi.py): the in-process figures are theirs
 
 import requests
 from django.db import connection

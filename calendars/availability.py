@@ -131,7 +131,36 @@ def member_atoms(member: Member, *, periods: Sequence[Interval], before: int, af
     window = merge(periods)
     if member.available is not None:
         window = intersect(window, merge(member.available))
-    return subtract(window, _merge_sorted(sorted(member.busy), after, before))
+    return _free_within(window, sorted(member.busy), after, before)
+
+
+def _free_within(
+    window: Sequence[Interval], ordered: list[Interval], widen_before: int, widen_after: int
+) -> list[Interval]:
+    """`subtract(window, _merge_sorted(ordered, widen_before, widen_after))` in one pass: busy periods
+    sorted by start are merged as they are walked, and the gaps between them inside the window are the
+    free spans (no list of merged busy periods is built in between)."""
+    free: list[Interval] = []
+    i, count = 0, len(ordered)
+    for start, end in window:
+        cursor = start
+        while i < count:
+            busy_start, busy_end = ordered[i]
+            busy_start, busy_end = busy_start - widen_before, busy_end + widen_after
+            if busy_end <= cursor or busy_end <= busy_start:
+                i += 1  # over before the cursor, or empty
+                continue
+            if busy_start >= end:
+                break  # after this span of the window: the next span may need it
+            if busy_start > cursor:
+                free.append((cursor, busy_start))
+            cursor = busy_end
+            if cursor >= end:
+                break  # it may reach into the next span of the window too
+            i += 1
+        if cursor < end:
+            free.append((cursor, end))
+    return free
 
 
 #

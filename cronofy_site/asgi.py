@@ -2,6 +2,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from core.runtime import tune_garbage_collection
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cronofy_site.settings")
 
+tune_garbage_collection()
 application = get_asgi_application()

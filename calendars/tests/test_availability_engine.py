@@ -260,3 +260,17 @@ def test_any_one_of_a_group_finds_what_the_sweep_finds(q):
     groups = [(list(range(len(keys))), 1)]
     swept = _sweep(keys, index, atoms, groups, {position: [0] for position in range(len(keys))}, q.duration)
     assert _any_one(keys, atoms, q.duration) == swept
+
+
+@settings(max_examples=300, deadline=None)
+@given(queries())
+def test_a_members_free_spans_are_the_window_minus_their_widened_busy_periods(q):
+    """member_atoms walks the busy periods once, merging as it goes: the same spans as subtracting them,
+    widened by the buffers and merged, from the window."""
+    for member in (member for group in q.groups for member in group.members):
+        window = merge(q.periods)
+        if member.available is not None:
+            window = intersect(window, merge(member.available))
+        widened = merge((start - q.buffer_after, end + q.buffer_before) for start, end in member.busy)
+        found = member_atoms(member, periods=q.periods, before=q.buffer_before, after=q.buffer_after)
+        assert found == subtract(window, widened)
