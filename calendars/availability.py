@@ -292,8 +292,14 @@ def available_periods(query: Query) -> list[Available]:
     found = []
     for span in suitable_spans(query):
         start = _align_up(span.start, query.start_interval)
-        if span.end - start >= query.duration:
-            found.append(Available(start=start, end=span.end, participants=span.participants))
+        if span.end - start < query.duration:
+            continue
+        # Spans already aligned are kept as they are (hundreds of them in a typical answer).
+        found.append(
+            span if start == span.start else Available(start=start, end=span.end, participants=span.participants)
+        )
+        if len(found) >= query.max_results:
+            break
     return found[: query.max_results]
 
 
