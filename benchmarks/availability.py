@@ -41,7 +41,7 @@ import django
 
 django.setup()
 
-from core.runtime import tune_garbage_collection
+from core.runtime import freeze_loaded_code, tune_garbage_collection
 
 tune_garbage_collection()  # as the servers' processes do (cronofy_site/wsgi.py): the in-process figures are theirs
 
@@ -145,6 +145,7 @@ def main() -> None:
     rng = random.Random(2027)
     with bench_database():
         populated = {size: populate(size, rng) for size in SIZES}
+        freeze_loaded_code()  # as the servers' workers do once loaded (cronofy_site/wsgi.py)
         rows = []
         with Gunicorn(workers=2) as server:
             http = requests.Session()

@@ -2,9 +2,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from core.runtime import tune_garbage_collection
+from core.runtime import freeze_loaded_code, tune_garbage_collection
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cronofy_site.settings")
 
 tune_garbage_collection()
 application = get_asgi_application()
+freeze_loaded_code()
