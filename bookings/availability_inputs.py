@@ -335,7 +335,7 @@ def _member(request: MemberRequest, person: _Person, *, start: datetime, end: da
                 for rule in rules
                 for span in rule_spans(tzid=rule.tzid, weekly_periods=rule.weekly_periods, start=start, end=end)
             ]
-        available = [(seconds(s), seconds(e)) for s, e in spans] + person.periods
+        available = spans + person.periods
         if not counting:
             counting = {calendar_id for rule in rules for calendar_id in rule.calendar_ids}
     if request.available_periods is not None:

@@ -31,27 +31,31 @@ def parse_clock(text: str) -> tuple[int, int]:
     return parsed
 
 
-def _at(day: date, clock: str, zone: zoneinfo.ZoneInfo) -> datetime:
-    hours, minutes = parse_clock(clock)
+def _epoch_at(day: date, clock: tuple[int, int], zone: zoneinfo.ZoneInfo) -> int:
+    hours, minutes = clock
     if hours == 24:
-        return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
-    return datetime.combine(day, time(hours, minutes), tzinfo=zone)
+        return int(datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).timestamp())
+    return int(datetime.combine(day, time(hours, minutes), tzinfo=zone).timestamp())
 
 
 def rule_spans(
     *, tzid: str, weekly_periods: Iterable[dict[str, str]], start: datetime, end: datetime
-) -> list[tuple[datetime, datetime]]:
-    """The spans a weekly rule makes available within [start, end), sorted, as aware datetimes."""
+) -> list[tuple[int, int]]:
+    """The spans a weekly rule makes available within [start, end), sorted, in epoch seconds (what the
+    availability engine takes: each answer expands a rule over up to 35 days for every person who
+    uses one, so clocks are parsed once per rule and no datetime outlives its day)."""
     zone = zoneinfo.ZoneInfo(tzid)
-    by_day: dict[int, list[tuple[str, str]]] = {}
+    by_day: dict[int, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
     for period in weekly_periods:
-        by_day.setdefault(DAYS.index(period["day"]), []).append((period["start_time"], period["end_time"]))
+        clocks = parse_clock(period["start_time"]), parse_clock(period["end_time"])
+        by_day.setdefault(DAYS.index(period["day"]), []).append(clocks)
+    lower, upper = int(start.timestamp()), int(end.timestamp())
     spans = []
     day = start.astimezone(zone).date() - timedelta(days=1)
     last = end.astimezone(zone).date() + timedelta(days=1)
     while day <= last:
         for opens, closes in by_day.get(day.weekday(), ()):
-            span_start, span_end = max(_at(day, opens, zone), start), min(_at(day, closes, zone), end)
+            span_start, span_end = max(_epoch_at(day, opens, zone), lower), min(_epoch_at(day, closes, zone), upper)
             if span_start < span_end:
                 spans.append((span_start, span_end))
         day += timedelta(days=1)
