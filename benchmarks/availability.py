@@ -11,7 +11,8 @@ and one that needs any one of them, it prints the median and p99 in ms of:
 - `engine`: the engine alone on the same members.
 - `API`: the call in-process (Django's test client: validation, the participants' data in a fixed
   number of queries, the engine, the response), in a process whose garbage collector is tuned as
-  the servers' are (core/runtime.py).
+  the servers' are (core/runtime.py) and, like production, without WhiteNoise's per-request file
+  lookups that the test settings turn on.
 - `HTTP`: the same call over HTTP to gunicorn (production settings, DEBUG off, 2 sync workers),
   one request at a time.
 
@@ -41,9 +42,13 @@ import django
 
 django.setup()
 
+from django.conf import settings
+
 from core.runtime import freeze_loaded_code, tune_garbage_collection
 
 tune_garbage_collection()  # as the servers' processes do (cronofy_site/wsgi.py): the in-process figures are theirs
+# Production's static files: the test settings have WhiteNoise look for a file on every request (0.5 ms).
+settings.WHITENOISE_AUTOREFRESH = settings.WHITENOISE_USE_FINDERS = False
 
 import requests
 from django.db import connection
