@@ -262,7 +262,7 @@ def _times_sql(
 def _times_sql_text(vendor: str, calendars: int, users: int, managed_users: int) -> str:
     """Written by hand: on this hot path Django's query building (several SELECTs with their joins) cost
     more than running the query. Only the numbers of ids (and the database, `vendor`) change the text,
-    so each shape is built once per process (building it was a twentieth of a ten-person answer);
+    so each shape is built once per process (building both texts took 0.27 ms a call);
     table and column names come from the models, values are parameters (in `_times_sql`'s order)."""
     column, table, marks = _column, _table, _marks
 
