@@ -105,14 +105,16 @@ def test_the_task_broker_is_the_database_unless_redis_is_configured():
     assert redis["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 
-def test_the_redis_broker_really_reaches_redis():
+def test_the_redis_broker_really_reaches_redis_on_one_connection_pool_per_process():
     code = (
         "import django; django.setup(); from django_q.brokers import get_broker; "
-        "broker = get_broker(); print(broker.ping())"
+        "first, second = get_broker('settings-test'), get_broker('settings-test'); first.delete_queue(); "
+        "first.enqueue('a task'); task = second.dequeue(); second.delete_queue(); "
+        "print(type(first).__name__, first.ping(), first.connection is second.connection, task[0][1])"
     )
     result = run_django(code, {"DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/3"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("True")
+    assert result.stdout.strip().splitlines()[-1] == "PooledRedisBroker True True b'a task'"
 
 
 def test_production_makes_2048_bit_keys_and_backs_off_a_second_before_retrying_a_provider():
