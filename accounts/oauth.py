@@ -499,19 +499,23 @@ class AccessContext:
 def access_token_authenticate(value: str) -> AccessContext | None:
     if not value:
         return None
-    row = (
+    # Every account-level call runs these two lookups. Each matches at most one row ((type, hash) is
+    # unique, and so is a grant's pk), so they are sliced rather than `first()`, which would sort; the
+    # application's signing secret is left unread (decrypting it is for signing notifications).
+    tokens = (
         Token.objects.valid()
         .by_value(value)
         .filter(type=Token.Type.ACCESS_TOKEN)
         .select_related("user", "client__application")
-        .first()
+        .defer("client__application__signing_secret")
     )
+    row = next(iter(tokens[:1]), None)
     if row is None or row.user is None or not row.user.is_active:
         return None
     grant_id = _token_grant_id(row)
     if grant_id is None:
         return None
-    grant = live_grants().filter(pk=grant_id).select_related("service_account").first()
+    grant = next(iter(live_grants().filter(pk=grant_id).select_related("service_account")[:1]), None)
     if grant is None:
         return None
     return AccessContext(
