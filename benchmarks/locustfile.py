@@ -61,20 +61,7 @@ class Integrator(FastHttpUser):
 
     @task(2)
     def event_upsert(self) -> None:
-        person = random.choice(PLAN["people"])
-        begins = START + timedelta(days=random.randrange(28), hours=random.randrange(8, 18))
-        self.client.post(
-            f"/v1/calendars/{person['calendar']}/events",
-            json={
-                "event_id": f"load-{random.randrange(20)}",
-                "summary": "Load test",
-                "start": z(begins),
-                "end": z(begins + timedelta(minutes=30)),
-                "tzid": "Etc/UTC",
-            },
-            headers={"Authorization": f"Bearer {person['token']}"},
-            name="event_upsert",
-        )
+        self._book(random.choice(PLAN["people"]), {"event_id": f"load-{random.randrange(20)}"}, name="event_upsert")
 
     @task(1)
     def provider_push(self) -> None:
@@ -91,19 +78,23 @@ class Integrator(FastHttpUser):
 
     @task(1)
     def invitation(self) -> None:
-        organizer = random.choice(PLAN["organizers"])
-        begins = START + timedelta(days=random.randrange(28), hours=random.randrange(8, 18))
         guest = random.randrange(1000)
+        invite = [{"email": f"guest{guest}@example.com", "display_name": f"Guest {guest}"}]
+        event = {"event_id": f"invite-{random.randrange(20)}", "attendees": {"invite": invite}}
+        self._book(random.choice(PLAN["organizers"]), event, name="invitation")
+
+    def _book(self, person: dict, event: dict, *, name: str) -> None:
+        """Upsert a 30-minute event in the person's calendar at a random working hour of the 4 weeks."""
+        begins = START + timedelta(days=random.randrange(28), hours=random.randrange(8, 18))
         self.client.post(
-            f"/v1/calendars/{organizer['calendar']}/events",
+            f"/v1/calendars/{person['calendar']}/events",
             json={
-                "event_id": f"invite-{random.randrange(20)}",
-                "summary": "Interview",
+                "summary": "Load test",
                 "start": z(begins),
-                "end": z(begins + timedelta(minutes=45)),
-                "tzid": "Europe/London",
-                "attendees": {"invite": [{"email": f"guest{guest}@example.com", "display_name": f"Guest {guest}"}]},
+                "end": z(begins + timedelta(minutes=30)),
+                "tzid": "Etc/UTC",
+                **event,
             },
-            headers={"Authorization": f"Bearer {organizer['token']}"},
-            name="invitation",
+            headers={"Authorization": f"Bearer {person['token']}"},
+            name=name,
         )
