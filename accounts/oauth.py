@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from allauth.idp.oidc.adapter import get_adapter
 from allauth.idp.oidc.models import Client, Token
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from accounts import api_scopes
@@ -26,6 +27,7 @@ from accounts.actors import Actor
 from accounts.models import Application, Grant, ServiceAccount, User
 from accounts.services import audit_record
 from core.choices import AccessMode
+from core.db_functions import SelectedModel, column_sql, json_integer_sql, split_row, table_sql
 
 CODE_LIFETIME = timedelta(minutes=10)
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
@@ -497,29 +499,72 @@ class AccessContext:
 
 
 def access_token_authenticate(value: str) -> AccessContext | None:
+    """The context an account's access token speaks in, or None if it is unknown, expired, of an
+    inactive account, or its grant (or the service account behind it) was revoked.
+
+    Every account-level call runs this, so it is one hand-written query: the ORM's two (token with its
+    account and application, then the grant the token names in its `data`) cost 3.0 ms, mostly in
+    building them, against 0.8 ms of database time. The grant must also be the token's account's and
+    application's, and the application's signing secret is left unread (it is for signing
+    notifications)."""
     if not value:
         return None
-    # Every account-level call runs these two lookups. Each matches at most one row ((type, hash) is
-    # unique, and so is a grant's pk), so they are sliced rather than `first()`, which would sort; the
-    # application's signing secret is left unread (decrypting it is for signing notifications).
-    tokens = (
-        Token.objects.valid()
-        .by_value(value)
-        .filter(type=Token.Type.ACCESS_TOKEN)
-        .select_related("user", "client__application")
-        .defer("client__application__signing_secret")
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _access_token_sql(connection.vendor), [Token.Type.ACCESS_TOKEN, get_adapter().hash_token(value), now]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user_part, application_part, grant_part, service_account_part = split_row(row[1:], _ACCESS_TOKEN_MODELS)
+    user = _ACCESS_TOKEN_USER.build(connection, user_part)
+    application = _ACCESS_TOKEN_APPLICATION.build(connection, application_part)
+    grant = _ACCESS_TOKEN_GRANT.build(connection, grant_part)
+    grant.user, grant.application = user, application
+    if grant.service_account_id is not None:
+        grant.service_account = _ACCESS_TOKEN_SERVICE_ACCOUNT.build(connection, service_account_part)
+    scopes = frozenset(Token(scopes=row[0]).get_scopes())
+    return AccessContext(user=user, application=application, grant=grant, scopes=scopes)
+
+
+# The models an access token's query reads, in its column order after the token's scopes.
+_ACCESS_TOKEN_USER = SelectedModel(User)
+_ACCESS_TOKEN_APPLICATION = SelectedModel(Application, defer=["signing_secret"])
+_ACCESS_TOKEN_GRANT = SelectedModel(Grant)
+_ACCESS_TOKEN_SERVICE_ACCOUNT = SelectedModel(ServiceAccount)
+_ACCESS_TOKEN_MODELS = (
+    _ACCESS_TOKEN_USER,
+    _ACCESS_TOKEN_APPLICATION,
+    _ACCESS_TOKEN_GRANT,
+    _ACCESS_TOKEN_SERVICE_ACCOUNT,
+)
+
+
+@functools.cache
+def _access_token_sql(vendor: str) -> str:
+    """The access token's query for this database (`vendor`); values are parameters: the token type,
+    its hash and the time now."""
+    token, user, application, grant, service_account = (
+        table_sql(connection, model) for model in (Token, User, Application, Grant, ServiceAccount)
     )
-    row = next(iter(tokens[:1]), None)
-    if row is None or row.user is None or not row.user.is_active:
-        return None
-    grant_id = _token_grant_id(row)
-    if grant_id is None:
-        return None
-    grant = next(iter(live_grants().filter(pk=grant_id).select_related("service_account")[:1]), None)
-    if grant is None:
-        return None
-    return AccessContext(
-        user=row.user, application=row.client.application, grant=grant, scopes=frozenset(row.get_scopes())
+
+    def column(model: type[Model], name: str) -> str:
+        return column_sql(connection, model, name)
+
+    selected = ", ".join(model.columns_sql(connection) for model in _ACCESS_TOKEN_MODELS)
+    grant_named = json_integer_sql(connection, column(Token, "data"), "grant")
+    return (
+        f"SELECT {column(Token, 'scopes')}, {selected} FROM {token} "  # noqa: S608  # names from the models; values as parameters
+        f"JOIN {user} ON {column(User, 'id')} = {column(Token, 'user')} "
+        f"JOIN {application} ON {column(Application, 'client')} = {column(Token, 'client')} "
+        f"JOIN {grant} ON {column(Grant, 'id')} = {grant_named} AND {column(Grant, 'user')} = {column(Token, 'user')} "
+        f"AND {column(Grant, 'application')} = {column(Application, 'id')} "
+        f"LEFT JOIN {service_account} ON {column(ServiceAccount, 'id')} = {column(Grant, 'service_account')} "
+        f"WHERE {column(Token, 'type')} = %s AND {column(Token, 'hash')} = %s "
+        f"AND ({column(Token, 'expires_at')} IS NULL OR {column(Token, 'expires_at')} > %s) "
+        f"AND {column(User, 'is_active')} AND {column(Grant, 'revoked_at')} IS NULL "
+        f"AND ({column(Grant, 'service_account')} IS NULL OR {column(ServiceAccount, 'revoked_at')} IS NULL)"
     )
 
 
