@@ -181,6 +181,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+elif envbool("DATABASE_PREPARED_STATEMENTS", True):
+    # Planning costs PostgreSQL more than running most of our queries (an access token's lookup: 0.85
+    # of its 0.96 ms). With parameters bound on the server, psycopg prepares a query the fifth time a
+    # connection runs it, and PostgreSQL plans it no more. Django leaves this off for poolers that
+    # cannot keep prepared statements (PgBouncer before 1.21 in transaction mode): set it to false there.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -95,6 +95,28 @@ def test_the_database_is_sqlite_by_default_and_postgresql_from_database_url():
     assert postgres["DATABASES"]["default"]["HOST"] == "127.0.0.1"
 
 
+def test_postgresql_prepares_repeated_queries_unless_told_not_to():
+    options = settings_values(PRODUCTION_ENV, "DATABASES")["DATABASES"]["default"]["OPTIONS"]
+    assert options == {"server_side_binding": True, "prepare_threshold": 5}
+    off = settings_values({**PRODUCTION_ENV, "DATABASE_PREPARED_STATEMENTS": "0"}, "DATABASES")
+    assert "prepare_threshold" not in off["DATABASES"]["default"].get("OPTIONS", {})
+    sqlite = settings_values({"DEBUG": "1"}, "DATABASES")
+    assert "prepare_threshold" not in sqlite["DATABASES"]["default"]["OPTIONS"]
+
+
+def test_on_postgresql_the_fifth_run_of_a_query_prepares_it_on_the_server():
+    code = (
+        "import django; django.setup(); from django.db import connection; cursor = connection.cursor()\n"
+        "for _ in range(6): cursor.execute('SELECT %s::int + 41', [1])\n"
+        "answer = cursor.fetchone()[0]\n"
+        "cursor.execute(\"SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%+ 41'\")\n"
+        "print(answer, cursor.fetchone()[0])"
+    )
+    result = run_django(code, {"DEBUG": "1", "DATABASE_URL": PRODUCTION_ENV["DATABASE_URL"]})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "42 1"
+
+
 def test_the_task_broker_is_the_database_unless_redis_is_configured():
     orm = settings_values({"DEBUG": "1"}, "Q_CLUSTER")["Q_CLUSTER"]
     assert orm["orm"] == "default"
