@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Model
 
 from accounts.models import Application, Grant, User
 from bookings.models import AttendeeStatus, ManagedEvent, ManagedEventAttendee, Transparency
@@ -28,7 +28,7 @@ from calendars.availability import Interval, Member, intersect, merge
 from calendars.choices import BusyStatus, ProfileStatus
 from calendars.managed_availability import rule_spans
 from calendars.models import AvailabilityRule, AvailablePeriod, BusyPeriod, Calendar, CalendarProfile
-from core.db_functions import epoch_seconds_sql
+from core.db_functions import column_sql, epoch_seconds_sql, placeholders, table_sql
 
 OFFICE_HOURS = [
     {"day": day, "start_time": "09:00", "end_time": "17:00"}
@@ -201,18 +201,11 @@ def _fill_times(
 
 
 def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    return table_sql(connection, model)
 
 
 def _column(model: type[Model], name: str) -> str:
-    """A concrete column, qualified by its table, for the hand-written queries below."""
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field)  # noqa: S101  # concrete columns only
-    return f"{_table(model)}.{connection.ops.quote_name(field.column)}"
-
-
-def _marks(count: int) -> str:
-    return ", ".join(["%s"] * count)
+    return column_sql(connection, model, name)
 
 
 def _grants_sql(application_id: int, subs: list[str]) -> tuple[str, list]:
@@ -237,7 +230,7 @@ def _grants_sql_text(vendor: str, subs: int) -> str:
         f"LEFT JOIN {table(profile)} ON {column(profile, 'user')} = {column(user, 'id')} "
         f"LEFT JOIN {table(calendar)} ON {column(calendar, 'profile')} = {column(profile, 'id')} "
         f"WHERE {column(grant, 'application')} = %s AND {column(grant, 'revoked_at')} IS NULL "
-        f"AND {column(user, 'public_id')} IN ({_marks(subs)}) AND {column(user, 'is_active')}"
+        f"AND {column(user, 'public_id')} IN ({placeholders(subs)}) AND {column(user, 'is_active')}"
     )
 
 
@@ -264,7 +257,7 @@ def _times_sql_text(vendor: str, calendars: int, users: int, managed_users: int)
     more than running the query. Only the numbers of ids (and the database, `vendor`) change the text,
     so each shape is built once per process (building both texts took 0.27 ms a call);
     table and column names come from the models, values are parameters (in `_times_sql`'s order)."""
-    column, table, marks = _column, _table, _marks
+    column, table, marks = _column, _table, placeholders
 
     def times(model: type[Model]) -> str:
         start_sql = epoch_seconds_sql(connection, column(model, "start"))
