@@ -1,6 +1,7 @@
-"""An account's access token is authenticated by one hand-written query (accounts/oauth.py). Every
-condition the ORM's lookups checked must still hold, on both databases, and the instances it builds
-must be what the ORM would have built: these tests go through each one."""
+"""An account's access token, and an application's client secret, are each authenticated by one
+hand-written query (accounts/oauth.py). Every condition the ORM's lookups checked must still hold, on
+both databases, and the instances built must be what the ORM would have built: these tests go through
+each one."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 from accounts.models import Application, Grant, ServiceAccount, User
 from accounts.oauth import (
     access_token_authenticate,
+    application_by_secret,
     application_create,
     grant_revoke,
     service_account_create,
@@ -148,3 +150,23 @@ def test_a_grant_under_a_service_account_stands_while_the_service_account_does(a
 
     ServiceAccount.objects.filter(pk=service_account.pk).update(revoked_at=timezone.now())
     assert access_token_authenticate(issued.access_token) is None
+
+
+def test_a_client_secret_gives_its_application_in_one_query_without_its_signing_secret(integrator):
+    application_create(name="Other", redirect_uris=["https://other.example/cb"])
+
+    with CaptureQueriesContext(connection) as queries:
+        application = application_by_secret(integrator.secret)
+    assert len(queries) == 1
+
+    expected = concrete_values(Application.objects.get(pk=integrator.application.pk))
+    assert "signing_secret" in application.get_deferred_fields()
+    del expected["signing_secret"]
+    assert {k: v for k, v in concrete_values(application).items() if k != "signing_secret"} == expected
+    assert application.signing_secret == integrator.secret  # loaded when a notification is signed
+
+
+@pytest.mark.parametrize("value", ["", "not-the-secret"])
+def test_a_wrong_client_secret_is_no_application(value, integrator, issued):
+    assert application_by_secret(value) is None
+    assert application_by_secret(issued.access_token) is None
