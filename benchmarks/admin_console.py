@@ -74,7 +74,7 @@ def add_people(organization, start: int, count: int) -> None:
             cursor.execute(
                 f'INSERT INTO {table} (calendar_id, provider_event_id, start, "end", all_day, status, series_id, '  # noqa: S608  # our own table
                 "updated_at) SELECT c, 'e' || n, t, t + interval '1 hour', false, 'busy', '', t "
-                "FROM generate_series(%s, %s) c, generate_series(1, %s) n, "
+                "FROM generate_series(%s::bigint, %s::bigint) c, generate_series(1, %s::integer) n, "
                 "LATERAL (SELECT timestamptz '2027-01-01' + n * interval '7 hours') AS at(t)",
                 [first, last, BUSY_PER_PERSON],
             )

@@ -17,6 +17,7 @@ notifications and invitations received, and what was left undelivered at the end
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<name> .venv/bin/python benchmarks/load.py
     DURATION=30 USERS=8 WORKERS=3 ...   # knobs (seconds, locust users, gunicorn workers)
+    WRITES=8 ...   # reads with no think time beside writes held at 8 a second (see locustfile.py)
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ DURATION = int(os.environ.get("DURATION", "60"))
 USERS = int(os.environ.get("USERS", "12"))
 WORKERS = int(os.environ.get("WORKERS", "3"))
 CLUSTER_WORKERS = os.environ.get("CLUSTER_WORKERS", "2")
+# Writes a second (upserts, pushes, invitations), held by WRITERS paced users; 0: the proportional mix.
+WRITES = float(os.environ.get("WRITES", "0"))
+WRITERS = 4
 AVAILABILITY_PEOPLE = 50
 SYNCED_PEOPLE = 10
 ORGANIZERS = 10
@@ -265,6 +269,7 @@ def main() -> None:
         ):
             time.sleep(3)  # the clusters start their workers
             prefix = str(work / "locust")
+            users, classes = (USERS + WRITERS, ["Reader", "Writer"]) if WRITES else (USERS, ["Integrator"])
             subprocess.run(  # noqa: S603  # our own argv
                 [
                     str(BIN / "locust"),
@@ -272,9 +277,9 @@ def main() -> None:
                     str(ROOT / "benchmarks" / "locustfile.py"),
                     "--headless",
                     "--users",
-                    str(USERS),
+                    str(users),
                     "--spawn-rate",
-                    str(USERS),
+                    str(users),
                     "--run-time",
                     f"{DURATION}s",
                     "--host",
@@ -284,8 +289,14 @@ def main() -> None:
                     "--only-summary",
                     "--loglevel",
                     "WARNING",
+                    *classes,
                 ],
-                env={**os.environ, "LOAD_PLAN": str(work / "plan.json")},
+                env={
+                    **os.environ,
+                    "LOAD_PLAN": str(work / "plan.json"),
+                    "LOAD_WRITERS": str(WRITERS),
+                    "LOAD_WRITES_PER_USER": str(WRITES / WRITERS or 1),
+                },
                 check=False,
                 stdout=subprocess.DEVNULL,
             )
@@ -295,8 +306,9 @@ def main() -> None:
             pending = ChannelNotification.objects.filter(delivered_at__isnull=True).count()
             unsent = Invitation.objects.filter(sent_at__isnull=True).count()
         rows = stats(prefix)
+        mix = f" and {WRITERS} writing {WRITES:g} a second in all" if WRITES else " (the proportional mix)"
         print(
-            f"load: {DURATION} s, {USERS} locust users without think time, gunicorn {WORKERS} sync workers, "
+            f"load: {DURATION} s, {USERS} locust users without think time{mix}, gunicorn {WORKERS} sync workers, "
             f"2 task clusters x {CLUSTER_WORKERS} workers on Redis, PostgreSQL; machine: {load}"
         )
         print(f"{'operation':<15} {'requests':>8} {'per s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}")

@@ -11,6 +11,12 @@
 
 Channel notifications and invitations are what the task clusters deliver as a result; load.py counts
 them at its receivers.
+
+`Integrator` asks all of these in fixed proportions (availability 10, free/busy 3, upserts 2, pushes
+1, invitations 1), so writes grow with reads. With WRITES set, load.py runs `Reader`s (availability
+and free/busy, 10 to 3, no think time) beside `Writer`s that hold the writes at a fixed rate (upserts,
+pushes and invitations, 2 to 1 to 1): how much an integrator can read while calendars change at a
+given pace.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import os
 import random
 from datetime import UTC, datetime, timedelta
 
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, constant, constant_throughput
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"]).read())  # noqa: SIM115  # read once at import
 START = datetime.fromisoformat(PLAN["start"])
@@ -30,10 +36,12 @@ def z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Integrator(FastHttpUser):
+class Calls(FastHttpUser):
+    """The calls the users below make (an abstract user: locust runs only its subclasses)."""
+
+    abstract = True
     wait_time = constant(0)
 
-    @task(10)
     def availability(self) -> None:
         subs = random.sample(PLAN["subs"], 10)
         day = START + timedelta(days=random.randrange(7))
@@ -49,7 +57,6 @@ class Integrator(FastHttpUser):
             name="availability",
         )
 
-    @task(3)
     def free_busy(self) -> None:
         person = random.choice(PLAN["people"])
         day = START + timedelta(days=random.randrange(21))
@@ -59,11 +66,9 @@ class Integrator(FastHttpUser):
             name="free_busy",
         )
 
-    @task(2)
     def event_upsert(self) -> None:
         self._book(random.choice(PLAN["people"]), {"event_id": f"load-{random.randrange(20)}"}, name="event_upsert")
 
-    @task(1)
     def provider_push(self) -> None:
         person = random.choice(PLAN["people"])
         self.client.post(
@@ -76,7 +81,6 @@ class Integrator(FastHttpUser):
             name="provider_push",
         )
 
-    @task(1)
     def invitation(self) -> None:
         guest = random.randrange(1000)
         invite = [{"email": f"guest{guest}@example.com", "display_name": f"Guest {guest}"}]
@@ -98,3 +102,29 @@ class Integrator(FastHttpUser):
             headers={"Authorization": f"Bearer {person['token']}"},
             name=name,
         )
+
+
+class Integrator(Calls):
+    """Reads and writes in fixed proportions, with no think time."""
+
+    tasks = {
+        Calls.availability: 10,
+        Calls.free_busy: 3,
+        Calls.event_upsert: 2,
+        Calls.provider_push: 1,
+        Calls.invitation: 1,
+    }
+
+
+class Reader(Calls):
+    """Reads only, with no think time (run beside Writers when WRITES is set)."""
+
+    tasks = {Calls.availability: 10, Calls.free_busy: 3}
+
+
+class Writer(Calls):
+    """Writes at a fixed pace: LOAD_WRITERS of them, each LOAD_WRITES_PER_USER a second."""
+
+    fixed_count = int(os.environ.get("LOAD_WRITERS", "0"))
+    wait_time = constant_throughput(float(os.environ.get("LOAD_WRITES_PER_USER", "1")))
+    tasks = {Calls.event_upsert: 2, Calls.provider_push: 1, Calls.invitation: 1}
