@@ -60,7 +60,7 @@ def main() -> None:
     from accounts.services import membership_set, organization_create, user_create
     from calendars.choices import CalendarProvider
     from calendars.models import CalendarProfile
-    from calendars.services import calendar_service_authorize, calendar_service_connect
+    from calendars.services import calendar_service_authorize, calendar_service_connect, calendar_service_provision
     from connect.enterprise import service_account_authorization_resolve
 
     # Queued work (provisioned people's first syncs against credentials that reach no provider) waits in
@@ -87,6 +87,9 @@ def main() -> None:
         emails = [f"person{n}@acme.example" for n in range(PEOPLE)]
         for email in emails:
             user_create(email=email, name=email, password=None, email_verified=True)
+        # Provisioned through the service, as the organization's directory would have done: Enterprise
+        # Connect reaches the people its grant already serves (and asks the provider about anyone else).
+        calendar_service_provision(service=service)
         application, _ = application_create(name="Bench", redirect_uris=[callback])
         service_account = service_account_create(
             organization=acme,
