@@ -152,7 +152,7 @@ def test_read_write_reminders_reach_google_as_overrides(live_server, world, app)
     calendar_id = alice["calendar"].provider_calendar_id
 
     def reminders() -> dict:
-        item = client._service.events().get(calendarId=calendar_id, eventId=event.provider_event_id).execute()
+        item = client._execute(lambda: client._api.events.get(calendarId=calendar_id, eventId=event.provider_event_id))
         return item["reminders"]
 
     assert reminders() == {

@@ -52,6 +52,29 @@ def test_a_refreshed_token_is_stored_back_encrypted(world):
     assert profile.credentials["access_token"] not in after
 
 
+def google_profile(world, person: str):
+    email = f"{person}@acme.example"
+    return calendar_profile_connect(
+        user=make_user(email),
+        provider_name="google",
+        profile_name=email,
+        provider_account_id=f"g-{person}",
+        credentials={"kind": "google_user", "access_token": mint(world, person, [f"{G}calendar"]), "scopes": []},
+    )
+
+
+def test_google_clients_share_the_apis_resources_but_each_request_carries_its_own_account(world):
+    alice, bob = (calendar_client_for_profile(google_profile(world, person)) for person in ("alice", "bob"))
+
+    assert alice._api is bob._api  # built once per process: building them cost ~20 ms a client
+    for _ in range(2):  # interleaved: nothing of one account stays behind for the other
+        assert [c.provider_id for c in alice.list_calendars()] == ["alice@acme.example"]
+        assert [c.provider_id for c in bob.list_calendars()] == ["bob@acme.example"]
+    # A request built from the shared resources and sent without an account's http goes nowhere.
+    with pytest.raises(RuntimeError, match="account's own http"):
+        alice._api.calendar_list.list().execute()
+
+
 def test_a_profile_through_a_google_service_account_uses_the_organizations_grant(world, google_service_account):
     organization = organization_create(name="Acme", actor=None)
     scopes = [f"{G}calendar"]
