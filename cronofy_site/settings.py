@@ -256,7 +256,10 @@ Q_CLUSTER: dict[str, Any] = {
     # outboxes' backoff, schedule_retry for provider calls, the poller for syncs). The broker only
     # redelivers tasks whose worker died before finishing them (Q_RETRY seconds later).
     "ack_failures": True,
-    "save_limit": 500,
+    # Successful tasks are not kept (failures always are): to keep the last N, django-q2 locks and reads
+    # all N, with their pickled arguments and results, after every task, which cost the task clusters
+    # more than most of the tasks themselves.
+    "save_limit": envint("Q_SAVE_LIMIT", -1),
     "queue_limit": 50,
     "catch_up": False,
     "time_zone": "UTC",

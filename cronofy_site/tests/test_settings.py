@@ -127,6 +127,11 @@ def test_the_task_broker_is_the_database_unless_redis_is_configured():
     assert redis["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 
+def test_successful_tasks_are_not_kept_unless_asked():
+    assert settings_values({"DEBUG": "1"}, "Q_CLUSTER")["Q_CLUSTER"]["save_limit"] == -1
+    assert settings_values({"DEBUG": "1", "Q_SAVE_LIMIT": "50"}, "Q_CLUSTER")["Q_CLUSTER"]["save_limit"] == 50
+
+
 def test_the_redis_broker_really_reaches_redis_on_one_connection_pool_per_process():
     code = (
         "import django; django.setup(); from django_q.brokers import get_broker; "
