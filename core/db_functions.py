@@ -11,9 +11,11 @@ conversions the ORM would apply.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Generic, TypeVar
 
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
@@ -75,6 +77,9 @@ class SelectedModel(Generic[M]):
         if len(self.fields) + len(defer) != len(model._meta.concrete_fields):
             raise ValueError(f"Not all of {sorted(defer)} are columns of {model.__name__}")
         self.attnames = [field.attname for field in self.fields]
+        self._converters_by_connection: weakref.WeakKeyDictionary[
+            BaseDatabaseWrapper, list[tuple[int, Callable[[Any], Any]]]
+        ] = weakref.WeakKeyDictionary()
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -89,8 +94,15 @@ class SelectedModel(Generic[M]):
         return self.model.from_db(connection.alias, self.attnames, converted)
 
     def _converters(self, connection: BaseDatabaseWrapper) -> list[tuple[int, Callable[[Any], Any]]]:
-        # Asked of this connection each time (the backend's converters are its own bound methods); it
-        # is cheap next to the query, and only fields with a conversion are listed.
+        # Kept per connection (each thread has its own, and the backend's converters are its bound
+        # methods); only fields with a conversion are listed.
+        wrapper = connections[connection.alias]  # this thread's own, not the `connection` proxy
+        known = self._converters_by_connection.get(wrapper)
+        if known is None:
+            known = self._converters_by_connection[wrapper] = self._converters_of(wrapper)
+        return known
+
+    def _converters_of(self, connection: BaseDatabaseWrapper) -> list[tuple[int, Callable[[Any], Any]]]:
         found = []
         for index, field in enumerate(self.fields):
             expression = field.get_col(self.model._meta.db_table)
