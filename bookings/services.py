@@ -132,7 +132,14 @@ def managed_event_upsert(*, application: Application, calendar: Calendar, data: 
             event.sequence += 1
         event.deleted_at = None
         event.version += 1
-        event.full_clean(exclude=["calendar", "application", "conferencing_profile", "conferencing_meeting"])
+        # Fields are validated here; the table's unique key and its end-after-start check are left to
+        # the database (the key is the row locked above, the order was checked with the input): Django
+        # validates each with a query of its own, two more round trips for every upsert.
+        event.full_clean(
+            exclude=["calendar", "application", "conferencing_profile", "conferencing_meeting"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
         event.save()
         delivery.changed(event, removed=removed)
         if conference:
