@@ -98,14 +98,14 @@ def oauth_error(status: int, error: str, description: str, *, codes: list[int] |
 
 def take_fault(provider: str, operation: str, kinds: list[str]) -> Fault | None:
     """The oldest active fault of these kinds that matches; counts the hit and retires it when used up."""
+    matching = Fault.objects.filter(active=True, provider=provider, kind__in=kinds).filter(
+        Q(operation="*") | Q(operation=operation)
+    )
+    # Nearly every call finds none: one plain read answers those, without a transaction and a row lock.
+    if not matching.exists():
+        return None
     with transaction.atomic():
-        fault = (
-            Fault.objects.select_for_update()
-            .filter(active=True, provider=provider, kind__in=kinds)
-            .filter(Q(operation="*") | Q(operation=operation))
-            .order_by("created_at", "id")
-            .first()
-        )
+        fault = matching.select_for_update().order_by("created_at", "id").first()
         if fault is None:
             return None
         if fault.after:
