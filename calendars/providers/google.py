@@ -117,10 +117,29 @@ def _translate(error: HttpError) -> ProviderError:
 
 class _NoCredentials(httplib2.Http):
     """The http the shared API resources are built with: it refuses to send anything, so a request
-    executed without the account's own http fails here instead of going out unauthenticated."""
+    executed without an account's own http fails here instead of going out unauthenticated."""
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("Google API requests are executed with the account's own http (http=...).")
+
+
+@functools.lru_cache(maxsize=16)
+def google_api_resource(api: str, version: str, api_endpoint: str, resource: str) -> Any:
+    """One resource of a Google API (`events` of calendar v3, `spaces` of meet v2), built once per
+    process and API address. google-api-python-client builds every method of a resource, with its
+    docstring, each time one is asked for: building the Calendar service took about 10 ms and
+    `events()` another 9, for every client and every call (a fifth of a task worker's time under
+    load). Requests built from it carry no credentials: execute each with the account's own http
+    (`request.execute(http=...)`)."""
+    service = build(
+        api,
+        version,
+        http=_NoCredentials(),
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": api_endpoint},
+    )
+    return getattr(service, resource)()
 
 
 @dataclass(frozen=True)
@@ -134,25 +153,15 @@ class _CalendarApi:
 
 @functools.lru_cache(maxsize=4)
 def _calendar_api(api_endpoint: str) -> _CalendarApi:
-    """Google Calendar's resources, built once per process (and API address). google-api-python-client
-    builds every method of a resource, with its docstring, each time one is asked for: building the
-    service took about 10 ms and `events()` another 9, for every client and every call (a fifth of a
-    task worker's time under load). Requests built from them carry no credentials: each is executed
-    with the account's own http."""
-    service = build(
-        "calendar",
-        "v3",
-        http=_NoCredentials(),
-        static_discovery=True,
-        cache_discovery=False,
-        client_options={"api_endpoint": api_endpoint},
-    )
+    def resource(name: str) -> Any:
+        return google_api_resource("calendar", "v3", api_endpoint, name)
+
     return _CalendarApi(
-        calendar_list=service.calendarList(),
-        calendars=service.calendars(),
-        events=service.events(),
-        freebusy=service.freebusy(),
-        channels=service.channels(),
+        calendar_list=resource("calendarList"),
+        calendars=resource("calendars"),
+        events=resource("events"),
+        freebusy=resource("freebusy"),
+        channels=resource("channels"),
     )
 
 

@@ -18,12 +18,11 @@ from django.conf import settings
 from google.auth.transport.requests import Request
 from google.oauth2 import service_account
 from google_auth_httplib2 import AuthorizedHttp
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from calendars.providers import endpoints
 from calendars.providers.base import ProviderAuthError, ProviderError, ProviderPermissionError
-from calendars.providers.google import _translate, service_account_credentials
+from calendars.providers.google import _translate, google_api_resource, service_account_credentials
 from calendars.providers.http import ProviderSession
 from calendars.providers.retry import with_retries
 from calendars.scopes import Flow, requested_scopes
@@ -48,23 +47,17 @@ class MeetClient:
     def _credentials(self, subject: str) -> service_account.Credentials:
         return service_account_credentials(self._key, scopes=self._scopes, subject=subject)
 
-    def _service(self, subject: str) -> Any:
+    def _spaces(self, subject: str) -> tuple[Any, AuthorizedHttp]:
+        """Meet's `spaces` (shared by the process) and the http that acts as `subject`."""
         http = AuthorizedHttp(self._credentials(subject), http=httplib2.Http(timeout=settings.PROVIDER_HTTP_TIMEOUT))
-        return build(
-            "meet",
-            "v2",
-            http=http,
-            static_discovery=True,
-            cache_discovery=False,
-            client_options={"api_endpoint": endpoints.url("GOOGLE_MEET_API_URL")},
-        )
+        return google_api_resource("meet", "v2", endpoints.url("GOOGLE_MEET_API_URL"), "spaces"), http
 
-    def _execute(self, make_request: Callable[[], Any], *, idempotent: bool = True) -> Any:
+    def _execute(self, make_request: Callable[[], Any], *, http: AuthorizedHttp, idempotent: bool = True) -> Any:
         unknown: list[ProviderError] = []
 
         def attempt() -> Any:
             try:
-                return make_request().execute(num_retries=0)
+                return make_request().execute(http=http, num_retries=0)
             except HttpError as error:
                 raise _translate(error) from None
             except google.auth.exceptions.RefreshError as error:
@@ -120,22 +113,25 @@ class MeetClient:
         return with_retries(attempt)
 
     def create_meeting(self, host: ConferencingUser, spec: MeetingSpec) -> ProviderMeeting:
-        spaces = self._service(host.email).spaces()
-        body = self._execute(lambda: spaces.create(body={"config": {"accessType": "TRUSTED"}}), idempotent=False)
+        spaces, http = self._spaces(host.email)
+        body = self._execute(
+            lambda: spaces.create(body={"config": {"accessType": "TRUSTED"}}), http=http, idempotent=False
+        )
         return _meeting(body)
 
     def update_meeting(self, host: ConferencingUser, meeting_id: str, spec: MeetingSpec) -> ProviderMeeting | None:
         return None  # a space has no time or title: nothing at Google follows the event
 
     def delete_meeting(self, host: ConferencingUser, meeting_id: str) -> None:
-        spaces = self._service(host.email).spaces()
+        spaces, http = self._spaces(host.email)
         body = self._execute(
             lambda: spaces.patch(
                 name=meeting_id, updateMask="config.accessType", body={"config": {"accessType": "RESTRICTED"}}
-            )
+            ),
+            http=http,
         )
         if body.get("activeConference"):
-            self._execute(lambda: spaces.endActiveConference(name=meeting_id, body={}))
+            self._execute(lambda: spaces.endActiveConference(name=meeting_id, body={}), http=http)
 
     def find_meeting(self, host: ConferencingUser, spec: MeetingSpec) -> ProviderMeeting | None:
         return None
