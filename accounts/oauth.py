@@ -552,7 +552,7 @@ _ACCESS_TOKEN_MODELS = (
 @functools.cache
 def _access_token_sql(vendor: str) -> str:
     """The access token's query for this database (`vendor`); values are parameters: the token type,
-    its hash and the time now."""
+    its hash and the time now. Its last two conditions are `live_grants()`'s, written out."""
     token, user, application, grant, service_account = (
         table_sql(connection, model) for model in (Token, User, Application, Grant, ServiceAccount)
     )
